@@ -1,0 +1,35 @@
+"""`python -m polyglot_ner <command>` and `polyglot-ner <command>`: one program.
+
+Each command lives in its own module exposing `main(argv) -> int`; this file only dispatches,
+so importing the CLI never pulls in JAX for commands that do not need it.
+"""
+
+import importlib
+import sys
+
+COMMANDS = {
+    "data": ("polyglot_ner.data.cli", "inspect, validate and convert CoNLL corpora"),
+}
+
+
+def usage() -> str:
+  lines = ["usage: polyglot-ner <command> [options]", "", "commands:"]
+  lines += [f"  {name:<12}{help_}" for name, (_, help_) in COMMANDS.items()]
+  lines += ["", "Run `polyglot-ner <command> --help` for a command's options."]
+  return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+  argv = sys.argv[1:] if argv is None else list(argv)
+  if not argv or argv[0] in ("-h", "--help"):
+    print(usage(), file=sys.stdout if argv else sys.stderr)
+    return 0 if argv else 2
+  if argv[0] not in COMMANDS:
+    print(f"polyglot-ner: unknown command {argv[0]!r}\n\n{usage()}", file=sys.stderr)
+    return 2
+  module = importlib.import_module(COMMANDS[argv[0]][0])
+  return module.main(argv[1:])
+
+
+if __name__ == "__main__":
+  sys.exit(main())
