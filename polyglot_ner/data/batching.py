@@ -1,0 +1,309 @@
+"""Tensorization and batches: sentences -> padded UTF-8 byte arrays in a few static shapes.
+
+Sentences are packed once into flat NumPy arrays (all words' bytes in one buffer, per-word offsets
+and lengths, per-sentence offsets and lengths, label ids); a batch is then a handful of vectorised
+gathers. Batches follow the "word-level batches" contract: a dict of int32 arrays
+
+  bytes [B, T, W], word_lengths [B, T], lengths [B], tags [B, T], lang [B]
+
+with a fixed batch size B, the sentence length T taken from `length_buckets` and the bytes per word
+W from `byte_buckets`, so `jit` sees only a few shapes. Lengths are the source of truth; padding is
+0 everywhere, and a last partial batch is filled with empty rows (length 0).
+
+`TrainBatches` walks a language mixture epoch by epoch: the mixture's seeded order (see
+`mixture.py`) is cut into windows of `sort_window` batches, sorted by length inside each window to
+limit padding, cut into batches, and the batches are shuffled. Every epoch's plan is a pure function
+of (seed, epoch), so `get_state()` is just (epoch, position) and `set_state()` is O(epoch).
+Training truncates sentences longer than the largest length bucket (and reports how many);
+`EvalBatches` never truncates sentences: it adds a bucket that covers the longest one.
+
+`sentence_bytes` turns a sentence into the single byte stream that CharNER and BTS read.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+
+from absl import logging
+import numpy as np
+
+from polyglot_ner.data import conll
+from polyglot_ner.data import labels as labels_lib
+from polyglot_ner.data import mixture as mixture_lib
+
+DEFAULT_LENGTH_BUCKETS = (8, 16, 32, 64, 128)
+DEFAULT_BYTE_BUCKETS = (8, 16, 32, 64)
+DEFAULT_MAX_WORD_BYTES = 64
+DEFAULT_SORT_WINDOW = 64  # batches per window sorted by length
+
+# Seed stream of the batch shuffle; mixture.py uses 0 and 1 for its own streams.
+_BATCH_ORDER_STREAM = 2
+
+
+class PackedSentences:
+  """Sentences flattened into arrays: a batch is a few fancy-indexing gathers away.
+
+  Attributes (n = sentences, m = words): `word_bytes` uint8 (every word's UTF-8 bytes, the last
+  byte a 0 for padding), `word_start` int64 [m + 1], `word_length` int32 [m + 1] (truncated to
+  `max_word_bytes`), `tags` int32 [m + 1] (the extra last word is an empty padding word),
+  `sentence_start` int64 [n], `lengths` int32 [n] (truncated to `max_words`), `lang` int32 [n],
+  `num_truncated` (sentences cut to `max_words`).
+  """
+
+  def __init__(self, sentences: Sequence[conll.Sentence], label_map: labels_lib.LabelMap, *,
+               lang: int | np.ndarray = 0, max_word_bytes: int = DEFAULT_MAX_WORD_BYTES,
+               max_words: int | None = None):
+    if max_word_bytes < 1:
+      raise ValueError(f"max_word_bytes must be >= 1, got {max_word_bytes}")
+    full_lengths = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences))
+    lengths = full_lengths if max_words is None else np.minimum(full_lengths, max_words)
+    self.num_truncated = int(np.sum(lengths < full_lengths))
+    if self.num_truncated:
+      tokens = [t for s, n in zip(sentences, lengths) for t in s.tokens[:n]]
+      tags = [t for s, n in zip(sentences, lengths) for t in s.tags[:n]]
+    else:
+      tokens = [t for s in sentences for t in s.tokens]
+      tags = [t for s in sentences for t in s.tags]
+
+    # One encode call for all words: NUL separators mark the word boundaries in the byte buffer.
+    buffer = np.frombuffer(("\0".join(tokens) + "\0").encode("utf-8"), dtype=np.uint8)
+    ends = np.flatnonzero(buffer == 0)
+    if len(ends) != max(len(tokens), 1):
+      raise ValueError("a token contains a NUL character, which cannot be encoded as a word")
+    ends = ends[:len(tokens)]
+    starts = np.concatenate([[0], ends + 1])[:len(tokens)]
+    word_lengths = ends - starts
+    if np.any(word_lengths == 0):
+      sentence = np.searchsorted(np.cumsum(lengths), np.flatnonzero(word_lengths == 0)[0], "right")
+      raise ValueError(f"sentence {sentence} contains an empty token")
+
+    self.word_bytes = buffer  # its last byte (the final separator) doubles as the padding byte
+    self.word_start = np.append(starts, len(buffer) - 1)
+    self.word_length = np.append(np.minimum(word_lengths, max_word_bytes), 0).astype(np.int32)
+    self.tags = np.append(label_map.encode(tags), 0).astype(np.int32)
+    self.lengths = lengths.astype(np.int32)
+    self.sentence_start = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    self.lang = np.broadcast_to(np.asarray(lang, dtype=np.int32), lengths.shape).copy()
+    self.max_word_bytes = max_word_bytes
+
+  def __len__(self) -> int:
+    return len(self.lengths)
+
+  @property
+  def pad_word(self) -> int:
+    return len(self.word_length) - 1
+
+  def batch(self, rows: np.ndarray, batch_size: int, length_buckets: Sequence[int],
+            byte_buckets: Sequence[int]) -> dict[str, np.ndarray]:
+    """The padded batch of sentences `rows` (at most `batch_size`; the rest are empty rows)."""
+    if len(rows) > batch_size:
+      raise ValueError(f"{len(rows)} sentences do not fit a batch of {batch_size}")
+    lengths = np.zeros(batch_size, dtype=np.int32)
+    lengths[:len(rows)] = self.lengths[rows]
+    lang = np.zeros(batch_size, dtype=np.int32)
+    lang[:len(rows)] = self.lang[rows]
+    starts = np.zeros(batch_size, dtype=np.int64)
+    starts[:len(rows)] = self.sentence_start[rows]
+
+    positions = np.arange(bucket_for(int(lengths.max()), length_buckets))
+    words = np.where(positions < lengths[:, None], starts[:, None] + positions, self.pad_word)
+    word_lengths = self.word_length[words]
+    offsets = np.arange(bucket_for(int(word_lengths.max()), byte_buckets))
+    byte_index = np.where(offsets < word_lengths[..., None],
+                          self.word_start[words][..., None] + offsets, len(self.word_bytes) - 1)
+    return {
+        "bytes": self.word_bytes[byte_index].astype(np.int32),
+        "word_lengths": word_lengths,
+        "lengths": lengths,
+        "tags": self.tags[words],
+        "lang": lang,
+    }
+
+
+def bucket_for(size: int, buckets: Sequence[int]) -> int:
+  """The smallest bucket that holds `size`."""
+  index = int(np.searchsorted(buckets, size))
+  if index == len(buckets):
+    raise ValueError(f"size {size} exceeds the largest bucket of {tuple(buckets)}")
+  return int(buckets[index])
+
+
+def normalise_buckets(buckets: Sequence[int], name: str) -> tuple[int, ...]:
+  """Sorted, de-duplicated positive bucket sizes; an error names the config key `name`."""
+  result = tuple(sorted(set(int(b) for b in buckets)))
+  if not result or result[0] < 1:
+    raise ValueError(f"{name} must be a non-empty list of positive sizes, got {tuple(buckets)}")
+  return result
+
+
+def byte_buckets_for(byte_buckets: Sequence[int], max_word_bytes: int) -> tuple[int, ...]:
+  """Byte buckets below `max_word_bytes`, capped by `max_word_bytes` itself."""
+  buckets = normalise_buckets(byte_buckets, "byte_buckets")
+  return tuple(b for b in buckets if b < max_word_bytes) + (max_word_bytes,)
+
+
+def eval_length_buckets(length_buckets: Sequence[int], longest: int) -> tuple[int, ...]:
+  """Length buckets extended, if needed, by a multiple of the largest that covers `longest`."""
+  buckets = normalise_buckets(length_buckets, "length_buckets")
+  if longest <= buckets[-1]:
+    return buckets
+  return buckets + (math.ceil(longest / buckets[-1]) * buckets[-1],)
+
+
+class TrainBatches:
+  """Training batches over a language mixture, reshuffled each epoch, resumable exactly.
+
+  `languages` maps each mixture name to its training sentences (extra names are ignored; the
+  mixture's weight-0 languages are not in it). Build it as:
+
+    mix = Mixture({"conll2002/es": 1, "conll2002/nl": 1}, mode="proportional")
+    train = mix.load("train", root, type_map=...)
+    label_map = LabelMap.from_sentences(s for group in train.values() for s in group)
+    batches = TrainBatches(train, label_map, batch_size=32, mixture=mix, seed=0)
+    batch = next(batches); state = batches.get_state(); ...; batches.set_state(state)
+
+  Iterates forever, or for `num_epochs` epochs. Each epoch has `batches_per_epoch` batches, the
+  last partial one padded with empty rows.
+  """
+
+  def __init__(self, languages: Mapping[str, Sequence[conll.Sentence]],
+               label_map: labels_lib.LabelMap, *, batch_size: int,
+               mixture: mixture_lib.Mixture | None = None, seed: int = 0,
+               num_epochs: int | None = None,
+               length_buckets: Sequence[int] = DEFAULT_LENGTH_BUCKETS,
+               byte_buckets: Sequence[int] = DEFAULT_BYTE_BUCKETS,
+               max_word_bytes: int = DEFAULT_MAX_WORD_BYTES,
+               sort_window: int = DEFAULT_SORT_WINDOW):
+    if batch_size < 1 or sort_window < 1 or seed < 0:
+      raise ValueError(f"need batch_size >= 1, sort_window >= 1 and seed >= 0, got {batch_size}, "
+                       f"{sort_window} and {seed}")
+    self.mixture = mixture or mixture_lib.Mixture({name: 1.0 for name in languages})
+    missing = [name for name in self.mixture.names if name not in languages]
+    if missing:
+      raise KeyError(f"no training sentences given for mixture languages {missing}")
+    groups = [languages[name] for name in self.mixture.names]
+    self.sizes = [len(group) for group in groups]
+    self.mixture.probabilities(self.sizes)  # fails early on an empty language
+    self.batch_size = batch_size
+    self.seed = seed
+    self.num_epochs = num_epochs
+    self.sort_window = sort_window
+    self.length_buckets = normalise_buckets(length_buckets, "length_buckets")
+    self.byte_buckets = byte_buckets_for(byte_buckets, max_word_bytes)
+    self.packed = PackedSentences(
+        [s for group in groups for s in group], label_map,
+        lang=np.repeat(np.arange(len(groups), dtype=np.int32), self.sizes),
+        max_word_bytes=max_word_bytes, max_words=self.length_buckets[-1])
+    if self.packed.num_truncated:
+      logging.warning("truncated %d of %d training sentences to %d words",
+                      self.packed.num_truncated, len(self.packed), self.length_buckets[-1])
+    self._offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
+    self._epoch = 0
+    self._position = 0
+    self._plan: tuple[int, list[np.ndarray]] | None = None
+
+  @property
+  def num_truncated(self) -> int:
+    """Training sentences cut to the largest length bucket."""
+    return self.packed.num_truncated
+
+  @property
+  def batches_per_epoch(self) -> int:
+    return math.ceil(sum(self.sizes) / self.batch_size)
+
+  def epoch_plan(self, epoch: int) -> list[np.ndarray]:
+    """Sentence rows (indices into the concatenated languages) of each batch of an epoch."""
+    order = self.mixture.epoch_order(self.sizes, self.seed, epoch)
+    rows = self._offsets[order[:, 0]] + order[:, 1]
+    window = np.arange(len(rows)) // (self.batch_size * self.sort_window)
+    rows = rows[np.lexsort((self.packed.lengths[rows], window))]
+    batches = [rows[i:i + self.batch_size] for i in range(0, len(rows), self.batch_size)]
+    rng = np.random.default_rng([self.seed, epoch, _BATCH_ORDER_STREAM])
+    shuffle = rng.permutation(len(batches))
+    return [batches[i] for i in shuffle]
+
+  def get_state(self) -> dict[str, int]:
+    """JSON-serialisable position of the next batch."""
+    return {"epoch": self._epoch, "position": self._position, "seed": self.seed,
+            "num_sentences": len(self.packed)}
+
+  def set_state(self, state: Mapping[str, int]):
+    """Continue exactly where `get_state()` was taken (same data, seed and batch size)."""
+    if state["seed"] != self.seed or state["num_sentences"] != len(self.packed):
+      raise ValueError(f"state {dict(state)} was saved for other data: this iterator has seed "
+                       f"{self.seed} and {len(self.packed)} sentences")
+    if not 0 <= state["position"] < self.batches_per_epoch or state["epoch"] < 0:
+      raise ValueError(f"state {dict(state)} is out of range "
+                       f"({self.batches_per_epoch} batches per epoch)")
+    self._epoch = int(state["epoch"])
+    self._position = int(state["position"])
+
+  def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
+    return self
+
+  def __next__(self) -> dict[str, np.ndarray]:
+    if self.num_epochs is not None and self._epoch >= self.num_epochs:
+      raise StopIteration
+    if self._plan is None or self._plan[0] != self._epoch:
+      self._plan = (self._epoch, self.epoch_plan(self._epoch))
+    rows = self._plan[1][self._position]
+    self._position += 1
+    if self._position == len(self._plan[1]):
+      self._epoch, self._position = self._epoch + 1, 0
+    return self.packed.batch(rows, self.batch_size, self.length_buckets, self.byte_buckets)
+
+
+class EvalBatches:
+  """Every sentence of one language exactly once, in a fixed length-sorted order, never truncated.
+
+  Iterating yields `(batch, indices)`: `indices[r]` is the position in `sentences` of batch row r,
+  or -1 for an empty padding row. Packing happens once, so iterating again (each evaluation) is
+  cheap.
+  """
+
+  def __init__(self, sentences: Sequence[conll.Sentence], label_map: labels_lib.LabelMap, *,
+               batch_size: int, lang: int = 0,
+               length_buckets: Sequence[int] = DEFAULT_LENGTH_BUCKETS,
+               byte_buckets: Sequence[int] = DEFAULT_BYTE_BUCKETS,
+               max_word_bytes: int = DEFAULT_MAX_WORD_BYTES):
+    if batch_size < 1:
+      raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    self.batch_size = batch_size
+    self.packed = PackedSentences(sentences, label_map, lang=lang, max_word_bytes=max_word_bytes)
+    longest = int(self.packed.lengths.max(initial=0))
+    self.length_buckets = eval_length_buckets(length_buckets, longest)
+    self.byte_buckets = byte_buckets_for(byte_buckets, max_word_bytes)
+    self._order = np.argsort(self.packed.lengths, kind="stable")
+
+  def __len__(self) -> int:
+    return math.ceil(len(self.packed) / self.batch_size)
+
+  def __iter__(self) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:
+    for start in range(0, len(self._order), self.batch_size):
+      rows = self._order[start:start + self.batch_size]
+      indices = np.full(self.batch_size, -1, dtype=np.int64)
+      indices[:len(rows)] = rows
+      batch = self.packed.batch(rows, self.batch_size, self.length_buckets, self.byte_buckets)
+      yield batch, indices
+
+
+def sentence_bytes(sentence: conll.Sentence) -> tuple[np.ndarray, np.ndarray]:
+  """The sentence as one UTF-8 byte stream (words joined by one space) and per-byte entity types.
+
+  Labels (research-notes §2.2, CharNER): every byte of a word gets the word's type ("O", "PER",
+  ...); the space before a word gets that type if the word's tag is I-, else "O". Returns int32
+  byte values [L] and a str array [L].
+  """
+  if not len(sentence):
+    return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=str)
+  stream = np.frombuffer(" ".join(sentence.tokens).encode("utf-8"), dtype=np.uint8).astype(np.int32)
+  types = [tag if tag == "O" else tag[2:] for tag in sentence.tags]
+  pieces, piece_labels = [], []
+  for i, (token, tag, type_) in enumerate(zip(sentence.tokens, sentence.tags, types)):
+    if i:
+      pieces.append(1)
+      piece_labels.append(type_ if tag.startswith("I-") else "O")
+    pieces.append(len(token.encode("utf-8")))
+    piece_labels.append(type_)
+  return stream, np.repeat(np.array(piece_labels), pieces)

@@ -1,0 +1,229 @@
+"""Batches: shapes from the bucket sets, bytes that decode back to the words, exact coverage and
+resumption, and the byte streams of CharNER/BTS."""
+
+import collections
+import json
+
+import numpy as np
+import pytest
+
+from polyglot_ner.data import batching
+from polyglot_ner.data import corpora
+from polyglot_ner.data import labels
+from polyglot_ner.data import mixture
+from polyglot_ner.data.conll import Sentence
+
+KEYS = {"bytes", "word_lengths", "lengths", "tags", "lang"}
+ALPHABET = list("abcdefghijklmnopqrstuvwxyz") + ["é", "ß", "Ж", "中", "😀"]
+
+
+def _random_sentences(rng: np.random.Generator, n: int, prefix: str,
+                      max_len: int = 40) -> list[Sentence]:
+  """Distinct sentences (first token = prefix + index) of random multi-byte words and IOB2 tags."""
+  sentences = []
+  for i in range(n):
+    length = int(rng.integers(1, max_len + 1))
+    tokens = [f"{prefix}{i}"] + ["".join(rng.choice(ALPHABET, size=rng.integers(1, 30)))
+                                 for _ in range(length - 1)]
+    if rng.random() < 0.05:
+      tokens[-1] = "Ж" * 40  # 80 bytes: longer than max_word_bytes
+    tags, previous = [], None
+    for _ in tokens:
+      type_ = rng.choice(["O", "PER", "LOC"])
+      tags.append("O" if type_ == "O" else
+                  ("I-" if previous == type_ and rng.random() < 0.5 else "B-") + type_)
+      previous = type_
+    sentences.append(Sentence(tuple(tokens), tuple(tags)))
+  return sentences
+
+
+def _rows(batch: dict[str, np.ndarray], label_map: labels.LabelMap):
+  """Decode each non-empty row back to (tokens as truncated UTF-8 bytes, tags, lang)."""
+  for row in np.flatnonzero(batch["lengths"]):
+    n = batch["lengths"][row]
+    words = tuple(bytes(batch["bytes"][row, t, :batch["word_lengths"][row, t]].tolist())
+                  for t in range(n))
+    yield row, words, tuple(label_map.decode(batch["tags"][row, :n])), int(batch["lang"][row])
+
+
+def _expected_row(sentence: Sentence, max_words: int, max_word_bytes: int = 64):
+  return (tuple(t.encode()[:max_word_bytes] for t in sentence.tokens[:max_words]),
+          sentence.tags[:max_words])
+
+
+def _check_padding(batch: dict[str, np.ndarray]):
+  """Everything past a row's length, and past each word's bytes, is zero; shapes agree."""
+  b, t, w = batch["bytes"].shape
+  assert set(batch) == KEYS
+  assert all(v.dtype == np.int32 for v in batch.values())
+  assert batch["word_lengths"].shape == batch["tags"].shape == (b, t)
+  assert batch["lengths"].shape == batch["lang"].shape == (b,)
+  words = np.arange(t)[None, :] < batch["lengths"][:, None]
+  assert np.all(batch["word_lengths"][words] >= 1)
+  assert np.all(batch["word_lengths"][~words] == 0) and np.all(batch["tags"][~words] == 0)
+  in_word = np.arange(w) < batch["word_lengths"][..., None]
+  assert np.all(batch["bytes"][~in_word] == 0) and np.all(batch["bytes"][in_word] > 0)
+  assert np.all(batch["lang"][batch["lengths"] == 0] == 0)
+
+
+@pytest.fixture(scope="module")
+def languages():
+  rng = np.random.default_rng(0)
+  return {"xx/a": _random_sentences(rng, 150, "a"), "xx/b": _random_sentences(rng, 61, "b")}
+
+
+@pytest.fixture(scope="module")
+def label_map(languages):
+  return labels.LabelMap.from_sentences(s for group in languages.values() for s in group)
+
+
+def test_epoch_covers_every_sentence_once_with_bucketed_shapes(languages, label_map):
+  buckets, byte_buckets = (4, 16, 32), (8, 16)
+  batches = batching.TrainBatches(languages, label_map, batch_size=16, num_epochs=1,
+                                  length_buckets=buckets, byte_buckets=byte_buckets)
+  seen, shapes, padding_rows = collections.Counter(), set(), 0
+  for batch in batches:
+    _check_padding(batch)
+    assert batch["bytes"].shape[0] == 16
+    shapes.add(batch["bytes"].shape[1:])
+    padding_rows += int(np.sum(batch["lengths"] == 0))
+    for _, words, tags, lang in _rows(batch, label_map):
+      seen[(words, tags, lang)] += 1
+  expected = collections.Counter(_expected_row(s, 32) + (lang,)
+                                 for lang, group in enumerate(languages.values()) for s in group)
+  assert seen == expected
+  assert padding_rows == 16 * batches.batches_per_epoch - 211
+  assert {t for t, _ in shapes} <= set(buckets) and {w for _, w in shapes} <= {8, 16, 64}
+  assert batches.num_truncated == sum(len(s) > 32 for g in languages.values() for s in g) > 0
+
+
+def test_sorting_window_limits_padding(languages, label_map):
+  def padding(sort_window):
+    batches = batching.TrainBatches(languages, label_map, batch_size=8, num_epochs=1,
+                                    sort_window=sort_window, length_buckets=range(1, 41))
+    return sum(b["lengths"].size * b["bytes"].shape[1] - b["lengths"].sum() for b in batches)
+  assert padding(64) < 0.5 * padding(1)
+
+
+def test_eval_batches_cover_all_sentences_once_untruncated(languages, label_map):
+  sentences = languages["xx/a"]
+  eval_batches = batching.EvalBatches(sentences, label_map, batch_size=16, lang=3,
+                                      length_buckets=(8, 16))
+  assert eval_batches.length_buckets == (8, 16, 48)  # 48 = the multiple of 16 covering 40 words
+  seen = []
+  for _ in range(2):  # iterating again gives the same batches
+    indices_seen = []
+    for batch, indices in eval_batches:
+      _check_padding(batch)
+      assert batch["bytes"].shape[1] in eval_batches.length_buckets
+      assert np.all((indices == -1) == (batch["lengths"] == 0))
+      assert np.all(batch["lang"][indices >= 0] == 3)
+      for row, words, tags, _ in _rows(batch, label_map):
+        assert (words, tags) == _expected_row(sentences[indices[row]], 10**6)
+      indices_seen += indices[indices >= 0].tolist()
+    seen.append(indices_seen)
+  assert sorted(seen[0]) == list(range(len(sentences))) and seen[0] == seen[1]
+  assert len(eval_batches) == 10
+
+
+def _take(batches: batching.TrainBatches, n: int) -> list[dict[str, np.ndarray]]:
+  return [next(batches) for _ in range(n)]
+
+
+@pytest.mark.parametrize("mode", ["proportional", "alpha"])
+@pytest.mark.parametrize("k", [0, 5, 13, 14])  # 14 batches per epoch: 13 and 14 straddle the end
+def test_resume_gives_identical_batches(languages, label_map, mode, k):
+  def make():
+    return batching.TrainBatches(languages, label_map, batch_size=16, seed=7,
+                                 mixture=mixture.Mixture({"xx/a": 1, "xx/b": 2}, mode, alpha=0.5))
+  reference = make()
+  assert reference.batches_per_epoch == 14
+  _take(reference, k)
+  state = json.loads(json.dumps(reference.get_state()))
+  resumed = make()
+  resumed.set_state(state)
+  for expected, got in zip(_take(reference, 20), _take(resumed, 20)):
+    assert expected.keys() == got.keys()
+    for key in expected:
+      np.testing.assert_array_equal(expected[key], got[key], err_msg=key)
+
+
+def test_epochs_differ_and_num_epochs_stops(languages, label_map):
+  batches = batching.TrainBatches(languages, label_map, batch_size=16, num_epochs=2)
+  epochs = [_take(batches, 14), _take(batches, 14)]
+  with pytest.raises(StopIteration):
+    next(batches)
+  assert batches.get_state()["epoch"] == 2
+  assert not all(np.array_equal(a["lengths"], b["lengths"]) for a, b in zip(*epochs))
+
+
+def test_set_state_rejects_foreign_state(languages, label_map):
+  batches = batching.TrainBatches(languages, label_map, batch_size=16, seed=1)
+  with pytest.raises(ValueError, match="other data"):
+    batches.set_state({"epoch": 0, "position": 1, "seed": 2, "num_sentences": 211})
+  with pytest.raises(ValueError, match="out of range"):
+    batches.set_state({"epoch": 0, "position": 14, "seed": 1, "num_sentences": 211})
+
+
+def test_bad_input_raises(label_map):
+  with pytest.raises(ValueError, match="sentence 1 contains an empty token"):
+    batching.PackedSentences([Sentence(("a",), ("O",)), Sentence(("b", ""), ("O", "O"))], label_map)
+  with pytest.raises(ValueError, match="NUL"):
+    batching.PackedSentences([Sentence(("a\0b",), ("O",))], label_map)
+  with pytest.raises(labels.UnknownTagError, match="B-ORG"):
+    batching.PackedSentences([Sentence(("a",), ("B-ORG",))], label_map)
+  with pytest.raises(ValueError, match="length_buckets"):
+    batching.TrainBatches({"x": [Sentence(("a",), ("O",))]}, label_map, batch_size=2,
+                          length_buckets=())
+
+
+def test_bucket_helpers():
+  assert batching.bucket_for(0, (8, 16)) == 8
+  assert batching.bucket_for(9, (8, 16)) == 16
+  with pytest.raises(ValueError, match="exceeds"):
+    batching.bucket_for(17, (8, 16))
+  assert batching.byte_buckets_for((64, 8, 16, 16, 128), 20) == (8, 16, 20)
+  assert batching.eval_length_buckets((8, 128), 124) == (8, 128)
+  assert batching.eval_length_buckets((8, 128), 1238) == (8, 128, 1280)
+
+
+def test_sentence_bytes_labels_hand_case():
+  sentence = Sentence(("John", "Smith", "visited", "New", "York", "Zürich"),
+                      ("B-PER", "I-PER", "O", "B-LOC", "I-LOC", "B-LOC"))
+  stream, byte_labels = batching.sentence_bytes(sentence)
+  assert bytes(stream.astype(np.uint8).tolist()).decode() == "John Smith visited New York Zürich"
+  assert stream.dtype == np.int32
+  expected = (["PER"] * 4 + ["PER"] + ["PER"] * 5 + ["O"] + ["O"] * 7 + ["O"] + ["LOC"] * 3
+              + ["LOC"] + ["LOC"] * 4 + ["O"] + ["LOC"] * 7)
+  assert byte_labels.tolist() == expected
+  empty_stream, empty_labels = batching.sentence_bytes(Sentence((), ()))
+  assert empty_stream.shape == empty_labels.shape == (0,)
+
+
+def test_demo_languages_batch():
+  mix = mixture.Mixture({"demo/aa": 1, "demo/bb": 1}, mode="uniform")
+  train = mix.load("train")
+  demo_map = labels.LabelMap.from_sentences(s for group in train.values() for s in group)
+  batches = batching.TrainBatches(train, demo_map, batch_size=32, mixture=mix, num_epochs=1)
+  total = collections.Counter()
+  for batch in batches:
+    _check_padding(batch)
+    total.update(batch["lang"][batch["lengths"] > 0].tolist())
+  assert sum(total.values()) == sum(map(len, train.values()))
+  assert abs(total[0] - total[1]) <= 1
+
+
+def test_conll2003_en_train_epoch_is_exact(data_root):
+  train = corpora.load_split("conll2003/en", "train", data_root)
+  label_map = labels.LabelMap.from_sentences(train)
+  batches = batching.TrainBatches({"conll2003/en": train}, label_map, batch_size=64, num_epochs=1)
+  sentences = tokens = 0
+  entity_ids = np.array([i for i, tag in enumerate(label_map.tags) if tag.startswith("B-")])
+  entities = 0
+  for batch in batches:
+    sentences += int(np.sum(batch["lengths"] > 0))
+    tokens += int(batch["lengths"].sum())
+    entities += int(np.isin(batch["tags"], entity_ids).sum())
+  assert batches.num_truncated == 0
+  assert (sentences, tokens) == (14_041, 203_621)
+  assert entities == sum(tag.startswith("B-") for s in train for tag in s.tags)

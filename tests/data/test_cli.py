@@ -1,0 +1,139 @@
+"""`polyglot-ner data`: stats numbers, validate exit codes and messages, convert output."""
+
+import pytest
+
+from polyglot_ner import __main__ as entry
+from polyglot_ner.data import cli
+from polyglot_ner.data import conll
+from polyglot_ner.data import tags as tags_lib
+
+
+def parse_stats(output: str) -> dict[str, dict[str, str]]:
+  """{input label: {field: value}} from the indented `field value` blocks."""
+  blocks, current = {}, None
+  for line in output.splitlines():
+    if not line.startswith(" "):
+      current = blocks.setdefault(line.split()[0], {})
+    else:
+      field, value = line.split(None, 1)
+      current[field] = value
+  return blocks
+
+
+def test_stats_on_files_and_corpus_names(data_root, capsys):
+  en = str(data_root / "conll2003/en/train.txt")
+  de = str(data_root / "conll2003/de/test.txt")
+  status = cli.main(["stats", en, "conll2002/es", "--root", str(data_root), de, "demo/bb"])
+  assert status == 0
+  blocks = parse_stats(capsys.readouterr().out)
+  assert blocks[en] == {"encoding": "utf-8", "scheme": "IOB1", "sentences": "14041",
+                        "tokens": "203621",
+                        "entities": "23499 (LOC 7140, MISC 3438, ORG 6321, PER 6600)"}
+  assert blocks[de]["encoding"] == "latin-1"
+  assert blocks[de]["sentences"] == "3005" and blocks[de]["tokens"] == "51943"
+  assert blocks["conll2002/es"]["scheme"] == "IOB2"
+  assert blocks["conll2002/es"]["entities"] == "18798 (LOC 4914, MISC 2173, ORG 7390, PER 4321)"
+  assert blocks["demo/bb"]["sentences"] == "600"
+
+
+def test_stats_split_and_bom(data_root, capsys):
+  assert cli.main(["stats", "--split", "dev", "--root", str(data_root), "wikiann/sw"]) == 0
+  blocks = parse_stats(capsys.readouterr().out)
+  assert blocks["wikiann/sw"]["sentences"] == "1000" and blocks["wikiann/sw"]["tokens"] == "5609"
+  luo = str(data_root / "masakhaner/luo/train.txt")
+  assert cli.main(["stats", luo]) == 0
+  assert parse_stats(capsys.readouterr().out)[luo]["encoding"] == "utf-8-sig"
+
+
+def test_stats_reports_unknown_inputs(data_root, capsys):
+  assert cli.main(["stats", "conll2003/de", "--root", str(data_root), "demo/aa"]) == 1
+  captured = capsys.readouterr()
+  assert "conll2003/de has no train split" in captured.err
+  assert "demo/aa" in captured.out
+  assert cli.main(["stats", "nowhere/xx"]) == 1
+  assert "unknown corpus 'nowhere'" in capsys.readouterr().err
+
+
+def test_validate_exit_codes_and_messages(data_root, tmp_path, capsys):
+  good = tmp_path / "good.txt"
+  good.write_text("Kigali B-LOC\nni O\n")
+  one_column = tmp_path / "one_column.txt"
+  one_column.write_text("Kigali B-LOC\n\nni\nBad B_X\n")
+  bad_tag = tmp_path / "bad_tag.txt"
+  bad_tag.write_text("Kigali B-LOC\nni O\nx X-PER\n")
+  german = data_root / "conll2003/de/dev.txt"
+  assert cli.main(["validate", str(good), str(german)]) == 0
+  out = capsys.readouterr().out.splitlines()
+  assert out == [f"{good}: ok (1 sentences, 2 tokens, utf-8)",
+                 f"{german}: ok (2867 sentences, 51444 tokens, latin-1)"]
+  assert cli.main(["validate", str(one_column), str(good), str(bad_tag)]) == 1
+  out = capsys.readouterr().out.splitlines()
+  assert out[0].startswith(f"{one_column}:3: ")  # only the first problem of the file
+  assert out[1].startswith(f"{good}: ok")
+  assert out[2].startswith(f"{bad_tag}:3: unknown tag 'X-PER'")
+  assert len(out) == 3
+  assert cli.main(["validate", str(german), "--encoding", "utf-8"]) == 1
+  assert capsys.readouterr().out.startswith(f"{german}:")
+  assert cli.main(["validate", str(tmp_path / "absent.txt")]) == 1
+  assert "absent.txt" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("scheme", ["iob2", "iobes"])
+def test_convert_writes_the_normalised_tags(data_root, tmp_path, capsys, scheme):
+  source = data_root / "conll2003/en/dev.txt"
+  out = tmp_path / f"dev.{scheme}.txt.gz"
+  assert cli.main(["convert", str(source), str(out), "--scheme", scheme]) == 0
+  assert "IOB1 -> " + scheme.upper() in capsys.readouterr().out
+  original = conll.read_conll(source)
+  converted = conll.read_conll(out)
+  assert [s.tokens for s in converted] == [s.tokens for s in original]
+  expected = [tags_lib.to_iob2(s.tags, "IOB1") for s in original]
+  if scheme == "iobes":
+    expected = [tags_lib.iob2_to_iobes(t) for t in expected]
+  assert [list(s.tags) for s in converted] == expected
+
+
+def test_convert_latin1_input_and_wikiann_prefix(data_root, tmp_path, capsys):
+  out = tmp_path / "de.txt"
+  assert cli.main(["convert", str(data_root / "conll2003/de/dev.txt"), str(out)]) == 0
+  assert any("ü" in t for s in conll.read_conll(out) for t in s.tokens)  # re-encoded as UTF-8
+  wikiann = tmp_path / "sw.txt"
+  assert cli.main(["convert", "--strip-token-prefix",
+                   str(data_root / "wikiann/sw/dev.txt.gz"), str(wikiann)]) == 0
+  assert not any(t.startswith("sw:") for s in conll.read_conll(wikiann) for t in s.tokens)
+  bad = tmp_path / "bad.txt"
+  bad.write_text("x\n")
+  assert cli.main(["convert", str(bad), str(tmp_path / "never.txt")]) == 1
+  assert f"{bad}:1:" in capsys.readouterr().err
+  assert not (tmp_path / "never.txt").exists()
+
+
+def test_usage_errors_return_2(capsys):
+  assert cli.main([]) == 2
+  assert "usage: polyglot-ner data" in capsys.readouterr().err
+  assert cli.main(["frobnicate"]) == 2
+  assert "unknown command 'frobnicate'" in capsys.readouterr().err
+  assert cli.main(["convert", "a", "b", "--scheme", "bio"]) == 2
+  assert "usage: polyglot-ner data convert" in capsys.readouterr().err
+  assert cli.main(["validate", "--bogus", "x"]) == 2
+  assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+  assert cli.main(["validate", "--encoding", "klingon", "x"]) == 2
+  assert "unknown encoding 'klingon'" in capsys.readouterr().err
+  assert cli.main(["--help"]) == 0
+  assert "validate" in capsys.readouterr().out
+
+
+def test_dispatch_through_the_package_entry_point(tmp_path, capsys):
+  path = tmp_path / "a.txt"
+  path.write_text("Dakar B-LOC\n")
+  converted = tmp_path / "b.txt.gz"
+  assert entry.main(["data", "convert", str(path), str(converted)]) == 0
+  assert entry.main(["data", "validate", str(converted), str(path)]) == 0
+  assert capsys.readouterr().out.count(": ok (1 sentences, 1 tokens, utf-8)") == 2
+
+
+def test_convert_refuses_tokens_it_cannot_write(tmp_path, capsys):
+  path = tmp_path / "spaces.txt"
+  path.write_text("New York\tB-LOC\n")
+  assert cli.main(["convert", str(path), str(tmp_path / "out.txt")]) == 1
+  assert "whitespace" in capsys.readouterr().err
