@@ -1,0 +1,46 @@
+"""Prediction files in conlleval's input format: `token gold pred` lines, a blank line per sentence.
+
+`write_predictions` writes them (through `polyglot_ner.data.conll.write_conll`), so the original
+`conlleval.pl` and `read_predictions` + `conlleval.score` both score them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from polyglot_ner.data import conll
+
+
+def write_predictions(path: str | os.PathLike, sentences: Sequence[conll.Sentence],
+                      predicted: Sequence[Sequence[str]]) -> None:
+  """Writes `token gold pred` for every word of every sentence (UTF-8)."""
+  conll.write_conll(path, sentences, extra_columns=[predicted])
+
+
+def read_predictions(path: str | os.PathLike) -> tuple[list[conll.Sentence], list[list[str]]]:
+  """Reads a conlleval file back: gold sentences (first and second-to-last columns) and predictions.
+
+  As conlleval does, the last two columns are the gold and the predicted tag, and blank lines end
+  sentences. A line with fewer than three columns is an error naming the file and line.
+  """
+  sentences, predicted = [], []
+  tokens, gold, pred = [], [], []
+  with open(path, encoding="utf-8") as f:
+    for number, line in enumerate(f, 1):
+      fields = line.split()
+      if not fields:
+        if tokens:
+          sentences.append(conll.Sentence(tuple(tokens), tuple(gold)))
+          predicted.append(pred)
+          tokens, gold, pred = [], [], []
+        continue
+      if len(fields) < 3:
+        raise ValueError(f"{os.fspath(path)}:{number}: expected 'token gold pred', got {line!r}")
+      tokens.append(fields[0])
+      gold.append(fields[-2])
+      pred.append(fields[-1])
+  if tokens:
+    sentences.append(conll.Sentence(tuple(tokens), tuple(gold)))
+    predicted.append(pred)
+  return sentences, predicted

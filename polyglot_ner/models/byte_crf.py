@@ -1,0 +1,107 @@
+"""The paper's byte-level BiLSTM-CRF ("CRF" in Mueller et al. 2020, `standard_word_crf` in its code).
+
+Each word's UTF-8 bytes are embedded and read by a stacked BiLSTM; the final h of every
+(direction, layer) pair, in TF's order fw l1, fw l2, bw l1, bw l2, is the word vector (4 x 256 =
+1024-d at the paper's sizes). A BiLSTM over the word vectors feeds a dense layer of emission
+scores, and a linear-chain CRF with tag-to-tag transitions only (no start/end by default) scores
+tag sequences. Dropout follows TF's DropoutWrapper on every LSTM cell: input and output, a fresh
+mask per step, training only.
+
+The byte encoder runs once over all B*T words of a batch ([B*T, W] bytes); shapes are static,
+padding is handled by lengths alone (`word_lengths` for bytes, `lengths` for words).
+
+Parameter tree (top level): `byte_embedding`, `byte_encoder`, `word_encoder`, `output` (the
+emission layer), `crf`. Fine-tuning that resets the label-dependent parts drops `output` and `crf`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from polyglot_ner.models import crf as crf_lib
+from polyglot_ner.models import lstm
+
+BYTE_VOCAB = 256
+Batch = Mapping[str, jax.Array]
+
+
+def tf_truncated_normal(stddev: float) -> nn.initializers.Initializer:
+  """TF's `truncated_normal(0, stddev)`: a normal re-drawn outside two standard deviations."""
+  def init(key: jax.Array, shape: tuple[int, ...], dtype=jnp.float32) -> jax.Array:
+    return stddev * jax.random.truncated_normal(key, -2.0, 2.0, shape, dtype)
+  return init
+
+
+class ByteCRF(nn.Module):
+  """Byte-level BiLSTM-CRF over word-level batches (see `polyglot_ner.data.batching`).
+
+  Attributes:
+    num_tags: size of the label map.
+    byte_emb_dim: byte embedding size (paper: 256), initialised truncated normal, std 0.001.
+    byte_layers: stacked BiLSTM layers over each word's bytes (paper: 2).
+    byte_hidden: units per direction of the byte BiLSTM (paper: 256).
+    byte_dropout: dropout rate on input and output of every byte LSTM cell (paper: keep 0.8).
+    word_layers: stacked BiLSTM layers over the words of a sentence (paper: 1).
+    word_hidden: units per direction of the word BiLSTM (paper: 512).
+    word_dropout: dropout rate on input and output of every word LSTM cell (paper: keep 0.8).
+    tf_forget_bias: add TF's +1.0 to the forget gate at run time (paper: yes).
+    crf_start_end: give the CRF start and end scores (paper: no, as `tf.contrib.crf`).
+    crf_method: forward algorithm of the CRF, "scan" or "associative" (see `crf.log_partition`).
+  """
+
+  num_tags: int
+  byte_emb_dim: int = 256
+  byte_layers: int = 2
+  byte_hidden: int = 256
+  byte_dropout: float = 0.2
+  word_layers: int = 1
+  word_hidden: int = 512
+  word_dropout: float = 0.2
+  tf_forget_bias: bool = True
+  crf_start_end: bool = False
+  crf_method: str = "scan"
+
+  def setup(self):
+    self.byte_embedding = nn.Embed(BYTE_VOCAB, self.byte_emb_dim,
+                                   embedding_init=tf_truncated_normal(0.001))
+    self.byte_encoder = lstm.StackedBiLSTM(
+        self.byte_hidden, self.byte_layers, tf_forget_bias=self.tf_forget_bias,
+        input_dropout=self.byte_dropout, output_dropout=self.byte_dropout)
+    self.word_encoder = lstm.StackedBiLSTM(
+        self.word_hidden, self.word_layers, tf_forget_bias=self.tf_forget_bias,
+        input_dropout=self.word_dropout, output_dropout=self.word_dropout)
+    self.output = nn.Dense(self.num_tags, kernel_init=nn.initializers.glorot_uniform())
+    self.crf = crf_lib.CRF(self.num_tags, use_start_end=self.crf_start_end, method=self.crf_method)
+
+  def word_vectors(self, batch: Batch, *, train: bool) -> jax.Array:
+    """[B, T, 2 * byte_layers * byte_hidden]: final h of fw layers then bw layers per word."""
+    batch_size, steps, width = batch["bytes"].shape
+    embedded = self.byte_embedding(batch["bytes"].reshape(batch_size * steps, width))
+    encoded = self.byte_encoder(embedded, batch["word_lengths"].reshape(batch_size * steps),
+                                deterministic=not train)
+    vectors = jnp.concatenate(encoded.final_fw + encoded.final_bw, axis=-1)
+    return vectors.reshape(batch_size, steps, -1)
+
+  def emissions(self, batch: Batch, *, train: bool) -> jax.Array:
+    """Emission scores [B, T, num_tags] (meaningless past each row's length)."""
+    encoded = self.word_encoder(self.word_vectors(batch, train=train), batch["lengths"],
+                                deterministic=not train)
+    return self.output(encoded.outputs[-1])
+
+  def __call__(self, batch: Batch, *, train: bool) -> jax.Array:
+    """log p(tags | sentence) [B]; 0 for empty (padding) rows."""
+    return self.crf(self.emissions(batch, train=train), batch["tags"], batch["lengths"])
+
+  def loss(self, batch: Batch, *, train: bool) -> jax.Array:
+    """Mean negative log-likelihood over the real rows (length > 0) of the batch."""
+    real = batch["lengths"] > 0
+    log_likelihood = self(batch, train=train)
+    return -jnp.sum(jnp.where(real, log_likelihood, 0.0)) / jnp.maximum(jnp.sum(real), 1)
+
+  def decode(self, batch: Batch) -> tuple[jax.Array, jax.Array]:
+    """Viterbi tags [B, T] int32 (0 past each length) and their scores [B], without dropout."""
+    return self.crf.decode(self.emissions(batch, train=False), batch["lengths"])

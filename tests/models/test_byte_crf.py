@@ -1,0 +1,163 @@
+"""The byte CRF at tiny sizes: shapes, gradients, decoding, and that padding changes nothing."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from polyglot_ner.models import byte_crf
+from polyglot_ner.models import crf as crf_lib
+
+NUM_TAGS = 5
+SENTENCES = [  # (words, tag ids)
+    (["Ana", "vive", "en", "São", "Paulo"], [1, 0, 0, 3, 4]),
+    (["Zürich", "!"], [3, 0]),
+    (["x"], [2]),
+]
+
+
+def make_batch(steps, width, garbage_seed=None):
+  """A word-level batch with one padding row; garbage (if seeded) fills every padded slot."""
+  rows = len(SENTENCES) + 1
+  rng = np.random.default_rng(garbage_seed)
+  garbage = garbage_seed is not None
+  batch = {
+      "bytes": rng.integers(1, 256, (rows, steps, width)) if garbage else np.zeros((rows, steps, width)),
+      "word_lengths": rng.integers(1, width + 1, (rows, steps)) if garbage else np.zeros((rows, steps)),
+      "lengths": np.zeros(rows),
+      "tags": rng.integers(0, NUM_TAGS, (rows, steps)) if garbage else np.zeros((rows, steps)),
+      "lang": np.zeros(rows),
+  }
+  batch = {key: value.astype(np.int32) for key, value in batch.items()}
+  for row, (words, tags) in enumerate(SENTENCES):
+    batch["lengths"][row] = len(words)
+    batch["tags"][row, :len(tags)] = tags
+    for t, word in enumerate(words):
+      data = list(word.encode("utf-8"))[:width]
+      batch["bytes"][row, t, :len(data)] = data
+      batch["word_lengths"][row, t] = len(data)
+  return batch
+
+
+MODEL = byte_crf.ByteCRF(NUM_TAGS, byte_emb_dim=8, byte_hidden=6, word_hidden=7)
+
+
+@jax.jit
+def evaluate(params, batch):
+  """Every inference output in one compiled program (compiles dominate this file's run time)."""
+  def run(model, batch):
+    tags, score = model.decode(batch)
+    return {"log_likelihood": model(batch, train=False), "loss": model.loss(batch, train=False),
+            "emissions": model.emissions(batch, train=False), "tags": tags, "score": score}
+  return MODEL.apply({"params": params}, batch, method=run)
+
+
+@jax.jit
+def train_loss_and_grad(params, batch, dropout_key):
+  return jax.value_and_grad(lambda p: MODEL.apply({"params": p}, batch, train=True, method="loss",
+                                                  rngs={"dropout": dropout_key}))(params)
+
+
+@pytest.fixture(scope="module")
+def params():
+  return jax.jit(lambda batch: MODEL.init(jax.random.key(0), batch, train=False))(
+      make_batch(6, 8))["params"]
+
+
+@pytest.fixture(scope="module")
+def clean():
+  return make_batch(6, 8)
+
+
+@pytest.fixture(scope="module")
+def outputs(params, clean):
+  return evaluate(params, clean)
+
+
+def test_param_tree_and_shapes(params, outputs):
+  assert set(params) == {"byte_embedding", "byte_encoder", "word_encoder", "output", "crf"}
+  assert params["byte_embedding"]["embedding"].shape == (256, 8)
+  assert set(params["byte_encoder"]) == {"layer_0", "layer_1"}
+  # the word vector is the final h of 2 layers x 2 directions of the byte encoder
+  assert params["word_encoder"]["layer_0"]["fw"]["kernel"].shape == (4 * 6 + 7, 4 * 7)
+  assert params["output"]["kernel"].shape == (2 * 7, NUM_TAGS)
+  assert set(params["crf"]) == {"transitions"}
+  assert outputs["emissions"].shape == (4, 6, NUM_TAGS)
+  assert outputs["log_likelihood"].shape == (4,)
+
+
+def test_byte_embedding_init_is_tf_truncated_normal():
+  values = np.asarray(byte_crf.tf_truncated_normal(0.001)(jax.random.key(0), (256, 64)))
+  assert np.abs(values).max() <= 0.002
+  assert 0.0008 < values.std() < 0.0009  # std of N(0, 1) truncated at 2 sigma is 0.88
+
+
+def test_loss_is_mean_nll_of_real_rows(outputs):
+  log_likelihood = outputs["log_likelihood"]
+  assert np.all(np.isfinite(log_likelihood)) and np.all(log_likelihood[:3] < 0)
+  assert log_likelihood[3] == 0.0
+  np.testing.assert_allclose(outputs["loss"], -np.mean(log_likelihood[:3]), rtol=1e-6)
+
+
+def test_gradients_are_finite_and_reach_every_parameter(params, clean):
+  _, grads = train_loss_and_grad(params, clean, jax.random.key(1))
+  for path, grad in jax.tree_util.tree_leaves_with_path(grads):
+    assert np.all(np.isfinite(grad)), jax.tree_util.keystr(path)
+    assert np.any(grad != 0), jax.tree_util.keystr(path)
+  embedding_grad = np.abs(grads["byte_embedding"]["embedding"]).sum(-1)
+  seen = {b for words, _ in SENTENCES for word in words for b in word.encode("utf-8")}
+  assert set(np.flatnonzero(embedding_grad)) == seen  # pad byte 0 and unseen bytes get nothing
+
+
+def test_decode_is_viterbi_within_lengths(params, clean, outputs):
+  tags, score = outputs["tags"], outputs["score"]
+  assert tags.shape == (4, 6) and tags.dtype == jnp.int32
+  assert np.all((tags >= 0) & (tags < NUM_TAGS))
+  for row, length in enumerate(clean["lengths"]):
+    assert not np.any(tags[row, length:])
+  transitions = params["crf"]["transitions"]
+  expected = crf_lib.sequence_score(outputs["emissions"], tags, clean["lengths"], transitions)
+  np.testing.assert_allclose(score, expected, rtol=1e-5)
+  gold = crf_lib.sequence_score(outputs["emissions"], clean["tags"], clean["lengths"], transitions)
+  assert np.all(score >= gold - 1e-5)
+
+
+@pytest.mark.parametrize("steps,width", [(6, 8), (9, 16)])
+def test_padding_changes_nothing(params, clean, outputs, steps, width):
+  """Garbage in padded bytes, words and rows, and bigger buckets, give the same results."""
+  noisy = evaluate(params, make_batch(steps, width, garbage_seed=steps))
+  for key in ("log_likelihood", "loss", "score"):
+    np.testing.assert_allclose(noisy[key], outputs[key], rtol=1e-5, atol=1e-6)
+  for row, length in enumerate(clean["lengths"]):
+    np.testing.assert_allclose(noisy["emissions"][row, :length], outputs["emissions"][row, :length],
+                               rtol=1e-5, atol=1e-6)
+  np.testing.assert_array_equal(noisy["tags"][:, :6], outputs["tags"])
+  assert not np.any(noisy["tags"][:, 6:])
+
+
+def test_dropout_only_in_training(params, clean, outputs):
+  assert evaluate(params, clean)["loss"] == outputs["loss"]
+  first, _ = train_loss_and_grad(params, clean, jax.random.key(1))
+  again, _ = train_loss_and_grad(params, clean, jax.random.key(1))
+  other, _ = train_loss_and_grad(params, clean, jax.random.key(2))
+  assert first == again
+  assert len({float(outputs["loss"]), float(first), float(other)}) == 3
+
+
+def test_paper_sizes_by_default():
+  model = byte_crf.ByteCRF(NUM_TAGS)
+  shapes = jax.eval_shape(lambda: model.init(jax.random.key(0), make_batch(6, 8), train=False))
+  params = shapes["params"]
+  assert params["byte_embedding"]["embedding"].shape == (256, 256)
+  assert params["byte_encoder"]["layer_1"]["bw"]["kernel"].shape == (512 + 256, 1024)
+  assert params["word_encoder"]["layer_0"]["fw"]["kernel"].shape == (1024 + 512, 2048)
+  assert set(params["crf"]) == {"transitions"}
+  assert model.byte_dropout == model.word_dropout == pytest.approx(0.2)
+  assert model.tf_forget_bias
+
+
+def test_crf_start_end_switch():
+  model = byte_crf.ByteCRF(NUM_TAGS, byte_emb_dim=8, byte_hidden=6, word_hidden=7, crf_start_end=True)
+  shapes = jax.eval_shape(lambda: model.init(jax.random.key(0), make_batch(6, 8), train=False))
+  assert {name: x.shape for name, x in shapes["params"]["crf"].items()} == {
+      "transitions": (NUM_TAGS, NUM_TAGS), "start": (NUM_TAGS,), "end": (NUM_TAGS,)}

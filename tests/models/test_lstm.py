@@ -1,0 +1,145 @@
+"""LSTM layers against a hand-written NumPy copy of TF's LSTMCell, and length handling."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from polyglot_ner.models import lstm
+
+IN, HIDDEN = 3, 4
+
+
+def numpy_tf_lstm(kernel, bias, xs, forget_bias=1.0):
+  """TF 1.x `LSTMCell` (no peepholes, no clipping) over xs [T, B, D] from the zero state."""
+  kernel, bias = np.asarray(kernel, np.float64), np.asarray(bias, np.float64)
+  sigmoid = lambda v: 1.0 / (1.0 + np.exp(-v))
+  n = kernel.shape[1] // 4
+  c = np.zeros((xs.shape[1], n))
+  h = np.zeros((xs.shape[1], n))
+  outputs = []
+  for x in xs:
+    z = np.concatenate([x, h], axis=1) @ kernel + bias
+    i, j, f, o = z[:, :n], z[:, n:2 * n], z[:, 2 * n:3 * n], z[:, 3 * n:]
+    c = sigmoid(f + forget_bias) * c + sigmoid(i) * np.tanh(j)
+    h = sigmoid(o) * np.tanh(c)
+    outputs.append(h)
+  return np.stack(outputs), (c, h)
+
+
+def random_params(seed, in_features=IN, features=HIDDEN):
+  rng = np.random.default_rng(seed)
+  return {"kernel": rng.normal(size=(in_features + features, 4 * features)).astype(np.float32),
+          "bias": rng.normal(size=(4 * features,)).astype(np.float32)}
+
+
+@pytest.mark.parametrize("tf_forget_bias", [True, False])
+def test_cell_steps_match_numpy(tf_forget_bias):
+  params = random_params(0)
+  xs = np.random.default_rng(1).normal(size=(5, 2, IN)).astype(np.float32)
+  cell = lstm.LSTMCell(HIDDEN, tf_forget_bias=tf_forget_bias)
+  carry = lstm.zero_carry((2,), HIDDEN)
+  hs = []
+  for x in xs:
+    carry, h = cell.apply({"params": params}, carry, x)
+    hs.append(h)
+  expected, (c, h) = numpy_tf_lstm(params["kernel"], params["bias"], xs, 1.0 if tf_forget_bias else 0.0)
+  np.testing.assert_allclose(np.stack(hs), expected, atol=1e-5)
+  np.testing.assert_allclose(carry[0], c, atol=1e-5)
+  np.testing.assert_allclose(carry[1], h, atol=1e-5)
+
+
+def test_forget_bias_changes_the_result():
+  params = random_params(0)
+  xs = np.random.default_rng(1).normal(size=(5, 2, IN))
+  with_bias, _ = numpy_tf_lstm(params["kernel"], params["bias"], xs, 1.0)
+  without, _ = numpy_tf_lstm(params["kernel"], params["bias"], xs, 0.0)
+  assert np.abs(with_bias - without).max() > 1e-2
+  assert lstm.LSTMCell(HIDDEN).tf_forget_bias  # paper fidelity is the default
+
+
+def test_init_is_tf_layout_glorot_and_zero_bias():
+  params = lstm.LSTM(HIDDEN).init(jax.random.key(0), jnp.ones((2, 5, IN)), jnp.array([5, 3]),
+                                  deterministic=True)["params"]
+  assert params["kernel"].shape == (IN + HIDDEN, 4 * HIDDEN)
+  assert params["bias"].shape == (4 * HIDDEN,)
+  assert not np.any(params["bias"])
+  limit = np.sqrt(6.0 / (IN + HIDDEN + 4 * HIDDEN))
+  assert np.abs(params["kernel"]).max() <= limit
+  assert np.abs(params["kernel"]).max() > 0.8 * limit  # uniform over the whole Glorot range
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_layer_matches_numpy_per_row_length(reverse):
+  params = random_params(2)
+  lengths = np.array([5, 3, 0, 1])
+  xs = np.random.default_rng(3).normal(size=(4, 5, IN)).astype(np.float32)
+  outputs, (c, h) = lstm.LSTM(HIDDEN, reverse=reverse).apply(
+      {"params": params}, xs, jnp.asarray(lengths), deterministic=True)
+  for row, length in enumerate(lengths):
+    if length:
+      real = xs[row, :length][::-1] if reverse else xs[row, :length]
+      expected, (expected_c, expected_h) = numpy_tf_lstm(params["kernel"], params["bias"],
+                                                         real[:, None, :])
+      expected = expected[::-1] if reverse else expected
+      np.testing.assert_allclose(outputs[row, :length], expected[:, 0], atol=1e-5)
+      np.testing.assert_allclose(c[row], expected_c[0], atol=1e-5)
+      np.testing.assert_allclose(h[row], expected_h[0], atol=1e-5)
+    else:
+      assert not np.any(c[row]) and not np.any(h[row])
+    assert not np.any(outputs[row, length:])
+
+
+def test_stacked_bilstm_ignores_padding():
+  """A padded batch with garbage past each length gives exactly the unpadded rows' results."""
+  model = lstm.StackedBiLSTM(HIDDEN, num_layers=2)
+  rng = np.random.default_rng(4)
+  rows = [rng.normal(size=(length, IN)).astype(np.float32) for length in (4, 2, 1)]
+  padded = rng.normal(scale=100.0, size=(3, 6, IN)).astype(np.float32)  # garbage everywhere
+  for row, x in enumerate(rows):
+    padded[row, :len(x)] = x
+  lengths = jnp.array([len(x) for x in rows])
+  params = model.init(jax.random.key(0), padded, lengths, deterministic=True)["params"]
+  assert set(params) == {"layer_0", "layer_1"}
+  assert set(params["layer_1"]) == {"fw", "bw"}
+  assert params["layer_1"]["fw"]["kernel"].shape == (2 * HIDDEN + HIDDEN, 4 * HIDDEN)
+  apply = jax.jit(lambda x, lengths: model.apply({"params": params}, x, lengths, deterministic=True))
+  batched = apply(padded, lengths)
+  for row, x in enumerate(rows):
+    alone = apply(x[None], jnp.array([len(x)]))
+    for layer in range(2):
+      np.testing.assert_allclose(batched.outputs[layer][row, :len(x)], alone.outputs[layer][0],
+                                 atol=1e-6)
+      assert not np.any(batched.outputs[layer][row, len(x):])
+      np.testing.assert_allclose(batched.final_fw[layer][row], alone.final_fw[layer][0], atol=1e-6)
+      np.testing.assert_allclose(batched.final_bw[layer][row], alone.final_bw[layer][0], atol=1e-6)
+
+
+def test_bilstm_final_states_are_fw_last_and_bw_first_outputs():
+  model = lstm.StackedBiLSTM(HIDDEN, num_layers=1)
+  x = jnp.asarray(np.random.default_rng(5).normal(size=(2, 5, IN)), jnp.float32)
+  lengths = jnp.array([3, 5])
+  out = model.apply(model.init(jax.random.key(0), x, lengths, deterministic=True), x, lengths,
+                    deterministic=True)
+  np.testing.assert_allclose(out.final_fw[0], out.outputs[0][jnp.arange(2), lengths - 1, :HIDDEN])
+  np.testing.assert_allclose(out.final_bw[0], out.outputs[0][:, 0, HIDDEN:])
+
+
+def test_dropout_is_per_step_and_leaves_the_state_alone():
+  x = jnp.asarray(np.random.default_rng(6).normal(size=(8, 6, IN)), jnp.float32)
+  lengths = jnp.full((8,), 6)
+  dropped = lstm.LSTM(HIDDEN, output_dropout=0.5)
+  params = dropped.init(jax.random.key(0), x, lengths, deterministic=True)
+  clean_out, clean_final = lstm.LSTM(HIDDEN).apply(params, x, lengths, deterministic=True)
+  eval_out, _ = dropped.apply(params, x, lengths, deterministic=True)
+  np.testing.assert_array_equal(eval_out, clean_out)
+  out, final = dropped.apply(params, x, lengths, deterministic=False,
+                             rngs={"dropout": jax.random.key(1)})
+  np.testing.assert_allclose(final[1], clean_final[1], atol=1e-6)  # state is never dropped
+  kept = np.asarray(out) != 0
+  np.testing.assert_allclose(np.asarray(out)[kept], 2.0 * np.asarray(clean_out)[kept], rtol=1e-5)
+  assert 0.3 < kept.mean() < 0.7
+  assert np.any(kept[:, 0] != kept[:, 1])  # a fresh mask at every step (not variational)
+  other, _ = dropped.apply(params, x, lengths, deterministic=False,
+                           rngs={"dropout": jax.random.key(2)})
+  assert np.any(np.asarray(other) != np.asarray(out))
