@@ -9,6 +9,10 @@ import sys
 
 COMMANDS = {
     "data": ("polyglot_ner.data.cli", "inspect, validate and convert CoNLL corpora"),
+    "train": ("polyglot_ner.train.cli", "train or resume a run from a config file"),
+    "evaluate": ("polyglot_ner.train.evaluate_cli", "score a trained run on every language"),
+    "predict": ("polyglot_ner.train.predict_cli", "tag a CoNLL file with a trained run"),
+    "experiment": ("polyglot_ner.experiment_cli", "mono / polyglot / polyglot+FT runs and one table"),
 }
 
 

@@ -1,0 +1,58 @@
+"""The one parser for a config file's `arg` string (`configs/x.py:langs=a/b+c/d,cpu`).
+
+big_vision style: comma-separated `key=value` pairs and bare flags (`cpu` means `cpu=True`); a value
+is typed by the key's default; `+` separates the items of a list. A key that the config does not
+declare is an error that names it, so a typo never passes silently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ml_collections
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _convert(key: str, text: str, default: Any) -> Any:
+  """Parses `text` into the type of `default`."""
+  try:
+    if isinstance(default, bool):
+      if text.lower() in _TRUE + _FALSE:
+        return text.lower() in _TRUE
+      raise ValueError(f"expected one of {_TRUE + _FALSE}")
+    if isinstance(default, (tuple, list)):
+      return tuple(item for item in text.split("+") if item)
+    if default is None:
+      return text
+    return type(default)(text)
+  except ValueError as e:
+    raise ValueError(f"config arg {key}={text!r}: {e}") from None
+
+
+def parse_arg(arg: str | None, **spec: Any) -> ml_collections.ConfigDict:
+  """Parses `arg` against `spec` (key -> default value) into a locked ConfigDict.
+
+  `parse_arg("langs=conll2002/es+conll2002/nl,cpu", langs=("demo/aa",), cpu=False, seed=0)` gives
+  `langs=("conll2002/es", "conll2002/nl"), cpu=True, seed=0`.
+  """
+  values = dict(spec)
+  for part in (arg or "").split(","):
+    part = part.strip()
+    if not part:
+      continue
+    key, has_value, text = part.partition("=")
+    key = key.strip()
+    if key not in spec:
+      known = ", ".join(sorted(spec))
+      raise ValueError(f"unknown config arg {key!r} in {arg!r}; known keys: {known}")
+    if not has_value:
+      if not isinstance(spec[key], bool):
+        raise ValueError(f"config arg {key!r} needs a value ({key}=...)")
+      values[key] = True
+    else:
+      values[key] = _convert(key, text.strip(), spec[key])
+  result = ml_collections.ConfigDict(values)
+  result.lock()
+  return result

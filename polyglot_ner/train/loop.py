@@ -1,0 +1,295 @@
+"""The training loop: `train_and_evaluate(config, workdir)`, used by `polyglot-ner train`.
+
+One call trains a model on a language mixture, evaluates it on every language's dev set after each
+epoch (or every `eval_every_steps`), stops early when dev macro F1 has not improved for `patience`
+evaluations, keeps the latest and the best-on-dev checkpoints, and finally scores the best one on
+every language's test set (`results.json`, per-language test predictions in `predictions/`).
+
+Running the same command again resumes from the latest checkpoint: parameters, optimiser state,
+step, the data iterator's position, the loop's counters and the dev history all come back, and the
+dropout keys are a function of (seed, step), so the run ends with exactly the parameters of an
+uninterrupted one. A finished run just returns its results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import pathlib
+import time
+from typing import Any, Mapping
+
+from absl import logging
+import flax.linen as nn
+import jax
+import ml_collections
+import numpy as np
+import optax
+
+from polyglot_ner.data import batching
+from polyglot_ner.data import conll
+from polyglot_ner.data import labels as labels_lib
+from polyglot_ner.data import mixture as mixture_lib
+from polyglot_ner.eval import predictions as predictions_lib
+from polyglot_ner.models import registry
+from polyglot_ner.train import checkpoint as checkpoint_lib
+from polyglot_ner.train import distributed
+from polyglot_ner.train import inference
+from polyglot_ner.train import metrics as metrics_lib
+from polyglot_ner.train import state as state_lib
+from polyglot_ner.train import step as step_lib
+
+LABEL_MAP_FILE = "label_map.json"
+CONFIG_FILE = "config.json"
+RESULTS_FILE = "results.json"
+PREDICTIONS_DIR = "predictions"
+
+# Config keys that may change between an interrupted run and its resumption: they do not change
+# what is computed, only how it is run or logged.
+RESUMABLE_CHANGES = ("checkpoint_every_steps", "log_every_steps", "eval_batch_size", "data.root")
+
+
+@dataclasses.dataclass
+class LoopState:
+  """The loop's counters, saved in every checkpoint's meta so that a resumed run continues them."""
+
+  evals: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # step, epoch, macro_f1
+  best_step: int = -1
+  best_macro_f1: float = -1.0
+  evals_since_best: int = 0
+  stop_reason: str = ""  # "" while training, then "early_stopping" or "max_epochs"
+  train_seconds: float = 0.0
+
+
+def _flat_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+  flat = {}
+  for key, value in config.items():
+    if isinstance(value, Mapping) and key not in ("langs", "type_map"):
+      flat.update(_flat_config(value, f"{prefix}{key}."))
+    else:
+      flat[f"{prefix}{key}"] = value
+  return flat
+
+
+def _check_same_run(saved: Mapping[str, Any], config: ml_collections.ConfigDict,
+                    workdir: pathlib.Path) -> None:
+  """A workdir resumes only the run it holds: any other config difference is an error."""
+  old, new = _flat_config(saved), _flat_config(json.loads(config.to_json()))
+  differ = sorted(key for key in set(old) | set(new)
+                  if key not in RESUMABLE_CHANGES and old.get(key) != new.get(key))
+  if differ:
+    details = "; ".join(f"{key}: {old.get(key)!r} -> {new.get(key)!r}" for key in differ)
+    raise ValueError(f"{workdir} holds a run with another config ({details}); resume it with "
+                     "the same config or train in a new --workdir")
+
+
+def _label_map(workdir: pathlib.Path, train: Mapping[str, list[conll.Sentence]]
+               ) -> labels_lib.LabelMap:
+  """The run's label map: the one saved in `workdir`, else built from all training sentences."""
+  path = workdir / LABEL_MAP_FILE
+  if path.exists():
+    label_map = labels_lib.LabelMap.load(path)
+  else:
+    label_map = labels_lib.LabelMap.from_sentences(s for group in train.values() for s in group)
+  for name, sentences in train.items():
+    missing = label_map.missing(tag for s in sentences for tag in s.tags)
+    if missing:
+      raise ValueError(f"{name}: training tags {missing} are not in the label map {path}")
+  if jax.process_index() == 0 and not path.exists():
+    label_map.save(path)
+  return label_map
+
+
+def _batch_languages(batch: Mapping[str, np.ndarray], languages: tuple[str, ...]) -> list[str]:
+  return sorted({languages[i] for i in np.unique(batch["lang"][batch["lengths"] > 0])})
+
+
+class _StepLog:
+  """Training losses fetched one step late (so the host never stalls the device), checked for
+  finiteness, averaged over `every` steps into metrics.jsonl and shown on the progress bar."""
+
+  def __init__(self, writer: metrics_lib.MetricWriter, progress: metrics_lib.Progress,
+               schedule: optax.Schedule, languages: tuple[str, ...], every: int):
+    self._writer, self._progress, self._schedule = writer, progress, schedule
+    self._languages = languages
+    self._every = max(every, 1)
+    self._pending: tuple[int, dict[str, jax.Array], Mapping[str, np.ndarray]] | None = None
+    self._losses: list[float] = []
+
+  def add(self, step: int, metrics: dict[str, jax.Array], batch: Mapping[str, np.ndarray]):
+    """Queues step `step`'s device metrics and reports the previous step's."""
+    self.flush()
+    self._pending = (step, metrics, batch)
+
+  def flush(self):
+    """Reports the queued step: raises FloatingPointError on a non-finite loss."""
+    if self._pending is None:
+      return
+    step, metrics, batch = self._pending
+    self._pending = None
+    loss = float(metrics["loss"])
+    if not math.isfinite(loss):
+      raise FloatingPointError(
+          f"non-finite training loss {loss} at step {step}; the batch held sentences of "
+          f"{_batch_languages(batch, self._languages)}")
+    self._losses.append(loss)
+    lengths = batch["lengths"]
+    self._progress.update(int(np.sum(lengths > 0)), int(np.sum(lengths)), loss)
+    if step % self._every == 0:
+      self._writer.write(step, "train", {
+          "loss": float(np.mean(self._losses)), "grad_norm": float(metrics["grad_norm"]),
+          "learning_rate": float(self._schedule(step - 1)), **self._progress.rates()})
+      self._losses = []
+
+
+def _dev_record(scores: Mapping[str, Any]) -> dict[str, Any]:
+  """The compact form of dev scores for metrics.jsonl."""
+  return {"macro_f1": scores["macro_f1"], "micro_f1": scores["micro"]["f1"],
+          "per_language": {name: {k: s[k] for k in ("precision", "recall", "f1")}
+                           for name, s in scores["per_language"].items()}}
+
+
+def _write_predictions(directory: pathlib.Path, sets: Mapping[str, inference.EvalSet],
+                       predicted: Mapping[str, list[list[str]]]) -> None:
+  directory.mkdir(parents=True, exist_ok=True)
+  for name, eval_set in sets.items():
+    predictions_lib.write_predictions(directory / (name.replace("/", "_") + ".txt"),
+                                      eval_set.sentences, predicted[name])
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.PathLike
+                       ) -> dict[str, Any]:
+  """Trains (or resumes) the run of `config` in `workdir`; returns the test results of its best
+  dev checkpoint (also written to `<workdir>/results.json`)."""
+  distributed.maybe_initialize()
+  workdir = pathlib.Path(workdir)
+  workdir.mkdir(parents=True, exist_ok=True)
+  is_main = jax.process_index() == 0
+  mesh = step_lib.make_mesh()
+  step_lib.check_batch_size(config.batch_size, mesh)
+
+  mixture = mixture_lib.Mixture(dict(config.data.langs), config.data.mode, config.data.alpha)
+  languages = mixture.names
+  root = config.data.root or None
+  type_map = dict(config.data.type_map) or None
+  train_sets = mixture.load("train", root, type_map=type_map)
+  if config.data.max_train_sentences:
+    train_sets = {name: s[:config.data.max_train_sentences] for name, s in train_sets.items()}
+  label_map = _label_map(workdir, train_sets)
+  if is_main:
+    (workdir / CONFIG_FILE).write_text(config.to_json(indent=2) + "\n")
+
+  train_batches = batching.TrainBatches(
+      train_sets, label_map, batch_size=config.batch_size, mixture=mixture, seed=config.seed,
+      length_buckets=config.data.length_buckets, byte_buckets=config.data.byte_buckets,
+      max_word_bytes=config.data.max_word_bytes, sort_window=config.data.sort_window)
+  steps_per_epoch = train_batches.batches_per_epoch
+  total_steps = config.num_epochs * steps_per_epoch
+  if total_steps < 1:
+    raise ValueError(f"config.num_epochs must be >= 1, got {config.num_epochs}")
+
+  model = registry.get_model(config.model_kind, config.model, len(label_map))
+  tx = state_lib.make_optimizer(config.optimizer, total_steps)
+  params_rng, dropout_rng = jax.random.split(jax.random.PRNGKey(config.seed))
+  state = step_lib.replicate(
+      state_lib.create_train_state(inference.init_params(model, params_rng, mesh), tx, dropout_rng),
+      mesh)
+
+  checkpoints = checkpoint_lib.Checkpoints(workdir)
+  loop, dev_scores = LoopState(), None
+  if checkpoints.step(checkpoint_lib.LATEST) is not None:
+    state, saved = checkpoints.restore(checkpoint_lib.LATEST, state)
+    _check_same_run(saved["config"], config, workdir)
+    train_batches.set_state(saved["data_state"])
+    loop, dev_scores = LoopState(**saved["loop"]), saved["dev_scores"]
+    logging.info("resumed %s at step %d", workdir, int(state.step))
+
+  results_path = workdir / RESULTS_FILE
+  if loop.stop_reason and results_path.exists():
+    checkpoints.close()
+    return json.loads(results_path.read_text())
+
+  tagger = inference.Tagger(model, mesh, label_map, config.data, config.eval_batch_size)
+  dev_sets = inference.eval_sets(tagger, mixture.load("dev", root, type_map=type_map), languages)
+
+  revision = checkpoint_lib.git_revision()
+
+  def meta(step: int) -> dict[str, Any]:
+    return {"step": step, "epoch": step / steps_per_epoch, "config": json.loads(config.to_json()),
+            "model_kind": config.model_kind, "languages": list(languages),
+            "label_map": json.loads(label_map.to_json()),
+            "git_revision": revision, "dev_scores": dev_scores,
+            "data_state": train_batches.get_state(), "loop": dataclasses.asdict(loop),
+            "parent": None}
+
+  step = int(state.step)
+  train_step = step_lib.make_train_step(model, tx, mesh)
+  eval_every = config.eval_every_steps or steps_per_epoch
+  writer = metrics_lib.MetricWriter(workdir, resume_step=step, enabled=is_main)
+  progress = metrics_lib.Progress(total_steps, step, enabled=is_main)
+  step_log = _StepLog(writer, progress, state_lib.make_schedule(config.optimizer, total_steps),
+                      languages, config.log_every_steps)
+  started = time.perf_counter()
+  try:
+    while not loop.stop_reason:
+      host_batch = next(train_batches)
+      state, step_metrics = train_step(state, step_lib.shard_batch(host_batch, mesh))
+      step += 1
+      step_log.add(step, step_metrics, host_batch)
+      at_eval = step % eval_every == 0 or step == total_steps
+      if not (at_eval or step % config.checkpoint_every_steps == 0):
+        continue
+      step_log.flush()
+      if at_eval:
+        dev_scores, _ = inference.evaluate(tagger, state.params, dev_sets)
+        macro_f1 = dev_scores["macro_f1"]
+        loop.evals.append({"step": step, "epoch": step / steps_per_epoch, "macro_f1": macro_f1})
+        writer.write(step, "dev", _dev_record(dev_scores))
+        progress.write(f"step {step} (epoch {step / steps_per_epoch:.2f}): dev macro F1 "
+                       f"{macro_f1:.4f}")
+        if macro_f1 > loop.best_macro_f1:
+          loop.best_step, loop.best_macro_f1, loop.evals_since_best = step, macro_f1, 0
+        else:
+          loop.evals_since_best += 1
+        if config.patience and loop.evals_since_best >= config.patience:
+          loop.stop_reason = "early_stopping"
+        elif step == total_steps:
+          loop.stop_reason = "max_epochs"
+      loop.train_seconds += time.perf_counter() - started
+      started = time.perf_counter()
+      if at_eval and loop.best_step == step:
+        checkpoints.save(checkpoint_lib.BEST, state, meta(step))
+      checkpoints.save(checkpoint_lib.LATEST, state, meta(step))
+  finally:
+    progress.close()
+    writer.close()
+    checkpoints.wait_until_finished()
+
+  results = _test_results(config, model, checkpoints, tagger, mixture, workdir, loop, step,
+                          steps_per_epoch)
+  checkpoints.close()
+  if is_main:
+    results_path.write_text(json.dumps(results, indent=2) + "\n")
+  return results
+
+
+def _test_results(config: ml_collections.ConfigDict, model: nn.Module,
+                  checkpoints: checkpoint_lib.Checkpoints, tagger: inference.Tagger,
+                  mixture: mixture_lib.Mixture, workdir: pathlib.Path, loop: LoopState,
+                  steps: int, steps_per_epoch: int) -> dict[str, Any]:
+  """Scores the best dev checkpoint on every language's test set and writes its predictions."""
+  params = checkpoints.restore_params(checkpoint_lib.BEST,
+                                      inference.abstract_params(model, tagger.mesh))
+  best_meta = checkpoints.meta(checkpoint_lib.BEST)
+  test = mixture.load("test", config.data.root or None, type_map=dict(config.data.type_map) or None)
+  test_sets = inference.eval_sets(tagger, test, mixture.names)
+  test_scores, predicted = inference.evaluate(tagger, params, test_sets)
+  if jax.process_index() == 0:
+    _write_predictions(workdir / PREDICTIONS_DIR / "test", test_sets, predicted)
+  return {"languages": list(mixture.names), "best_step": loop.best_step,
+          "best_epoch": loop.best_step / steps_per_epoch, "stop_reason": loop.stop_reason,
+          "steps": steps,
+          "train_seconds": loop.train_seconds, "dev": best_meta["dev_scores"], "test": test_scores,
+          "dev_history": loop.evals, "config": json.loads(config.to_json())}

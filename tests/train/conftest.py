@@ -1,0 +1,75 @@
+"""Shared fixtures of the training tests: a tiny config on the demo corpus and one trained run.
+
+Every test here compiles the same few tiny programs, so a persistent XLA compilation cache (in the
+system temp directory) lets all but the first compile of each be a cache hit, in this session and
+the next.
+"""
+
+import importlib.util
+import os
+import pathlib
+import tempfile
+
+import jax
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+jax.config.update("jax_compilation_cache_dir",
+                  os.path.join(tempfile.gettempdir(), "polyglot_ner_test_jax_cache"))
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+
+# Tiny sizes and one padded shape (demo sentences have <= 14 words of <= 12 bytes).
+TINY_ARG = "langs=demo/aa+demo/bb"
+TINY_OVERRIDES = {
+    "model.byte_emb_dim": 8, "model.byte_hidden": 8, "model.word_hidden": 16,
+    "data.max_word_bytes": 16, "data.byte_buckets": (16,), "data.length_buckets": (16,),
+    "data.max_train_sentences": 64, "batch_size": 16, "eval_batch_size": 32,
+    "optimizer.learning_rate": 1e-2, "num_epochs": 2, "patience": 0,
+    "checkpoint_every_steps": 3, "log_every_steps": 2,
+}
+
+
+def load_config_module(name: str):
+  """A config file of configs/ as a module."""
+  spec = importlib.util.spec_from_file_location(name, REPO / "configs" / f"{name}.py")
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+def make_tiny_config(**overrides):
+  """configs/byte_crf.py with TINY_OVERRIDES and then `overrides` ("a.b" keys)."""
+  config = load_config_module("byte_crf").get_config(TINY_ARG)
+  for key, value in {**TINY_OVERRIDES, **overrides}.items():
+    *parents, leaf = key.split(".")
+    node = config
+    for parent in parents:
+      node = node[parent]
+    node[leaf] = value
+  return config
+
+
+@pytest.fixture(scope="session")
+def tiny_flags():
+  """`tiny_flags(**{"a.b": value})`: `polyglot-ner train` flags for the tiny config."""
+  def flags(**overrides):
+    values = {**TINY_OVERRIDES, **overrides}
+    return [f"--config=configs/byte_crf.py:{TINY_ARG}"] + [
+        f"--config.{key}={value}" for key, value in values.items()]
+  return flags
+
+
+@pytest.fixture(scope="session")
+def tiny_config():
+  """`tiny_config(**{"a.b": value})`: the tiny config with overrides."""
+  return make_tiny_config
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory):
+  """(config, workdir, results) of the tiny config trained for its 2 epochs, uninterrupted."""
+  from polyglot_ner.train import loop  # pylint: disable=import-outside-toplevel
+  config = make_tiny_config()
+  workdir = tmp_path_factory.mktemp("trained")
+  return config, workdir, loop.train_and_evaluate(config, workdir)

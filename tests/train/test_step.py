@@ -1,0 +1,106 @@
+"""The sharded train and decode steps: 1 device == 4 devices == an unsharded computation."""
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+
+from polyglot_ner.data import batching
+from polyglot_ner.data import corpora
+from polyglot_ner.data import labels
+from polyglot_ner.models import registry
+from polyglot_ner.train import inference
+from polyglot_ner.train import state as state_lib
+from polyglot_ner.train import step as step_lib
+
+OPTIMIZER = ml_collections.ConfigDict(dict(
+    learning_rate=1e-2, schedule="cosine", warmup_steps=0, final_lr_fraction=0.0,
+    b1=0.9, b2=0.999, eps=1e-8, grad_clip_norm=5.0))
+
+
+@pytest.fixture(scope="module")
+def setup():
+  sentences = corpora.load_split("demo/aa", "train")[:6]  # 6 real rows + 2 empty rows
+  label_map = labels.LabelMap.from_sentences(sentences)
+  batch = next(batching.TrainBatches({"demo/aa": sentences}, label_map, batch_size=8,
+                                     length_buckets=(16,), byte_buckets=(16,), max_word_bytes=16))
+  assert list(batch["lengths"] > 0).count(True) == 6
+  model = registry.get_model("byte_crf", dict(byte_emb_dim=8, byte_hidden=8, word_hidden=16),
+                             len(label_map))
+  tx = state_lib.make_optimizer(OPTIMIZER, total_steps=10)
+  mesh = step_lib.make_mesh()
+  params = inference.init_params(model, jax.random.PRNGKey(0), mesh)
+  state = jax.device_get(state_lib.create_train_state(params, tx, jax.random.PRNGKey(1)))
+  return model, tx, state, batch
+
+
+def _run(setup, devices, dropout=False):
+  model, tx, state, batch = setup
+  mesh = step_lib.make_mesh(devices)
+  train_step = step_lib.make_train_step(model, tx, mesh, dropout=dropout)
+  new_state, metrics = train_step(step_lib.replicate(state, mesh), step_lib.shard_batch(batch, mesh))
+  return jax.device_get(new_state), jax.device_get(metrics)
+
+
+def _unsharded(setup):
+  """The same step without a mesh: mean NLL over the real rows, plain grad, one update."""
+  model, tx, state, batch = setup
+  real = batch["lengths"] > 0
+
+  def loss_fn(params):
+    log_likelihood = model.apply({"params": params}, batch, train=False)
+    return -jnp.sum(jnp.where(real, log_likelihood, 0.0)) / real.sum()
+
+  loss, grads = jax.jit(jax.value_and_grad(loss_fn))(state.params)
+  new_state = jax.jit(state_lib.apply_gradients, static_argnums=2)(state, grads, tx)
+  return jax.device_get(new_state), float(loss)
+
+
+def _assert_close(a, b, atol):
+  jax.tree.map(lambda x, y: np.testing.assert_allclose(np.asarray(x), np.asarray(y), atol=atol,
+                                                       rtol=atol), a, b)
+
+
+def test_one_and_four_devices_give_the_same_loss_and_parameters(setup):
+  assert jax.device_count() == 4
+  state_1, metrics_1 = _run(setup, jax.devices()[:1])
+  state_4, metrics_4 = _run(setup, jax.devices())
+  np.testing.assert_allclose(metrics_1["loss"], metrics_4["loss"], rtol=1e-5)
+  _assert_close(state_1.params, state_4.params, 1e-5)
+  assert int(state_4.step) == 1
+  # Both equal the unsharded computation (padding rows excluded from the mean).
+  reference_state, reference_loss = _unsharded(setup)
+  np.testing.assert_allclose(metrics_4["loss"], reference_loss, rtol=1e-5)
+  _assert_close(state_4.params, reference_state.params, 1e-5)
+  # The step moved the parameters.
+  assert not np.allclose(state_4.params["output"]["kernel"], setup[2].params["output"]["kernel"])
+
+
+def test_dropout_is_active_and_reproducible_from_the_state(setup):
+  _, deterministic = _run(setup, jax.devices())
+  state_a, with_dropout = _run(setup, jax.devices(), dropout=True)
+  state_b, again = _run(setup, jax.devices(), dropout=True)
+  assert with_dropout["loss"] != deterministic["loss"]
+  assert with_dropout["loss"] == again["loss"]
+  jax.tree.map(np.testing.assert_array_equal, state_a.params, state_b.params)
+
+
+def test_decode_step_is_the_same_on_one_and_four_devices(setup):
+  model, _, state, batch = setup
+  tags = []
+  for devices in (jax.devices()[:1], jax.devices()):
+    mesh = step_lib.make_mesh(devices)
+    decode = step_lib.make_decode_step(model, mesh)
+    tags.append(np.asarray(decode(step_lib.replicate(state.params, mesh),
+                                  step_lib.shard_batch(batch, mesh))))
+  expected, _ = jax.jit(lambda p, b: model.apply({"params": p}, b, method="decode"))(state.params,
+                                                                                    batch)
+  np.testing.assert_array_equal(tags[0], tags[1])
+  np.testing.assert_array_equal(tags[1], np.asarray(expected))
+
+
+def test_a_batch_not_divisible_by_the_devices_is_an_error_that_says_so(setup):
+  batch = {key: value[:6] for key, value in setup[3].items()}
+  with pytest.raises(ValueError, match=r"global batch size 6 is not divisible by the 4 devices"):
+    step_lib.shard_batch(batch, step_lib.make_mesh())
