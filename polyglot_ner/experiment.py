@@ -1,0 +1,234 @@
+"""The paper's protocol for one model kind and one language set, per seed:
+
+* one monolingual model per language (`W/seed<s>/mono/<corpus_lang>`),
+* one polyglot model on all the languages (`W/seed<s>/polyglot`),
+* one fine-tuned child of the polyglot model per language (`W/seed<s>/finetune/<corpus_lang>`,
+  `init_from` = the polyglot workdir: its best dev checkpoint's parameters and label map).
+
+Every run is `polyglot_ner.train.loop.train_and_evaluate` in its own workdir, so each is scored on
+its languages' test sets with its best-on-dev checkpoint, and an interrupted run resumes. A run
+whose workdir holds `results.json` is finished and is not touched again. With `config.transfer`,
+each monolingual model is also scored on every other language's test set (a zero-shot transfer
+matrix, cached in the run's `transfer.json`).
+
+`run_experiment` then writes `W/results.json` (every run's test P/R/F1, mean and std over seeds per
+row and language, the paired bootstrap of polyglot+FT vs mono per language, the transfer matrix),
+`W/results.md` and `W/results.png` (`polyglot_ner.experiment_report`).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import os
+import pathlib
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import ml_collections
+import numpy as np
+
+from polyglot_ner import experiment_report
+from polyglot_ner.data import corpora
+from polyglot_ner.eval import bootstrap
+from polyglot_ner.eval import conlleval
+from polyglot_ner.eval import predictions as predictions_lib
+from polyglot_ner.train import inference
+from polyglot_ner.train import loop
+
+STAGES = ("mono", "polyglot", "finetune")
+RESULTS_FILE = loop.RESULTS_FILE  # a finished run's results; also the experiment's own
+TRANSFER_FILE = "transfer.json"
+METRICS = ("precision", "recall", "f1")
+AVERAGE = experiment_report.AVERAGE
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+  """One training run of the protocol."""
+
+  stage: str
+  seed: int
+  langs: tuple[str, ...]
+  workdir: pathlib.Path
+  parent: pathlib.Path | None = None  # the run whose best checkpoint this one fine-tunes
+
+  @property
+  def name(self) -> str:
+    return f"seed {self.seed} {self.stage}" + (f" {self.langs[0]}" if self.stage != "polyglot"
+                                               else "")
+
+  @property
+  def finished(self) -> bool:
+    return (self.workdir / RESULTS_FILE).is_file()
+
+
+def lang_slug(lang: str) -> str:
+  """`conll2003/en` -> `conll2003_en`: a language as a file name (as the loop names predictions
+  files)."""
+  return lang.replace("/", "_")
+
+
+def plan(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> list[Run]:
+  """The runs of the experiment, each after the run it fine-tunes."""
+  unknown = [stage for stage in config.stages if stage not in STAGES]
+  if unknown:
+    raise ValueError(f"config.stages: unknown stage(s) {unknown}; choose from {STAGES}")
+  if len(set(config.langs)) != len(config.langs) or len(config.langs) < 2:
+    raise ValueError(f"config.langs: need two or more distinct languages, got {config.langs}")
+  runs = []
+  for seed in config.seeds:
+    seed_dir = pathlib.Path(workdir) / f"seed{seed}"
+    polyglot = seed_dir / "polyglot"
+    if "mono" in config.stages:
+      runs += [Run("mono", seed, (lang,), seed_dir / "mono" / lang_slug(lang))
+               for lang in config.langs]
+    if "polyglot" in config.stages or "finetune" in config.stages:
+      runs.append(Run("polyglot", seed, tuple(config.langs), polyglot))
+    if "finetune" in config.stages:
+      runs += [Run("finetune", seed, (lang,), seed_dir / "finetune" / lang_slug(lang), polyglot)
+               for lang in config.langs]
+  return runs
+
+
+def run_config(config: ml_collections.ConfigDict, run: Run) -> ml_collections.ConfigDict:
+  """The training config of one run: `config.train` with its seed and languages, and for a
+  fine-tuned run `init_from` = its parent's workdir and the `config.finetune` overrides."""
+  child = copy.deepcopy(config.train)
+  child.seed = run.seed
+  child.data.langs = {lang: 1.0 for lang in run.langs}
+  if run.parent is not None:
+    if "init_from" not in child:
+      raise ValueError(f"fine-tuning needs the key `init_from` in the {config.model_kind} "
+                       "training config (config.train), which it lacks")
+    child.init_from = os.fspath(run.parent)
+    child.update(config.finetune.to_dict())
+  return child
+
+
+def _transfer_scores(config: ml_collections.ConfigDict, run: Run) -> dict[str, dict[str, float]]:
+  """Test P/R/F1 of a mono run on every language (cached in its workdir's transfer.json)."""
+  path = run.workdir / TRANSFER_FILE
+  cached = json.loads(path.read_text()) if path.is_file() else {}
+  own = json.loads((run.workdir / RESULTS_FILE).read_text())["test"]["per_language"]
+  scores = {lang: cached.get(lang) or own.get(lang) for lang in config.langs}
+  missing = [lang for lang, score in scores.items() if score is None]
+  if missing:
+    trained = inference.TrainedRun.load(run.workdir)
+    tagger = trained.tagger()
+    data = trained.config.data
+    for lang in missing:
+      sentences = corpora.load_split(lang, "test", data.root or None,
+                                     type_map=dict(data.type_map) or None)
+      predicted = tagger.tag(trained.params, tagger.batches(sentences))
+      scored = conlleval.score([s.tags for s in sentences], predicted)
+      scores[lang] = {key: scored[key] for key in METRICS}
+    path.write_text(json.dumps(scores, indent=2) + "\n")
+  return {lang: {key: score[key] for key in METRICS} for lang, score in scores.items()}
+
+
+def _test_counts(run: Run, lang: str) -> np.ndarray:
+  """Per-sentence (correct, found, gold) of a run's test predictions for `lang`."""
+  path = run.workdir / loop.PREDICTIONS_DIR / "test" / f"{lang_slug(lang)}.txt"
+  sentences, predicted = predictions_lib.read_predictions(path)
+  return bootstrap.sentence_counts([s.tags for s in sentences], predicted)
+
+
+def _mean_std(values: Sequence[float]) -> tuple[float, float | None]:
+  """Mean and sample std (ddof=1; None for a single value)."""
+  values = np.asarray(values, np.float64)
+  return float(values.mean()), (float(values.std(ddof=1)) if len(values) > 1 else None)
+
+
+def _cell(per_seed: Mapping[int, Mapping[str, float]]) -> dict[str, Any]:
+  """One table cell: scores per seed, and their mean and std per metric."""
+  stats = {key: _mean_std([scores[key] for scores in per_seed.values()]) for key in METRICS}
+  return {"seeds": {str(seed): dict(scores) for seed, scores in per_seed.items()},
+          "mean": {key: mean for key, (mean, _) in stats.items()},
+          "std": {key: std for key, (_, std) in stats.items()}}
+
+
+def collect(config: ml_collections.ConfigDict, runs: Sequence[Run],
+            run_results: Mapping[Run, Mapping[str, Any]],
+            transfer: Mapping[Run, Mapping[str, Mapping[str, float]]]) -> dict[str, Any]:
+  """The experiment's results (the content of W/results.json) from its finished runs."""
+  langs, seeds = list(config.langs), list(config.seeds)
+  stages = [stage for stage in STAGES if stage in config.stages]
+  by_stage = {stage: {} for stage in stages}  # stage -> lang -> seed -> P/R/F1
+  for run in runs:
+    if run.stage not in by_stage:
+      continue  # a polyglot run that only exists as a fine-tuning parent
+    per_language = run_results[run]["test"]["per_language"]
+    for lang in run.langs:
+      by_stage[run.stage].setdefault(lang, {})[run.seed] = {
+          key: per_language[lang][key] for key in METRICS}
+  cells = {}
+  for stage, per_lang in by_stage.items():
+    cells[stage] = {lang: _cell(per_lang[lang]) for lang in langs}
+    cells[stage][AVERAGE] = _cell({seed: {key: float(np.mean([per_lang[lang][seed][key]
+                                                              for lang in langs]))
+                                          for key in METRICS} for seed in seeds})
+  results = {"model_kind": config.model_kind, "langs": langs, "seeds": seeds, "stages": stages,
+             "metric": "test span F1 (conlleval) of each run's best dev checkpoint",
+             "cells": cells}
+  if "mono" in stages and "finetune" in stages:
+    results["significance"] = _significance(config, runs)
+  if transfer:
+    results["transfer"] = {
+        lang: {test_lang: _cell({run.seed: scores[test_lang] for run, scores in transfer.items()
+                                 if run.langs == (lang,)}) for test_lang in langs}
+        for lang in langs}
+  results["config"] = json.loads(config.to_json())
+  return results
+
+
+def _significance(config: ml_collections.ConfigDict, runs: Sequence[Run]) -> dict[str, Any]:
+  """Paired bootstrap of polyglot+FT vs mono per language, seeds paired (see eval.bootstrap)."""
+  options = config.bootstrap
+  per_lang = {}
+  for lang in config.langs:
+    counts = {stage: np.stack([_test_counts(run, lang) for run in runs
+                               if run.stage == stage and run.langs == (lang,)])
+              for stage in ("finetune", "mono")}
+    result = bootstrap.paired_bootstrap(counts["finetune"], counts["mono"],
+                                        num_samples=options.num_samples, seed=options.seed,
+                                        confidence=options.confidence)
+    per_lang[lang] = dataclasses.asdict(result)
+  return {"systems": ["finetune", "mono"], "test": "paired bootstrap over test sentences, "
+          "seed-matched; p = fraction of samples with F1(finetune) - F1(mono) <= 0",
+          "num_samples": options.num_samples, "confidence": options.confidence,
+          "per_language": per_lang}
+
+
+def run_experiment(config: ml_collections.ConfigDict, workdir: str | os.PathLike
+                   ) -> dict[str, Any]:
+  """Trains what is not finished yet, then writes W/results.{json,md,png}; returns the results."""
+  workdir = pathlib.Path(workdir)
+  workdir.mkdir(parents=True, exist_ok=True)
+  (workdir / "config.json").write_text(config.to_json(indent=2) + "\n")
+  runs = plan(config, workdir)
+  run_results, transfer = {}, {}
+  for index, run in enumerate(runs, 1):
+    prefix = f"[{index}/{len(runs)}] {run.name}"
+    if run.finished:
+      run_results[run] = json.loads((run.workdir / RESULTS_FILE).read_text())
+      if run_results[run]["config"] != json.loads(run_config(config, run).to_json()):
+        raise ValueError(f"{run.workdir} holds a finished run with another config than this "
+                         "experiment's; use a new --workdir or restore the config")
+      done = "finished earlier"
+    else:
+      print(f"{prefix}: training in {run.workdir}", flush=True)
+      started = time.perf_counter()
+      run_results[run] = loop.train_and_evaluate(run_config(config, run), run.workdir)
+      done = f"trained in {time.perf_counter() - started:.0f} s"
+    print(f"{prefix}: {done}, test macro F1 {100 * run_results[run]['test']['macro_f1']:.2f}",
+          flush=True)
+    if config.transfer and run.stage == "mono":
+      transfer[run] = _transfer_scores(config, run)
+  results = collect(config, runs, run_results, transfer)
+  (workdir / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n")
+  (workdir / "results.md").write_text(experiment_report.markdown(results))
+  experiment_report.plot(results, workdir / "results.png")
+  return results

@@ -1,0 +1,121 @@
+"""The experiment's results as a paper-style Markdown table and a grouped bar plot.
+
+Both read the dict that `polyglot_ner.experiment.collect` builds (W/results.json), so a table can
+be re-rendered from a results file without training anything.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from matplotlib.figure import Figure
+import numpy as np
+
+from polyglot_ner.eval import bootstrap
+
+ROW_NAMES = {"mono": "mono", "polyglot": "polyglot", "finetune": "polyglot+FT"}
+AVERAGE = "average"
+SIGNIFICANCE_LEVELS = ((0.01, "‡"), (0.05, "†"))  # not * : it would clash with bold
+
+
+def _percent(cell: Mapping[str, Any], key: str = "f1") -> str:
+  mean, std = cell["mean"][key], cell["std"][key]
+  return f"{100 * mean:.2f}" + (f" ± {100 * std:.2f}" if std is not None else "")
+
+
+def _marker(p_value: float) -> str:
+  return next((marker for level, marker in SIGNIFICANCE_LEVELS if p_value < level), "")
+
+
+def _seeds_text(seeds: list[int]) -> str:
+  if len(seeds) == 1:
+    return f"one seed ({seeds[0]})"
+  return f"mean ± std over {len(seeds)} seeds ({', '.join(map(str, seeds))})"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+  lines = ["| " + " | ".join(header) + " |",
+           "|" + "|".join([":--"] + ["--:"] * (len(header) - 1)) + "|"]
+  return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def markdown(results: Mapping[str, Any]) -> str:
+  """results.md: rows mono / polyglot / polyglot+FT, a column per language and the average."""
+  langs, cells = results["langs"], results["cells"]
+  columns = [*langs, AVERAGE]
+  significance = results.get("significance", {}).get("per_language", {})
+  best = {column: max(cells[stage][column]["mean"]["f1"] for stage in cells) for column in columns}
+  rows = []
+  for stage, by_column in cells.items():
+    row = [ROW_NAMES[stage]]
+    for column in columns:
+      text = _percent(by_column[column])
+      if by_column[column]["mean"]["f1"] == best[column] and len(cells) > 1:
+        text = f"**{text}**"
+      if stage == "finetune" and column in significance:
+        text += _marker(significance[column]["p_value"])
+      row.append(text)
+    rows.append(row)
+  if significance:
+    row = [f"{ROW_NAMES['finetune']} − mono"]
+    for column in columns:
+      if column in significance:
+        s = significance[column]
+        row.append(f"{100 * s['delta']:+.2f} [{100 * s['ci_low']:+.2f}, {100 * s['ci_high']:+.2f}]"
+                   f" {bootstrap.format_p_value(s['p_value'], s['num_samples'])}")
+      else:
+        delta = cells["finetune"][column]["mean"]["f1"] - cells["mono"][column]["mean"]["f1"]
+        row.append(f"{100 * delta:+.2f}")
+    rows.append(row)
+
+  seeds = results["seeds"]
+  lines = [f"# {results['model_kind']}: {', '.join(ROW_NAMES[stage] for stage in cells)}", "",
+           f"Test span F1 (%, conlleval) of each run's best dev checkpoint; {_seeds_text(seeds)}. "
+           "Average: the unweighted mean over languages. Bold: the best row of each column.", ""]
+  lines += _table(["model", *columns], rows)
+  if significance:
+    info = results["significance"]
+    confidence = round(100 * info["confidence"])
+    lines += ["", f"Significance of polyglot+FT vs mono: paired bootstrap over test sentences, "
+              f"{info['num_samples']} samples, {len(seeds)} seed(s) paired by seed (the "
+              f"difference is the seed-averaged F1 difference; its {confidence}% percentile "
+              "interval in brackets). One-sided p = the fraction of samples in which polyglot+FT "
+              "is not better than mono; † p < 0.05, ‡ p < 0.01."]
+  if "transfer" in results:
+    lines += ["", "## Zero-shot transfer of the monolingual models", "",
+              "Test span F1 (%) of the mono model of each row's language on each column's test "
+              f"set; {_seeds_text(seeds)}.", ""]
+    lines += _table(["trained on \\ tested on", *langs],
+                    [[lang, *(_percent(results["transfer"][lang][test]) for test in langs)]
+                     for lang in langs])
+  return "\n".join(lines) + "\n"
+
+
+def plot(results: Mapping[str, Any], path: str | os.PathLike) -> None:
+  """results.png: test F1 per language (and the average), one bar per row, std error bars."""
+  cells, columns = results["cells"], [*results["langs"], AVERAGE]
+  significance = results.get("significance", {}).get("per_language", {})
+  figure = Figure(figsize=(max(6.0, 1.3 * len(columns) + 2), 4.0), layout="constrained")
+  axes = figure.add_subplot()
+  width = 0.8 / len(cells)
+  x = np.arange(len(columns))
+  for index, (stage, by_column) in enumerate(cells.items()):
+    means = [100 * by_column[c]["mean"]["f1"] for c in columns]
+    stds = [100 * (by_column[c]["std"]["f1"] or 0.0) for c in columns]
+    offset = x + (index - (len(cells) - 1) / 2) * width
+    axes.bar(offset, means, width, yerr=stds if len(results["seeds"]) > 1 else None, capsize=3,
+             label=ROW_NAMES[stage])
+    if stage == "finetune":
+      for position, column, mean, std in zip(offset, columns, means, stds):
+        if column in significance and _marker(significance[column]["p_value"]):
+          axes.annotate(_marker(significance[column]["p_value"]), (position, mean + std),
+                        ha="center", va="bottom")
+  axes.set_xticks(x, columns, rotation=20 if len(columns) > 6 else 0)
+  axes.set_ylabel("test span F1 (%)")
+  axes.set_ylim(0, 105)
+  axes.set_title(f"{results['model_kind']}: {_seeds_text(results['seeds'])}")
+  figure.legend(loc="outside lower center", ncols=len(cells), frameon=False)
+  axes.grid(axis="y", alpha=0.3)
+  figure.savefig(path, dpi=150)

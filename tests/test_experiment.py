@@ -1,0 +1,224 @@
+"""The experiment protocol: its plan, the runs' configs, the results, and a tiny run end to end."""
+
+import importlib.util
+import json
+import os
+import pathlib
+import tempfile
+
+import jax
+import numpy as np
+import pytest
+
+from polyglot_ner import experiment
+from polyglot_ner.data import corpora
+from polyglot_ner.eval import conlleval
+from polyglot_ner.eval import predictions as predictions_lib
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+# The runs compile the same tiny programs as tests/train: share its persistent compilation cache.
+jax.config.update("jax_compilation_cache_dir",
+                  os.path.join(tempfile.gettempdir(), "polyglot_ner_test_jax_cache"))
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+
+
+def get_config(arg):
+  spec = importlib.util.spec_from_file_location("configs_experiment",
+                                                REPO / "configs" / "experiment.py")
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config(arg)
+
+
+needs_init_from = pytest.mark.skipif(
+    "init_from" not in get_config("langs=demo/aa+demo/bb").train,
+    reason="the training config has no init_from (fine-tuning) yet")
+
+
+def test_plan_lays_out_every_seed_and_stage(tmp_path):
+  config = get_config("langs=demo/aa+demo/bb,seeds=3+5")
+  runs = experiment.plan(config, tmp_path)
+  assert [(r.seed, r.stage, r.langs) for r in runs] == [
+      (seed, stage, langs) for seed in (3, 5) for stage, langs in (
+          ("mono", ("demo/aa",)), ("mono", ("demo/bb",)), ("polyglot", ("demo/aa", "demo/bb")),
+          ("finetune", ("demo/aa",)), ("finetune", ("demo/bb",)))]
+  assert [str(r.workdir.relative_to(tmp_path)) for r in runs[:5]] == [
+      "seed3/mono/demo_aa", "seed3/mono/demo_bb", "seed3/polyglot", "seed3/finetune/demo_aa",
+      "seed3/finetune/demo_bb"]
+  assert [r.parent for r in runs[3:5]] == [tmp_path / "seed3" / "polyglot"] * 2
+  assert not any(r.finished for r in runs)
+
+
+def test_plan_of_some_stages(tmp_path):
+  config = get_config("langs=demo/aa+demo/bb")
+  with config.unlocked():
+    config.stages = ("mono",)
+    assert [r.stage for r in experiment.plan(config, tmp_path)] == ["mono", "mono"]
+    config.stages = ("finetune",)  # needs its parent
+    assert [r.stage for r in experiment.plan(config, tmp_path)] == [
+        "polyglot", "finetune", "finetune"]
+    config.stages = ("mono", "fine-tune")
+    with pytest.raises(ValueError, match="unknown stage.*fine-tune"):
+      experiment.plan(config, tmp_path)
+
+
+def test_config_arg_errors():
+  with pytest.raises(ValueError, match="two or more languages"):
+    get_config("langs=demo/aa")
+  with pytest.raises(ValueError, match="seeds: expected integers"):
+    get_config("langs=demo/aa+demo/bb,seeds=0+x")
+  with pytest.raises(ValueError, match="unknown config arg 'lang'"):
+    get_config("lang=demo/aa+demo/bb")
+  config = get_config("langs=demo/aa+demo/bb,cpu,num_seeds=3,epochs=5,ft_lr=1e-4")
+  assert config.seeds == (0, 1, 2) and config.train.num_epochs == 5
+  assert config.finetune.num_epochs == 5 and config.finetune.optimizer.learning_rate == 1e-4
+
+
+def test_run_configs(tmp_path):
+  config = get_config("langs=demo/aa+demo/bb,seeds=7")
+  mono, _, polyglot, _, _ = experiment.plan(config, tmp_path)
+  child = experiment.run_config(config, mono)
+  assert child.seed == 7 and dict(child.data.langs) == {"demo/aa": 1.0}
+  assert child.is_locked and child.optimizer == config.train.optimizer
+  assert dict(experiment.run_config(config, polyglot).data.langs) == {"demo/aa": 1.0,
+                                                                       "demo/bb": 1.0}
+  assert dict(config.train.data.langs) == dict.fromkeys(
+      ("demo/aa", "demo/bb", "demo/cc", "demo/dd"), 1.0)  # the experiment's config is left alone
+
+
+@needs_init_from
+def test_fine_tuning_run_config(tmp_path):
+  config = get_config("langs=demo/aa+demo/bb,seeds=7,ft_epochs=2,ft_lr=1e-4")
+  _, _, polyglot, finetune, _ = experiment.plan(config, tmp_path)
+  tuned = experiment.run_config(config, finetune)
+  assert tuned.init_from == os.fspath(polyglot.workdir)
+  assert tuned.num_epochs == 2 and tuned.optimizer.learning_rate == 1e-4
+  assert tuned.optimizer.b1 == config.train.optimizer.b1 and tuned.seed == 7
+  assert config.train.num_epochs != 2  # the experiment's config is left alone
+
+
+def _fake_run(run, predicted_by_lang):
+  """Writes a run's results.json and test predictions without training."""
+  scores = {}
+  (run.workdir / "predictions" / "test").mkdir(parents=True)
+  for lang, (sentences, predicted) in predicted_by_lang.items():
+    predictions_lib.write_predictions(
+        run.workdir / "predictions" / "test" / f"{experiment.lang_slug(lang)}.txt",
+        sentences, predicted)
+    scores[lang] = conlleval.score([s.tags for s in sentences], predicted)
+  results = {"test": {"per_language": scores,
+                      "macro_f1": conlleval.macro_average(scores)}}
+  (run.workdir / experiment.RESULTS_FILE).write_text(json.dumps(results))
+  return results
+
+
+def test_collect_means_stds_and_bootstrap(tmp_path):
+  config = get_config("langs=demo/aa+demo/bb,seeds=0+1,samples=500")
+  runs = experiment.plan(config, tmp_path)
+  test = {lang: corpora.load_split(lang, "test") for lang in config.langs}
+  rng = np.random.default_rng(0)
+
+  def predict(lang, miss_rate):  # gold, with the entities of a fraction of sentences missed
+    return test[lang], [list(s.tags) if rng.random() >= miss_rate else ["O"] * len(s)
+                        for s in test[lang]]
+
+  miss = {"mono": 0.4, "polyglot": 0.5, "finetune": 0.1}
+  run_results = {run: _fake_run(run, {lang: predict(lang, miss[run.stage]) for lang in run.langs})
+                 for run in runs}
+  results = experiment.collect(config, runs, run_results, transfer={})
+  f1 = {(r.stage, r.seed, lang): run_results[r]["test"]["per_language"][lang]["f1"]
+        for r in runs for lang in r.langs}
+  mono_aa = results["cells"]["mono"]["demo/aa"]
+  assert mono_aa["seeds"]["1"]["f1"] == f1["mono", 1, "demo/aa"]
+  assert mono_aa["mean"]["f1"] == pytest.approx((f1["mono", 0, "demo/aa"]
+                                                 + f1["mono", 1, "demo/aa"]) / 2)
+  assert mono_aa["std"]["f1"] == pytest.approx(
+      abs(f1["mono", 0, "demo/aa"] - f1["mono", 1, "demo/aa"]) / np.sqrt(2))
+  average = results["cells"]["polyglot"]["average"]
+  assert average["seeds"]["0"]["f1"] == pytest.approx(
+      (f1["polyglot", 0, "demo/aa"] + f1["polyglot", 0, "demo/bb"]) / 2)
+  significance = results["significance"]["per_language"]
+  for lang in config.langs:
+    delta = np.mean([f1["finetune", s, lang] - f1["mono", s, lang] for s in (0, 1)])
+    assert significance[lang]["delta"] == pytest.approx(delta)
+    assert significance[lang]["p_value"] < 0.01 and significance[lang]["num_seeds"] == 2
+  assert results["seeds"] == [0, 1] and "transfer" not in results
+
+
+def tiny_config(stages):
+  """Two demo languages, 32 training sentences each, one epoch of tiny models."""
+  config = get_config("langs=demo/aa+demo/bb,epochs=1,ft_epochs=1,samples=200")
+  config.train.update(dict(
+      model=dict(byte_emb_dim=8, byte_hidden=8, word_hidden=16),
+      data=dict(max_word_bytes=16, byte_buckets=(16,), length_buckets=(16,),
+                max_train_sentences=32),
+      batch_size=16, eval_batch_size=32, optimizer=dict(learning_rate=1e-2)))
+  with config.unlocked():
+    config.stages = stages
+  return config
+
+
+@pytest.fixture(scope="module")
+def mono_and_polyglot(tmp_path_factory):
+  """(config, workdir, results) of a tiny experiment without fine-tuning."""
+  config = tiny_config(("mono", "polyglot"))
+  workdir = tmp_path_factory.mktemp("experiment")
+  return config, workdir, experiment.run_experiment(config, workdir)
+
+
+def record_training(monkeypatch, really_train):
+  """Replaces the training loop with a recorder (that still trains when `really_train`)."""
+  trained = []
+  train = experiment.loop.train_and_evaluate
+
+  def recorder(config, workdir):
+    trained.append(pathlib.Path(workdir))
+    return train(config, workdir) if really_train else None
+  monkeypatch.setattr(experiment.loop, "train_and_evaluate", recorder)
+  return trained
+
+
+@pytest.mark.slow
+def test_tiny_experiment_writes_results_and_a_rerun_trains_nothing(mono_and_polyglot,
+                                                                   monkeypatch):
+  config, workdir, results = mono_and_polyglot
+  for name in ("results.json", "results.md", "results.png"):
+    assert (workdir / name).stat().st_size > 0
+  assert json.loads((workdir / "results.json").read_text()) == json.loads(json.dumps(results))
+  assert list(results["cells"]) == ["mono", "polyglot"] and "significance" not in results
+  polyglot = json.loads((workdir / "seed0" / "polyglot" / "results.json").read_text())
+  for lang in config.langs:
+    mono = json.loads((workdir / "seed0" / "mono" / experiment.lang_slug(lang) /
+                       "results.json").read_text())["test"]["per_language"][lang]
+    assert results["cells"]["mono"][lang]["mean"]["f1"] == mono["f1"]
+    assert results["transfer"][lang][lang]["mean"]["f1"] == mono["f1"]
+    assert results["cells"]["polyglot"][lang]["seeds"]["0"]["recall"] == (
+        polyglot["test"]["per_language"][lang]["recall"])
+  other = json.loads((workdir / "seed0" / "mono" / "demo_aa" / experiment.TRANSFER_FILE
+                      ).read_text())["demo/bb"]
+  assert results["transfer"]["demo/aa"]["demo/bb"]["mean"]["f1"] == other["f1"]
+  assert "| mono |" in (workdir / "results.md").read_text()
+
+  trained = record_training(monkeypatch, really_train=False)
+  assert experiment.run_experiment(config, workdir) == results
+  assert trained == []
+  changed = tiny_config(("mono", "polyglot"))
+  changed.train.optimizer.learning_rate = 1e-3
+  with pytest.raises(ValueError, match="seed0/mono/demo_aa holds a finished run with another"):
+    experiment.run_experiment(changed, workdir)
+
+
+@pytest.mark.slow
+@needs_init_from
+def test_adding_fine_tuning_trains_only_the_children(mono_and_polyglot, monkeypatch):
+  _, workdir, _ = mono_and_polyglot
+  config = tiny_config(("mono", "polyglot", "finetune"))
+  trained = record_training(monkeypatch, really_train=True)
+  results = experiment.run_experiment(config, workdir)
+  assert trained == [workdir / "seed0" / "finetune" / "demo_aa",
+                     workdir / "seed0" / "finetune" / "demo_bb"]
+  assert list(results["cells"]) == ["mono", "polyglot", "finetune"]
+  for lang in config.langs:
+    assert 0 <= results["significance"]["per_language"][lang]["p_value"] <= 1
+  assert "| polyglot+FT |" in (workdir / "results.md").read_text()
