@@ -208,7 +208,7 @@ def _forward_recursion(p: _Potentials, sums, edges: jax.Array | None, keep_alpha
 
   alpha0 = p.unary[:, 0] + p.start
   xs = (_time_major(p.unary[:, 1:]), valid[:, 1:].T, None if edges is None else _time_major(edges))
-  (alpha, underflow), later = jax.lax.scan(step, (alpha0, jnp.zeros(alpha0.shape[0], bool)), xs)
+  (alpha, underflow), later = jax.lax.scan(step, (alpha0, jnp.zeros_like(p.lengths, dtype=bool)), xs)
   log_z = jnp.where(p.lengths > 0, _logsumexp(alpha + p.end, axis=-1), 0.0)
   alphas = jnp.concatenate([alpha0[None], later]) if keep_alphas else None
   return log_z, alphas, jnp.any(underflow)

@@ -7,9 +7,9 @@ log-likelihood over the global batch's real sentences (rows of length 0 pad a la
 device divides its sum by the mean number of real rows per device, so the `pmean` of the per-device
 losses is exactly the global mean, whatever the number of devices.
 
-`check_vma=False`: the LSTM scans start from a zero carry that is not marked as varying over the
-"data" axis, which the replication checker rejects; replication of the outputs holds by
-construction (everything returned replicated is a `pmean`).
+`check_vma=False` keeps pmap's semantics: `jax.grad` inside the body returns each device's own
+gradient (with the checker on, the gradient of a replicated parameter would come back already
+summed over devices), and the explicit `pmean` makes everything returned replicated.
 
 Dropout keys are `fold_in(fold_in(state.rng, step), device index)`: fresh each step, different on
 each shard, and reproducible from the state alone, so a resumed run draws the same masks.
