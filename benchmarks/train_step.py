@@ -56,12 +56,13 @@ def measure(preset: str, langs: list[str], root: str, steps: int, batch_size: in
   batch_size = batch_size or config.batch_size
   train = {name: corpora.load_split(name, "train", root) for name in langs}
   label_map = labels.LabelMap.from_sentences(s for group in train.values() for s in group)
+  mesh = step_lib.make_mesh()
   batches = batching.TrainBatches(
       train, label_map, batch_size=batch_size, length_buckets=config.data.length_buckets,
-      byte_buckets=config.data.byte_buckets, max_word_bytes=config.data.max_word_bytes)
+      byte_buckets=config.data.byte_buckets, max_word_bytes=config.data.max_word_bytes,
+      num_shards=mesh.size)
   host_batches = [next(batches) for _ in range(steps)]
 
-  mesh = step_lib.make_mesh()
   model = registry.get_model(config.model_kind, config.model, len(label_map))
   tx = state_lib.make_optimizer(config.optimizer, steps)
   params = inference.init_params(model, jax.random.PRNGKey(0), mesh)
@@ -71,7 +72,7 @@ def measure(preset: str, langs: list[str], root: str, steps: int, batch_size: in
   compile_start = time.perf_counter()
   shapes = {}
   for batch in host_batches:
-    shapes.setdefault(batch["bytes"].shape, batch)
+    shapes.setdefault((batch["word_bytes"].shape, batch["word_ids"].shape), batch)
   for batch in shapes.values():
     state, metrics = train_step(state, step_lib.shard_batch(batch, mesh))
   jax.block_until_ready(metrics)

@@ -12,6 +12,7 @@ COMMANDS = {
     "train": ("polyglot_ner.train.cli", "train or resume a run from a config file"),
     "evaluate": ("polyglot_ner.train.evaluate_cli", "score a trained run on every language"),
     "predict": ("polyglot_ner.train.predict_cli", "tag a CoNLL file with a trained run"),
+    "lineage": ("polyglot_ner.train.lineage", "print the runs a checkpoint was fine-tuned from"),
     "experiment": ("polyglot_ner.experiment_cli", "mono / polyglot / polyglot+FT runs and one table"),
 }
 

@@ -1,14 +1,22 @@
 """Tensorization and batches: sentences -> padded UTF-8 byte arrays in a few static shapes.
 
 Sentences are packed once into flat NumPy arrays (all words' bytes in one buffer, per-word offsets
-and lengths, per-sentence offsets and lengths, label ids); a batch is then a handful of vectorised
-gathers. Batches follow the "word-level batches" contract: a dict of int32 arrays
+and lengths, a word-type id per distinct truncated byte string, per-sentence offsets and lengths,
+label ids); a batch is then a handful of vectorised gathers. Batches follow the "word-level
+batches" contract: a dict of int32 arrays
 
-  bytes [B, T, W], word_lengths [B, T], lengths [B], tags [B, T], lang [B]
+  word_bytes [S*U, W], word_byte_lengths [S*U], word_ids [B, T], lengths [B], tags [B, T], lang [B]
 
-with a fixed batch size B, the sentence length T taken from `length_buckets` and the bytes per word
-W from `byte_buckets`, so `jit` sees only a few shapes. Lengths are the source of truth; padding is
-0 everywhere, and a last partial batch is filled with empty rows (length 0).
+Each batch carries a table of its distinct words, so that a byte encoder reads "de" once rather
+than at every occurrence and padding word slots cost nothing. The batch's B rows form `num_shards`
+(S) equal blocks (one per device of a data-parallel mesh); each block has its own table of U rows
+(`word_bytes[s*U:(s+1)*U]`) and `word_ids` holds indices into the row's own block's table, so a
+device that receives one block of every array (sharding `P("data")`) holds a self-contained batch.
+Word slots past a sentence's length point at an empty table entry (byte length 0), and table rows
+past the distinct words are empty too. U is a power of two, capped at the block's word slots
+(`table_size_for`), B is fixed, T taken from `length_buckets` and W from `byte_buckets`, so `jit`
+sees only a few shapes. Lengths are the source of truth; padding is 0 everywhere, and a last
+partial batch is filled with empty rows (length 0).
 
 `TrainBatches` walks a language mixture epoch by epoch: the mixture's seeded order (see
 `mixture.py`) is cut into windows of `sort_window` batches, sorted by length inside each window to
@@ -46,9 +54,10 @@ class PackedSentences:
 
   Attributes (n = sentences, m = words): `word_bytes` uint8 (every word's UTF-8 bytes, the last
   byte a 0 for padding), `word_start` int64 [m + 1], `word_length` int32 [m + 1] (truncated to
-  `max_word_bytes`), `tags` int32 [m + 1] (the extra last word is an empty padding word),
-  `sentence_start` int64 [n], `lengths` int32 [n] (truncated to `max_words`), `lang` int32 [n],
-  `num_truncated` (sentences cut to `max_words`).
+  `max_word_bytes`), `word_type` int64 [m + 1] (equal for equal truncated bytes; the padding word
+  has the largest), `type_word` int64 (a word of each type), `tags` int32 [m + 1] (the extra last
+  word is an empty padding word), `sentence_start` int64 [n], `lengths` int32 [n] (truncated to
+  `max_words`), `lang` int32 [n], `num_truncated` (sentences cut to `max_words`).
   """
 
   def __init__(self, sentences: Sequence[conll.Sentence], label_map: labels_lib.LabelMap, *,
@@ -81,6 +90,13 @@ class PackedSentences:
     self.word_bytes = buffer  # its last byte (the final separator) doubles as the padding byte
     self.word_start = np.append(starts, len(buffer) - 1)
     self.word_length = np.append(np.minimum(word_lengths, max_word_bytes), 0).astype(np.int32)
+    types: dict[bytes, int] = {}
+    self.word_type = np.fromiter(
+        (types.setdefault(buffer[start:start + length].tobytes(), len(types))
+         for start, length in zip(starts, self.word_length)), dtype=np.int64, count=len(tokens))
+    self.word_type = np.append(self.word_type, len(types))
+    self.type_word = np.zeros(len(types) + 1, dtype=np.int64)
+    self.type_word[self.word_type[::-1]] = np.arange(len(self.word_type))[::-1]  # first occurrence
     self.tags = np.append(label_map.encode(tags), 0).astype(np.int32)
     self.lengths = lengths.astype(np.int32)
     self.sentence_start = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
@@ -95,10 +111,12 @@ class PackedSentences:
     return len(self.word_length) - 1
 
   def batch(self, rows: np.ndarray, batch_size: int, length_buckets: Sequence[int],
-            byte_buckets: Sequence[int]) -> dict[str, np.ndarray]:
-    """The padded batch of sentences `rows` (at most `batch_size`; the rest are empty rows)."""
+            byte_buckets: Sequence[int], num_shards: int = 1) -> dict[str, np.ndarray]:
+    """The padded batch of sentences `rows` (at most `batch_size`; the rest are empty rows), its
+    rows in `num_shards` blocks with a word table each."""
     if len(rows) > batch_size:
       raise ValueError(f"{len(rows)} sentences do not fit a batch of {batch_size}")
+    check_num_shards(batch_size, num_shards)
     lengths = np.zeros(batch_size, dtype=np.int32)
     lengths[:len(rows)] = self.lengths[rows]
     lang = np.zeros(batch_size, dtype=np.int32)
@@ -108,17 +126,48 @@ class PackedSentences:
 
     positions = np.arange(bucket_for(int(lengths.max()), length_buckets))
     words = np.where(positions < lengths[:, None], starts[:, None] + positions, self.pad_word)
-    word_lengths = self.word_length[words]
+    # Per block: its distinct word types (the padding type, the largest, sorts last) and ids.
+    blocks = self.word_type[words].reshape(num_shards, -1)
+    distinct, word_ids = zip(*(np.unique(block, return_inverse=True) for block in blocks))
+    table_size = table_size_for(max(map(len, distinct)), maximum=blocks.shape[1],
+                                minimum=batch_size // num_shards * length_buckets[0] // 4)
+    table_types = np.full((num_shards, table_size), self.word_type[self.pad_word])
+    for block, types in enumerate(distinct):
+      table_types[block, :len(types)] = types
+    table_words = self.type_word[table_types.reshape(-1)]
+    word_lengths = self.word_length[table_words]
     offsets = np.arange(bucket_for(int(word_lengths.max()), byte_buckets))
-    byte_index = np.where(offsets < word_lengths[..., None],
-                          self.word_start[words][..., None] + offsets, len(self.word_bytes) - 1)
+    byte_index = np.where(offsets < word_lengths[:, None],
+                          self.word_start[table_words][:, None] + offsets, len(self.word_bytes) - 1)
     return {
-        "bytes": self.word_bytes[byte_index].astype(np.int32),
-        "word_lengths": word_lengths,
+        "word_bytes": self.word_bytes[byte_index].astype(np.int32),
+        "word_byte_lengths": word_lengths,
+        "word_ids": np.stack(word_ids).reshape(words.shape).astype(np.int32),
         "lengths": lengths,
         "tags": self.tags[words],
         "lang": lang,
     }
+
+
+def check_num_shards(batch_size: int, num_shards: int) -> None:
+  """A batch splits into `num_shards` equal blocks of rows."""
+  if num_shards < 1 or batch_size % num_shards:
+    raise ValueError(f"batch size {batch_size} does not split into {num_shards} equal shards")
+
+
+def table_size_for(num_distinct: int, *, minimum: int, maximum: int) -> int:
+  """Word-table rows for `num_distinct` words: the smallest power of two that holds them, within
+  [minimum, maximum] (a quarter of a block's word slots at the smallest length bucket, and all of
+  its word slots), so that each sentence-length bucket compiles to one or two table sizes."""
+  return min(max(1 << (num_distinct - 1).bit_length(), minimum), maximum)
+
+
+def global_word_ids(batch: Mapping[str, np.ndarray], num_shards: int) -> np.ndarray:
+  """[B, T] indices into the whole `word_bytes` table (each row's block offset added)."""
+  rows, _ = batch["word_ids"].shape
+  table_size = len(batch["word_byte_lengths"]) // num_shards
+  block = np.arange(rows) // (rows // num_shards)
+  return batch["word_ids"] + (block * table_size)[:, None]
 
 
 def bucket_for(size: int, buckets: Sequence[int]) -> int:
@@ -164,7 +213,8 @@ class TrainBatches:
     batch = next(batches); state = batches.get_state(); ...; batches.set_state(state)
 
   Iterates forever, or for `num_epochs` epochs. Each epoch has `batches_per_epoch` batches, the
-  last partial one padded with empty rows.
+  last partial one padded with empty rows. `num_shards` (the data-parallel device count; it must
+  divide `batch_size`) sets how many word tables a batch carries.
   """
 
   def __init__(self, languages: Mapping[str, Sequence[conll.Sentence]],
@@ -174,10 +224,11 @@ class TrainBatches:
                length_buckets: Sequence[int] = DEFAULT_LENGTH_BUCKETS,
                byte_buckets: Sequence[int] = DEFAULT_BYTE_BUCKETS,
                max_word_bytes: int = DEFAULT_MAX_WORD_BYTES,
-               sort_window: int = DEFAULT_SORT_WINDOW):
+               sort_window: int = DEFAULT_SORT_WINDOW, num_shards: int = 1):
     if batch_size < 1 or sort_window < 1 or seed < 0:
       raise ValueError(f"need batch_size >= 1, sort_window >= 1 and seed >= 0, got {batch_size}, "
                        f"{sort_window} and {seed}")
+    check_num_shards(batch_size, num_shards)
     self.mixture = mixture or mixture_lib.Mixture({name: 1.0 for name in languages})
     missing = [name for name in self.mixture.names if name not in languages]
     if missing:
@@ -186,6 +237,7 @@ class TrainBatches:
     self.sizes = [len(group) for group in groups]
     self.mixture.probabilities(self.sizes)  # fails early on an empty language
     self.batch_size = batch_size
+    self.num_shards = num_shards
     self.seed = seed
     self.num_epochs = num_epochs
     self.sort_window = sort_window
@@ -251,7 +303,8 @@ class TrainBatches:
     self._position += 1
     if self._position == len(self._plan[1]):
       self._epoch, self._position = self._epoch + 1, 0
-    return self.packed.batch(rows, self.batch_size, self.length_buckets, self.byte_buckets)
+    return self.packed.batch(rows, self.batch_size, self.length_buckets, self.byte_buckets,
+                             self.num_shards)
 
 
 class EvalBatches:
@@ -259,17 +312,19 @@ class EvalBatches:
 
   Iterating yields `(batch, indices)`: `indices[r]` is the position in `sentences` of batch row r,
   or -1 for an empty padding row. Packing happens once, so iterating again (each evaluation) is
-  cheap.
+  cheap. `num_shards` as in `TrainBatches`.
   """
 
   def __init__(self, sentences: Sequence[conll.Sentence], label_map: labels_lib.LabelMap, *,
                batch_size: int, lang: int = 0,
                length_buckets: Sequence[int] = DEFAULT_LENGTH_BUCKETS,
                byte_buckets: Sequence[int] = DEFAULT_BYTE_BUCKETS,
-               max_word_bytes: int = DEFAULT_MAX_WORD_BYTES):
+               max_word_bytes: int = DEFAULT_MAX_WORD_BYTES, num_shards: int = 1):
     if batch_size < 1:
       raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    check_num_shards(batch_size, num_shards)
     self.batch_size = batch_size
+    self.num_shards = num_shards
     self.packed = PackedSentences(sentences, label_map, lang=lang, max_word_bytes=max_word_bytes)
     longest = int(self.packed.lengths.max(initial=0))
     self.length_buckets = eval_length_buckets(length_buckets, longest)
@@ -284,7 +339,8 @@ class EvalBatches:
       rows = self._order[start:start + self.batch_size]
       indices = np.full(self.batch_size, -1, dtype=np.int64)
       indices[:len(rows)] = rows
-      batch = self.packed.batch(rows, self.batch_size, self.length_buckets, self.byte_buckets)
+      batch = self.packed.batch(rows, self.batch_size, self.length_buckets, self.byte_buckets,
+                                self.num_shards)
       yield batch, indices
 
 

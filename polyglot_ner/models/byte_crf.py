@@ -7,8 +7,10 @@ scores, and a linear-chain CRF with tag-to-tag transitions only (no start/end by
 tag sequences. Dropout follows TF's DropoutWrapper on every LSTM cell: input and output, a fresh
 mask per step, training only.
 
-The byte encoder runs once over all B*T words of a batch ([B*T, W] bytes); shapes are static,
-padding is handled by lengths alone (`word_lengths` for bytes, `lengths` for words).
+The byte encoder runs once over the batch's table of distinct words ([U, W] bytes, see
+`polyglot_ner.data.batching`) and the word vectors are gathered by `word_ids`; shapes are static,
+padding is handled by lengths alone (`word_byte_lengths` for bytes, `lengths` for words). Under
+dropout, the occurrences of a word in one batch share the byte encoder's dropout masks.
 
 Parameter tree (top level): `byte_embedding`, `byte_encoder`, `word_encoder`, `output` (the
 emission layer), `crf`. Fine-tuning that resets the label-dependent parts drops `output` and `crf`.
@@ -79,12 +81,10 @@ class ByteCRF(nn.Module):
 
   def word_vectors(self, batch: Batch, *, train: bool) -> jax.Array:
     """[B, T, 2 * byte_layers * byte_hidden]: final h of fw layers then bw layers per word."""
-    batch_size, steps, width = batch["bytes"].shape
-    embedded = self.byte_embedding(batch["bytes"].reshape(batch_size * steps, width))
-    encoded = self.byte_encoder(embedded, batch["word_lengths"].reshape(batch_size * steps),
-                                deterministic=not train)
+    encoded = self.byte_encoder(self.byte_embedding(batch["word_bytes"]),
+                                batch["word_byte_lengths"], deterministic=not train)
     vectors = jnp.concatenate(encoded.final_fw + encoded.final_bw, axis=-1)
-    return vectors.reshape(batch_size, steps, -1)
+    return vectors[batch["word_ids"]]
 
   def emissions(self, batch: Batch, *, train: bool) -> jax.Array:
     """Emission scores [B, T, num_tags] (meaningless past each row's length)."""

@@ -30,6 +30,21 @@ def checkpoint_dir(workdir: str | os.PathLike, kind: str) -> pathlib.Path:
   return pathlib.Path(workdir) / "checkpoints" / kind
 
 
+def locate(path: str | os.PathLike) -> tuple[pathlib.Path, str, int | None]:
+  """(absolute workdir, kind, step or None) of a run workdir (its best checkpoint), a kind's
+  directory (`W/checkpoints/latest`) or one saved step (`W/checkpoints/best/1234`)."""
+  given = pathlib.Path(path).resolve()
+  in_kind = given.parent.name in KINDS and given.parent.parent.name == "checkpoints"
+  if given.name.isdigit() and in_kind:
+    return given.parents[2], given.parent.name, int(given.name)
+  if given.name in KINDS and given.parent.name == "checkpoints":
+    return given.parents[1], given.name, None
+  if (given / "checkpoints").is_dir():
+    return given, BEST, None
+  raise FileNotFoundError(f"{os.fspath(path)} is neither a run workdir (with a checkpoints/ "
+                          "folder) nor a checkpoint path like W/checkpoints/best/<step>")
+
+
 def git_revision() -> str | None:
   """The source tree's git commit (with `-dirty` when modified), or None outside a checkout."""
   source = pathlib.Path(__file__).resolve().parent
@@ -72,9 +87,15 @@ class Checkpoints:
 
     A step already saved is kept as it is: a resumed run that repeats a save completed before
     the interruption (e.g. "best" written, then killed before "latest") computes the same state.
+    In a multi-process run, every pending save of either kind finishes first: the managers'
+    background threads synchronise the processes through barriers of the same names, which must
+    not overlap.
     """
     manager = self._managers[kind]
-    manager.wait_until_finished()
+    if jax.process_count() > 1:
+      self.wait_until_finished()
+    else:
+      manager.wait_until_finished()
     step = int(jax.device_get(state.step))
     if step in manager.all_steps():
       return

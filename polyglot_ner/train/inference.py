@@ -30,8 +30,9 @@ from polyglot_ner.train import step as step_lib
 
 def example_batch(batch_size: int = 1) -> dict[str, np.ndarray]:
   """A minimal batch (one word of one byte per row); parameter shapes do not depend on T or W."""
-  return {"bytes": np.ones((batch_size, 1, 1), np.int32),
-          "word_lengths": np.ones((batch_size, 1), np.int32),
+  return {"word_bytes": np.ones((1, 1), np.int32),
+          "word_byte_lengths": np.ones((1,), np.int32),
+          "word_ids": np.zeros((batch_size, 1), np.int32),
           "lengths": np.ones((batch_size,), np.int32),
           "tags": np.zeros((batch_size, 1), np.int32),
           "lang": np.zeros((batch_size,), np.int32)}
@@ -71,7 +72,7 @@ class Tagger:
         untagged, self.label_map, batch_size=self.batch_size, lang=lang,
         length_buckets=self._data_config.length_buckets,
         byte_buckets=self._data_config.byte_buckets,
-        max_word_bytes=self._data_config.max_word_bytes)
+        max_word_bytes=self._data_config.max_word_bytes, num_shards=self.mesh.size)
 
   def tag(self, params: Any, batches: batching.EvalBatches) -> list[list[str]]:
     """Predicted tags of every sentence of `batches`, in the sentences' order."""

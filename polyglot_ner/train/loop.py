@@ -9,6 +9,12 @@ Running the same command again resumes from the latest checkpoint: parameters, o
 step, the data iterator's position, the loop's counters and the dev history all come back, and the
 dropout keys are a function of (seed, step), so the run ends with exactly the parameters of an
 uninterrupted one. A finished run just returns its results.
+
+With `config.init_from`, a fresh run starts from another run's checkpoint with its label map
+(`polyglot_ner.train.finetune`: `dont_load`, `freeze`, the parent recorded in the meta).
+
+Multi-process runs (`polyglot_ner.train.distributed`) run this same function in every process:
+every process saves checkpoints (Orbax coordinates them), only process 0 writes the other files.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import math
 import os
 import pathlib
 import time
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from absl import logging
 import flax.linen as nn
@@ -35,7 +41,9 @@ from polyglot_ner.data import mixture as mixture_lib
 from polyglot_ner.eval import predictions as predictions_lib
 from polyglot_ner.models import registry
 from polyglot_ner.train import checkpoint as checkpoint_lib
+from polyglot_ner.train import compilation_cache
 from polyglot_ner.train import distributed
+from polyglot_ner.train import finetune
 from polyglot_ner.train import inference
 from polyglot_ner.train import metrics as metrics_lib
 from polyglot_ner.train import state as state_lib
@@ -85,20 +93,20 @@ def _check_same_run(saved: Mapping[str, Any], config: ml_collections.ConfigDict,
                      "the same config or train in a new --workdir")
 
 
-def _label_map(workdir: pathlib.Path, train: Mapping[str, list[conll.Sentence]]
-               ) -> labels_lib.LabelMap:
-  """The run's label map: the one saved in `workdir`, else built from all training sentences."""
+def _label_map(workdir: pathlib.Path, train: Mapping[str, list[conll.Sentence]],
+               build: Callable[[], labels_lib.LabelMap]) -> labels_lib.LabelMap:
+  """The run's label map: the one saved in `workdir`, else `build()` (then saved there)."""
   path = workdir / LABEL_MAP_FILE
-  if path.exists():
-    label_map = labels_lib.LabelMap.load(path)
-  else:
-    label_map = labels_lib.LabelMap.from_sentences(s for group in train.values() for s in group)
+  saved = path.exists()
+  label_map = labels_lib.LabelMap.load(path) if saved else build()
   for name, sentences in train.items():
     missing = label_map.missing(tag for s in sentences for tag in s.tags)
     if missing:
       raise ValueError(f"{name}: training tags {missing} are not in the label map {path}")
-  if jax.process_index() == 0 and not path.exists():
-    label_map.save(path)
+  if jax.process_index() == 0 and not saved:
+    partial = path.with_name(path.name + ".tmp")  # other processes never see a half-written map
+    label_map.save(partial)
+    os.replace(partial, path)
   return label_map
 
 
@@ -164,11 +172,17 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
   """Trains (or resumes) the run of `config` in `workdir`; returns the test results of its best
   dev checkpoint (also written to `<workdir>/results.json`)."""
   distributed.maybe_initialize()
+  compilation_cache.enable()
   workdir = pathlib.Path(workdir)
   workdir.mkdir(parents=True, exist_ok=True)
   is_main = jax.process_index() == 0
   mesh = step_lib.make_mesh()
   step_lib.check_batch_size(config.batch_size, mesh)
+  if config.dont_load and not config.init_from:
+    raise ValueError("config.dont_load applies only when fine-tuning (config.init_from is empty)")
+  checkpoints = checkpoint_lib.Checkpoints(workdir)
+  resuming = checkpoints.step(checkpoint_lib.LATEST) is not None
+  parent = finetune.Parent.load(config.init_from) if config.init_from and not resuming else None
 
   mixture = mixture_lib.Mixture(dict(config.data.langs), config.data.mode, config.data.alpha)
   languages = mixture.names
@@ -177,33 +191,48 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
   train_sets = mixture.load("train", root, type_map=type_map)
   if config.data.max_train_sentences:
     train_sets = {name: s[:config.data.max_train_sentences] for name, s in train_sets.items()}
-  label_map = _label_map(workdir, train_sets)
+
+  def shapes_for(num_tags: int) -> finetune.Shapes:
+    model = registry.get_model(config.model_kind, config.model, num_tags)
+    return finetune.shapes(inference.abstract_params(model, mesh))
+
+  def new_label_map() -> labels_lib.LabelMap:
+    if parent:
+      return finetune.child_label_map(parent, train_sets, config.dont_load, shapes_for)
+    return labels_lib.LabelMap.from_sentences(s for group in train_sets.values() for s in group)
+
+  label_map = _label_map(workdir, train_sets, new_label_map)
   if is_main:
     (workdir / CONFIG_FILE).write_text(config.to_json(indent=2) + "\n")
 
   train_batches = batching.TrainBatches(
       train_sets, label_map, batch_size=config.batch_size, mixture=mixture, seed=config.seed,
       length_buckets=config.data.length_buckets, byte_buckets=config.data.byte_buckets,
-      max_word_bytes=config.data.max_word_bytes, sort_window=config.data.sort_window)
+      max_word_bytes=config.data.max_word_bytes, sort_window=config.data.sort_window,
+      num_shards=mesh.size)
   steps_per_epoch = train_batches.batches_per_epoch
   total_steps = config.num_epochs * steps_per_epoch
   if total_steps < 1:
     raise ValueError(f"config.num_epochs must be >= 1, got {config.num_epochs}")
 
   model = registry.get_model(config.model_kind, config.model, len(label_map))
-  tx = state_lib.make_optimizer(config.optimizer, total_steps)
   params_rng, dropout_rng = jax.random.split(jax.random.PRNGKey(config.seed))
-  state = step_lib.replicate(
-      state_lib.create_train_state(inference.init_params(model, params_rng, mesh), tx, dropout_rng),
-      mesh)
+  params = inference.init_params(model, params_rng, mesh)
+  if parent:
+    params = finetune.load_params(parent, params, config.dont_load)
+    logging.info("initialised from %s (dont_load %s)", parent.checkpoint, config.dont_load)
+  tx = finetune.freeze(state_lib.make_optimizer(config.optimizer, total_steps), config.freeze,
+                       params)
+  state = step_lib.replicate(state_lib.create_train_state(params, tx, dropout_rng), mesh)
 
-  checkpoints = checkpoint_lib.Checkpoints(workdir)
   loop, dev_scores = LoopState(), None
-  if checkpoints.step(checkpoint_lib.LATEST) is not None:
+  parent_record = parent.record() if parent else None
+  if resuming:
     state, saved = checkpoints.restore(checkpoint_lib.LATEST, state)
     _check_same_run(saved["config"], config, workdir)
     train_batches.set_state(saved["data_state"])
     loop, dev_scores = LoopState(**saved["loop"]), saved["dev_scores"]
+    parent_record = saved["parent"]
     logging.info("resumed %s at step %d", workdir, int(state.step))
 
   results_path = workdir / RESULTS_FILE
@@ -222,7 +251,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
             "label_map": json.loads(label_map.to_json()),
             "git_revision": revision, "dev_scores": dev_scores,
             "data_state": train_batches.get_state(), "loop": dataclasses.asdict(loop),
-            "parent": None}
+            "parent": parent_record}
 
   step = int(state.step)
   train_step = step_lib.make_train_step(model, tx, mesh)
@@ -292,4 +321,5 @@ def _test_results(config: ml_collections.ConfigDict, model: nn.Module,
           "best_epoch": loop.best_step / steps_per_epoch, "stop_reason": loop.stop_reason,
           "steps": steps,
           "train_seconds": loop.train_seconds, "dev": best_meta["dev_scores"], "test": test_scores,
-          "dev_history": loop.evals, "config": json.loads(config.to_json())}
+          "dev_history": loop.evals, "parent": best_meta["parent"],
+          "config": json.loads(config.to_json())}

@@ -100,6 +100,7 @@ class Progress:
   def __init__(self, total_steps: int, initial_step: int, enabled: bool = True):
     self._bar = tqdm.tqdm(total=total_steps, initial=initial_step, unit="step", dynamic_ncols=True,
                           disable=not enabled)
+    self._enabled = enabled
     self._start = time.perf_counter()
     self._sentences = 0
     self._tokens = 0
@@ -121,8 +122,9 @@ class Progress:
     return {"sentences_per_s": self._sentences / elapsed, "tokens_per_s": self._tokens / elapsed}
 
   def write(self, message: str) -> None:
-    """Prints a line without breaking the bar."""
-    self._bar.write(message)
+    """Prints a line without breaking the bar (nothing when disabled)."""
+    if self._enabled:
+      self._bar.write(message)
 
   def close(self) -> None:
     """Removes the bar."""

@@ -55,15 +55,20 @@ def check_batch_size(batch_size: int, mesh: Mesh) -> None:
 def shard_batch(batch: Batch, mesh: Mesh) -> dict[str, jax.Array]:
   """A host batch (the same global batch on every process) as global arrays sharded `P("data")`.
 
-  Each process contributes the rows of its own devices, so multi-host runs transfer only local data.
+  Every array splits along its leading axis (rows, or the per-device word tables of
+  `polyglot_ner.data.batching`). Each process contributes the blocks of its own devices, so
+  multi-host runs transfer only local data.
   """
   sharding = NamedSharding(mesh, P(AXIS))
   check_batch_size(len(batch["lengths"]), mesh)
-  per_process = len(batch["lengths"]) // jax.process_count()
-  start = jax.process_index() * per_process
-  return {key: jax.make_array_from_process_local_data(
-      sharding, np.asarray(value)[start:start + per_process], np.shape(value))
-          for key, value in batch.items()}
+
+  def local(value: np.ndarray) -> jax.Array:
+    per_process = len(value) // jax.process_count()
+    start = jax.process_index() * per_process
+    return jax.make_array_from_process_local_data(
+        sharding, np.asarray(value)[start:start + per_process], np.shape(value))
+
+  return {key: local(value) for key, value in batch.items()}
 
 
 def make_train_step(model: nn.Module, tx: optax.GradientTransformation, mesh: Mesh, *,

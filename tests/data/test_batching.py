@@ -1,5 +1,5 @@
-"""Batches: shapes from the bucket sets, bytes that decode back to the words, exact coverage and
-resumption, and the byte streams of CharNER/BTS."""
+"""Batches: shapes from the bucket sets, word tables that decode back to the words (per shard),
+exact coverage and resumption, and the byte streams of CharNER/BTS."""
 
 import collections
 import json
@@ -13,7 +13,7 @@ from polyglot_ner.data import labels
 from polyglot_ner.data import mixture
 from polyglot_ner.data.conll import Sentence
 
-KEYS = {"bytes", "word_lengths", "lengths", "tags", "lang"}
+KEYS = {"word_bytes", "word_byte_lengths", "word_ids", "lengths", "tags", "lang"}
 ALPHABET = list("abcdefghijklmnopqrstuvwxyz") + ["é", "ß", "Ж", "中", "😀"]
 
 
@@ -37,13 +37,21 @@ def _random_sentences(rng: np.random.Generator, n: int, prefix: str,
   return sentences
 
 
-def _rows(batch: dict[str, np.ndarray], label_map: labels.LabelMap):
+def _words(batch: dict[str, np.ndarray], num_shards: int = 1) -> list[list[bytes]]:
+  """Each row's words (through its own shard's table) as UTF-8 bytes, padding slots included."""
+  ids = batching.global_word_ids(batch, num_shards)
+  table = [bytes(row[:n].tolist())
+           for row, n in zip(batch["word_bytes"], batch["word_byte_lengths"])]
+  return [[table[i] for i in row] for row in ids]
+
+
+def _rows(batch: dict[str, np.ndarray], label_map: labels.LabelMap, num_shards: int = 1):
   """Decode each non-empty row back to (tokens as truncated UTF-8 bytes, tags, lang)."""
+  words = _words(batch, num_shards)
   for row in np.flatnonzero(batch["lengths"]):
     n = batch["lengths"][row]
-    words = tuple(bytes(batch["bytes"][row, t, :batch["word_lengths"][row, t]].tolist())
-                  for t in range(n))
-    yield row, words, tuple(label_map.decode(batch["tags"][row, :n])), int(batch["lang"][row])
+    yield (row, tuple(words[row][:n]), tuple(label_map.decode(batch["tags"][row, :n])),
+           int(batch["lang"][row]))
 
 
 def _expected_row(sentence: Sentence, max_words: int, max_word_bytes: int = 64):
@@ -51,18 +59,27 @@ def _expected_row(sentence: Sentence, max_words: int, max_word_bytes: int = 64):
           sentence.tags[:max_words])
 
 
-def _check_padding(batch: dict[str, np.ndarray]):
-  """Everything past a row's length, and past each word's bytes, is zero; shapes agree."""
-  b, t, w = batch["bytes"].shape
+def _check_padding(batch: dict[str, np.ndarray], num_shards: int = 1):
+  """Padding slots point at an empty table entry, each shard's table holds distinct words, bytes
+  past each word's length are zero; shapes agree."""
+  b, t = batch["word_ids"].shape
+  u, w = batch["word_bytes"].shape
   assert set(batch) == KEYS
   assert all(v.dtype == np.int32 for v in batch.values())
-  assert batch["word_lengths"].shape == batch["tags"].shape == (b, t)
+  assert batch["tags"].shape == (b, t) and batch["word_byte_lengths"].shape == (u,)
   assert batch["lengths"].shape == batch["lang"].shape == (b,)
+  assert u % num_shards == 0 and np.all(batch["word_ids"] >= 0)
+  assert np.all(batch["word_ids"] < u // num_shards)
+  lengths = batch["word_byte_lengths"][batching.global_word_ids(batch, num_shards)]
   words = np.arange(t)[None, :] < batch["lengths"][:, None]
-  assert np.all(batch["word_lengths"][words] >= 1)
-  assert np.all(batch["word_lengths"][~words] == 0) and np.all(batch["tags"][~words] == 0)
-  in_word = np.arange(w) < batch["word_lengths"][..., None]
-  assert np.all(batch["bytes"][~in_word] == 0) and np.all(batch["bytes"][in_word] > 0)
+  assert np.all(lengths[words] >= 1)
+  assert np.all(lengths[~words] == 0) and np.all(batch["tags"][~words] == 0)
+  in_word = np.arange(w) < batch["word_byte_lengths"][:, None]
+  assert np.all(batch["word_bytes"][~in_word] == 0) and np.all(batch["word_bytes"][in_word] > 0)
+  for table, table_lengths in zip(np.split(batch["word_bytes"], num_shards),
+                                  np.split(batch["word_byte_lengths"], num_shards)):
+    real = table[table_lengths > 0]
+    assert len(np.unique(real, axis=0)) == len(real)  # each distinct word once per shard
   assert np.all(batch["lang"][batch["lengths"] == 0] == 0)
 
 
@@ -84,8 +101,8 @@ def test_epoch_covers_every_sentence_once_with_bucketed_shapes(languages, label_
   seen, shapes, padding_rows = collections.Counter(), set(), 0
   for batch in batches:
     _check_padding(batch)
-    assert batch["bytes"].shape[0] == 16
-    shapes.add(batch["bytes"].shape[1:])
+    assert batch["lengths"].shape[0] == 16
+    shapes.add((batch["word_ids"].shape[1], batch["word_bytes"].shape[1]))
     padding_rows += int(np.sum(batch["lengths"] == 0))
     for _, words, tags, lang in _rows(batch, label_map):
       seen[(words, tags, lang)] += 1
@@ -97,11 +114,48 @@ def test_epoch_covers_every_sentence_once_with_bucketed_shapes(languages, label_
   assert batches.num_truncated == sum(len(s) > 32 for g in languages.values() for s in g) > 0
 
 
+@pytest.mark.parametrize("num_shards", [2, 4])
+def test_sharded_batches_hold_the_same_rows_with_a_table_per_shard(languages, label_map,
+                                                                   num_shards):
+  def make(shards):
+    return batching.TrainBatches(languages, label_map, batch_size=16, num_epochs=1,
+                                 num_shards=shards)
+  for whole, sharded in zip(make(1), make(num_shards)):
+    _check_padding(sharded, num_shards)
+    assert list(_rows(sharded, label_map, num_shards)) == list(_rows(whole, label_map))
+    for key in ("lengths", "tags", "lang"):
+      np.testing.assert_array_equal(sharded[key], whole[key])
+    table_size, slots = len(sharded["word_byte_lengths"]) // num_shards, sharded["word_ids"].size
+    assert table_size & (table_size - 1) == 0 or table_size == slots // num_shards
+  with pytest.raises(ValueError, match="does not split into 3 equal shards"):
+    make(3)
+
+
+def test_word_tables_deduplicate_repeated_words(label_map):
+  sentences = [Sentence(("de", "la", "de", "x" * 70), ("O",) * 4)] * 6
+  batch = next(batching.TrainBatches({"xx/a": sentences}, label_map, batch_size=8, num_shards=2,
+                                     length_buckets=(4,), byte_buckets=(8,), max_word_bytes=8))
+  assert batch["word_bytes"].shape == (2 * 4, 8)  # per shard <= 4 distinct, with the empty word
+  np.testing.assert_array_equal(batch["word_ids"][:3], batch["word_ids"][3:6])
+  assert batch["word_ids"][0, 0] == batch["word_ids"][0, 2] != batch["word_ids"][0, 1]
+  assert _words(batch, 2)[5] == [b"de", b"la", b"de", b"x" * 8]
+  assert _words(batch, 2)[7] == [b""] * 4  # padding rows point at the empty word
+
+
+def test_table_sizes():
+  assert batching.table_size_for(1, minimum=64, maximum=256) == 64
+  assert batching.table_size_for(65, minimum=64, maximum=256) == 128
+  assert batching.table_size_for(128, minimum=64, maximum=256) == 128
+  assert batching.table_size_for(129, minimum=64, maximum=256) == 256
+  assert batching.table_size_for(3, minimum=1, maximum=6) == 4
+  assert batching.table_size_for(5, minimum=1, maximum=6) == 6
+
+
 def test_sorting_window_limits_padding(languages, label_map):
   def padding(sort_window):
     batches = batching.TrainBatches(languages, label_map, batch_size=8, num_epochs=1,
                                     sort_window=sort_window, length_buckets=range(1, 41))
-    return sum(b["lengths"].size * b["bytes"].shape[1] - b["lengths"].sum() for b in batches)
+    return sum(b["word_ids"].size - b["lengths"].sum() for b in batches)
   assert padding(64) < 0.5 * padding(1)
 
 
@@ -115,7 +169,7 @@ def test_eval_batches_cover_all_sentences_once_untruncated(languages, label_map)
     indices_seen = []
     for batch, indices in eval_batches:
       _check_padding(batch)
-      assert batch["bytes"].shape[1] in eval_batches.length_buckets
+      assert batch["word_ids"].shape[1] in eval_batches.length_buckets
       assert np.all((indices == -1) == (batch["lengths"] == 0))
       assert np.all(batch["lang"][indices >= 0] == 3)
       for row, words, tags, _ in _rows(batch, label_map):

@@ -89,7 +89,8 @@ def test_weight_zero_drops_language():
   firsts = collections.Counter()
   for batch in batches:
     for row in np.flatnonzero(batch["lengths"]):
-      first = bytes(batch["bytes"][row, 0, :batch["word_lengths"][row, 0]].tolist()).decode()
+      word = batch["word_ids"][row, 0]
+      first = bytes(batch["word_bytes"][word, :batch["word_byte_lengths"][word]].tolist()).decode()
       firsts[first.rstrip("0123456789")] += 1
       assert first.startswith(mix.names[batch["lang"][row]])
   assert set(firsts) == {"xx/a", "xx/b"}

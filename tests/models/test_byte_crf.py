@@ -17,25 +17,33 @@ SENTENCES = [  # (words, tag ids)
 
 
 def make_batch(steps, width, garbage_seed=None):
-  """A word-level batch with one padding row; garbage (if seeded) fills every padded slot."""
+  """A word-level batch with one padding row and a table of the distinct words; garbage (if
+  seeded) fills every padded slot, adds unused table rows and shuffles the table."""
   rows = len(SENTENCES) + 1
   rng = np.random.default_rng(garbage_seed)
   garbage = garbage_seed is not None
+  words = sorted({word for sentence, _ in SENTENCES for word in sentence})
+  table_size = len(words) + (5 if garbage else 0)
+  order = rng.permutation(table_size) if garbage else np.arange(table_size)  # table row of word i
+  def filler(high, shape):
+    return rng.integers(0, high, shape) if garbage else np.zeros(shape)
   batch = {
-      "bytes": rng.integers(1, 256, (rows, steps, width)) if garbage else np.zeros((rows, steps, width)),
-      "word_lengths": rng.integers(1, width + 1, (rows, steps)) if garbage else np.zeros((rows, steps)),
+      "word_bytes": filler(256, (table_size, width)),
+      "word_byte_lengths": filler(width + 1, table_size),
+      "word_ids": filler(table_size, (rows, steps)),
       "lengths": np.zeros(rows),
-      "tags": rng.integers(0, NUM_TAGS, (rows, steps)) if garbage else np.zeros((rows, steps)),
+      "tags": filler(NUM_TAGS, (rows, steps)),
       "lang": np.zeros(rows),
   }
   batch = {key: value.astype(np.int32) for key, value in batch.items()}
-  for row, (words, tags) in enumerate(SENTENCES):
-    batch["lengths"][row] = len(words)
+  for word, row in zip(words, order):
+    data = list(word.encode("utf-8"))[:width]
+    batch["word_bytes"][row, :len(data)] = data
+    batch["word_byte_lengths"][row] = len(data)
+  for row, (sentence, tags) in enumerate(SENTENCES):
+    batch["lengths"][row] = len(sentence)
     batch["tags"][row, :len(tags)] = tags
-    for t, word in enumerate(words):
-      data = list(word.encode("utf-8"))[:width]
-      batch["bytes"][row, t, :len(data)] = data
-      batch["word_lengths"][row, t] = len(data)
+    batch["word_ids"][row, :len(sentence)] = [order[words.index(word)] for word in sentence]
   return batch
 
 
@@ -124,7 +132,8 @@ def test_decode_is_viterbi_within_lengths(params, clean, outputs):
 
 @pytest.mark.parametrize("steps,width", [(6, 8), (9, 16)])
 def test_padding_changes_nothing(params, clean, outputs, steps, width):
-  """Garbage in padded bytes, words and rows, and bigger buckets, give the same results."""
+  """Garbage in padded bytes, words, rows and table entries, a shuffled table, and bigger buckets,
+  give the same results."""
   noisy = evaluate(params, make_batch(steps, width, garbage_seed=steps))
   for key in ("log_likelihood", "loss", "score"):
     np.testing.assert_allclose(noisy[key], outputs[key], rtol=1e-5, atol=1e-6)

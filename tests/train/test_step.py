@@ -23,29 +23,34 @@ OPTIMIZER = ml_collections.ConfigDict(dict(
 def setup():
   sentences = corpora.load_split("demo/aa", "train")[:6]  # 6 real rows + 2 empty rows
   label_map = labels.LabelMap.from_sentences(sentences)
-  batch = next(batching.TrainBatches({"demo/aa": sentences}, label_map, batch_size=8,
-                                     length_buckets=(16,), byte_buckets=(16,), max_word_bytes=16))
-  assert list(batch["lengths"] > 0).count(True) == 6
+  # The same global batch laid out for 1 and for 4 devices (a word table per device).
+  batches = {shards: next(batching.TrainBatches(
+      {"demo/aa": sentences}, label_map, batch_size=8, length_buckets=(16,), byte_buckets=(16,),
+      max_word_bytes=16, num_shards=shards)) for shards in (1, 4)}
+  assert list(batches[1]["lengths"] > 0).count(True) == 6
+  assert np.max(batches[4]["word_ids"]) < len(batches[4]["word_bytes"]) // 4  # ids are per shard
   model = registry.get_model("byte_crf", dict(byte_emb_dim=8, byte_hidden=8, word_hidden=16),
                              len(label_map))
   tx = state_lib.make_optimizer(OPTIMIZER, total_steps=10)
   mesh = step_lib.make_mesh()
   params = inference.init_params(model, jax.random.PRNGKey(0), mesh)
   state = jax.device_get(state_lib.create_train_state(params, tx, jax.random.PRNGKey(1)))
-  return model, tx, state, batch
+  return model, tx, state, batches
 
 
 def _run(setup, devices, dropout=False):
-  model, tx, state, batch = setup
+  model, tx, state, batches = setup
   mesh = step_lib.make_mesh(devices)
   train_step = step_lib.make_train_step(model, tx, mesh, dropout=dropout)
-  new_state, metrics = train_step(step_lib.replicate(state, mesh), step_lib.shard_batch(batch, mesh))
+  new_state, metrics = train_step(step_lib.replicate(state, mesh),
+                                  step_lib.shard_batch(batches[len(devices)], mesh))
   return jax.device_get(new_state), jax.device_get(metrics)
 
 
 def _unsharded(setup):
   """The same step without a mesh: mean NLL over the real rows, plain grad, one update."""
-  model, tx, state, batch = setup
+  model, tx, state, batches = setup
+  batch = batches[1]
   real = batch["lengths"] > 0
 
   def loss_fn(params):
@@ -87,20 +92,20 @@ def test_dropout_is_active_and_reproducible_from_the_state(setup):
 
 
 def test_decode_step_is_the_same_on_one_and_four_devices(setup):
-  model, _, state, batch = setup
+  model, _, state, batches = setup
   tags = []
   for devices in (jax.devices()[:1], jax.devices()):
     mesh = step_lib.make_mesh(devices)
     decode = step_lib.make_decode_step(model, mesh)
     tags.append(np.asarray(decode(step_lib.replicate(state.params, mesh),
-                                  step_lib.shard_batch(batch, mesh))))
+                                  step_lib.shard_batch(batches[len(devices)], mesh))))
   expected, _ = jax.jit(lambda p, b: model.apply({"params": p}, b, method="decode"))(state.params,
-                                                                                    batch)
+                                                                                    batches[1])
   np.testing.assert_array_equal(tags[0], tags[1])
   np.testing.assert_array_equal(tags[1], np.asarray(expected))
 
 
 def test_a_batch_not_divisible_by_the_devices_is_an_error_that_says_so(setup):
-  batch = {key: value[:6] for key, value in setup[3].items()}
+  batch = {key: value[:6] for key, value in setup[3][1].items()}
   with pytest.raises(ValueError, match=r"global batch size 6 is not divisible by the 4 devices"):
     step_lib.shard_batch(batch, step_lib.make_mesh())
