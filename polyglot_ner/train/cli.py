@@ -82,12 +82,15 @@ def format_scores(scores: Mapping[str, Any]) -> str:
   return "\n".join(rows)
 
 
-def _define(flag_values: flags.FlagValues, argv: list[str]) -> None:
-  config_flags.DEFINE_config_file("config", None, "config file and arg, e.g. "
-                                  "configs/byte_crf.py:langs=conll2002/es,cpu",
-                                  flag_values=flag_values, lock_config=True, sys_argv=argv)
-  flags.DEFINE_string("workdir", None, "run directory (checkpoints, metrics, results)",
-                      flag_values=flag_values)
+def config_and_workdir_flags(config_help: str, workdir_help: str) -> Define:
+  """A `Define` for commands taking a locked `--config FILE[:ARG]` and a `--workdir DIR`."""
+
+  def define(flag_values: flags.FlagValues, argv: list[str]) -> None:
+    config_flags.DEFINE_config_file("config", None, config_help, flag_values=flag_values,
+                                    lock_config=True, sys_argv=argv)
+    flags.DEFINE_string("workdir", None, workdir_help, flag_values=flag_values)
+
+  return define
 
 
 def _train(flag_values: flags.FlagValues) -> int:
@@ -103,4 +106,7 @@ def _train(flag_values: flags.FlagValues) -> int:
 
 def main(argv: list[str]) -> int:
   """Entry point of `polyglot-ner train`."""
-  return run_command("polyglot-ner train", argv, _define, ("config", "workdir"), _train)
+  define = config_and_workdir_flags(
+      "config file and arg, e.g. configs/byte_crf.py:langs=conll2002/es,cpu",
+      "run directory (checkpoints, metrics, results)")
+  return run_command("polyglot-ner train", argv, define, ("config", "workdir"), _train)
