@@ -73,3 +73,32 @@ def trained_run(tmp_path_factory):
   config = make_tiny_config()
   workdir = tmp_path_factory.mktemp("trained")
   return config, workdir, loop.train_and_evaluate(config, workdir)
+
+
+class Interrupted(Exception):
+  """Raised in place of a train step by `interrupt_at`."""
+
+
+@pytest.fixture
+def interrupt_at(monkeypatch):
+  """`with interrupt_at(step): train...` stops the run by raising `Interrupted` before that step."""
+  import contextlib  # pylint: disable=import-outside-toplevel
+  from polyglot_ner.train import step as step_lib  # pylint: disable=import-outside-toplevel
+  make_train_step = step_lib.make_train_step
+
+  @contextlib.contextmanager
+  def interrupt(at_step: int):
+    def interrupting(*args, **kwargs):
+      train_step = make_train_step(*args, **kwargs)
+      def step(state, batch):
+        if int(state.step) == at_step:
+          raise Interrupted()
+        return train_step(state, batch)
+      return step
+
+    monkeypatch.setattr(step_lib, "make_train_step", interrupting)
+    with pytest.raises(Interrupted):
+      yield
+    monkeypatch.setattr(step_lib, "make_train_step", make_train_step)
+
+  return interrupt

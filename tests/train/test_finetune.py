@@ -207,25 +207,11 @@ def test_child_meta_and_results_record_the_parent(trained_run, child_run):
   assert results["parent"] == expected
 
 
-def test_an_interrupted_child_resumes_from_its_own_checkpoint(child_run, tmp_path, monkeypatch):
+def test_an_interrupted_child_resumes_from_its_own_checkpoint(child_run, tmp_path, monkeypatch,
+                                                             interrupt_at):
   config, reference_dir, reference = child_run
-  make_train_step = step_lib.make_train_step
-
-  class Interrupted(Exception):
-    pass
-
-  def interrupting(*args, **kwargs):
-    train_step = make_train_step(*args, **kwargs)
-    def step(state, batch):
-      if int(state.step) == 5:  # the latest checkpoint is the evaluation at step 4
-        raise Interrupted()
-      return train_step(state, batch)
-    return step
-
-  monkeypatch.setattr(step_lib, "make_train_step", interrupting)
-  with pytest.raises(Interrupted):
+  with interrupt_at(5):  # the latest checkpoint is the evaluation at step 4
     loop.train_and_evaluate(config, tmp_path)
-  monkeypatch.setattr(step_lib, "make_train_step", make_train_step)
   monkeypatch.setattr(finetune.Parent, "load", None)  # resuming must not look at the parent
   resumed = loop.train_and_evaluate(config, tmp_path)
   for kind in checkpoint_lib.KINDS:

@@ -70,27 +70,11 @@ def test_rerun_of_a_finished_run_returns_its_results(trained_run):
   assert loop.train_and_evaluate(config, workdir) == json.loads(json.dumps(results))
 
 
-class _Interrupted(Exception):
-  pass
-
-
-def test_interrupted_run_resumes_to_identical_parameters(trained_run, tmp_path, monkeypatch):
+def test_interrupted_run_resumes_to_identical_parameters(trained_run, tmp_path, interrupt_at):
   config, reference_dir, reference = trained_run
-  make_train_step = step_lib.make_train_step
-
-  def interrupting(*args, **kwargs):
-    train_step = make_train_step(*args, **kwargs)
-    def step(state, batch):
-      if int(state.step) == STEPS_PER_EPOCH + 2:  # mid-epoch 2, latest checkpoint at step 9
-        raise _Interrupted()
-      return train_step(state, batch)
-    return step
-
-  monkeypatch.setattr(step_lib, "make_train_step", interrupting)
-  with pytest.raises(_Interrupted):
+  with interrupt_at(STEPS_PER_EPOCH + 2):  # mid-epoch 2, latest checkpoint at step 9
     loop.train_and_evaluate(config, tmp_path)
   assert checkpoint_lib.Checkpoints(tmp_path).step(checkpoint_lib.LATEST) == 9
-  monkeypatch.setattr(step_lib, "make_train_step", make_train_step)
 
   resumed = loop.train_and_evaluate(config, tmp_path)
   for kind in checkpoint_lib.KINDS:
