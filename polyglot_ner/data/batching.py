@@ -90,13 +90,19 @@ class PackedSentences:
     self.word_bytes = buffer  # its last byte (the final separator) doubles as the padding byte
     self.word_start = np.append(starts, len(buffer) - 1)
     self.word_length = np.append(np.minimum(word_lengths, max_word_bytes), 0).astype(np.int32)
+    # Word types, numbered by first occurrence: distinct tokens first (a dict of str, cheap), then
+    # distinct tokens whose truncated bytes are equal are merged.
+    token_types: dict[str, int] = {}
+    token_type = np.fromiter((token_types.setdefault(token, len(token_types)) for token in tokens),
+                             dtype=np.int64, count=len(tokens))
+    _, first = np.unique(token_type, return_index=True)  # ids 0.. all occur: first[id]
     types: dict[bytes, int] = {}
-    self.word_type = np.fromiter(
+    merged = np.fromiter(
         (types.setdefault(buffer[start:start + length].tobytes(), len(types))
-         for start, length in zip(starts, self.word_length)), dtype=np.int64, count=len(tokens))
-    self.word_type = np.append(self.word_type, len(types))
-    self.type_word = np.zeros(len(types) + 1, dtype=np.int64)
-    self.type_word[self.word_type[::-1]] = np.arange(len(self.word_type))[::-1]  # first occurrence
+         for start, length in zip(starts[first], self.word_length[first])),
+        dtype=np.int64, count=len(first))
+    self.word_type = np.append(merged[token_type], len(types))
+    _, self.type_word = np.unique(self.word_type, return_index=True)
     self.tags = np.append(label_map.encode(tags), 0).astype(np.int32)
     self.lengths = lengths.astype(np.int32)
     self.sentence_start = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)

@@ -142,6 +142,17 @@ def test_word_tables_deduplicate_repeated_words(label_map):
   assert _words(batch, 2)[7] == [b""] * 4  # padding rows point at the empty word
 
 
+def test_word_types_are_the_distinct_truncated_byte_strings(label_map):
+  # "Ж" is 2 bytes: the 5-byte cut splits one, and words equal in their first 5 bytes share a type.
+  tokens = ("Москва", "Мос", "Москвы", "abcdefg", "de", "abcdeXY", "Мос", "de")
+  packed = batching.PackedSentences([Sentence(tokens, ("O",) * 8)], label_map, max_word_bytes=5)
+  cut = [t.encode()[:5] for t in tokens]
+  first_seen = list(dict.fromkeys(cut))
+  np.testing.assert_array_equal(packed.word_type[:-1], [first_seen.index(c) for c in cut])
+  assert packed.word_type[-1] == len(first_seen)  # the padding word's own type
+  np.testing.assert_array_equal(packed.type_word[:-1], [cut.index(c) for c in first_seen])
+
+
 def test_table_sizes():
   assert batching.table_size_for(1, minimum=64, maximum=256) == 64
   assert batching.table_size_for(65, minimum=64, maximum=256) == 128
