@@ -32,8 +32,8 @@ seed, 1 h 56 min on 2 CPU cores (add `seeds=0+1+2` for mean ± std):
 Test F1 (en / es / nl, average): mono 68.0 / 65.0 / 62.8 (65.3); polyglot 71.7 / 68.4 / 64.4
 (68.2); polyglot+FT 76.7 / 73.4 / 70.8 (73.6), better than mono on every language by 8.0-8.7
 points (p < 0.001). Polyglot beats mono too, but only because every run gets 7 epochs (the polyglot
-run makes 2.7x a mono run's steps): Spanish mono with `--config.num_epochs=14` reaches 71.05, above
-polyglot (68.38) and below polyglot+FT (73.39, p < 0.001), the paper's pattern.
+run makes 2.7x a mono run's steps): mono with `--config.num_epochs=14` reaches 71.05 (es) and 76.72
+(en), above polyglot on both; polyglot+FT still beats it on es (73.39, p < 0.001), ties on en (76.68).
 
 Config arg keys (comma-separated; see `polyglot_ner.config_args`):
   langs=a/b+c/d   the languages (two or more). Without `langs`, the quickstart: the four demo
