@@ -26,6 +26,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from polyglot_ner.data import tags as tags_lib
+from polyglot_ner.errors import UserError
+from polyglot_ner.eval import conlleval
 
 # Indices drawn per chunk (samples x sentences): bounds the memory of the vectorised resampling.
 _CHUNK_ELEMENTS = 1 << 22
@@ -52,12 +54,13 @@ def sentence_counts(gold_seqs: Sequence[Sequence[str]],
   The column sums equal `polyglot_ner.eval.conlleval.score(gold, pred)`'s correct/found/gold.
   """
   if len(gold_seqs) != len(pred_seqs):
-    raise ValueError(f"{len(gold_seqs)} gold sentences but {len(pred_seqs)} predicted")
+    raise UserError(f"{len(gold_seqs)} gold sentences but {len(pred_seqs)} predicted")
   counts = np.zeros((len(gold_seqs), 3), np.int64)
   for index, (gold, pred) in enumerate(zip(gold_seqs, pred_seqs)):
     if len(gold) != len(pred):
-      raise ValueError(f"sentence {index}: {len(gold)} gold tags but {len(pred)} predicted")
-    gold_spans, pred_spans = set(tags_lib.spans(gold)), set(tags_lib.spans(pred))
+      raise UserError(f"sentence {index}: {len(gold)} gold tags but {len(pred)} predicted")
+    gold_spans = set(tags_lib.spans(conlleval.as_iob(gold, f"gold sentence {index}: ")))
+    pred_spans = set(tags_lib.spans(conlleval.as_iob(pred, f"predicted sentence {index}: ")))
     counts[index] = (len(gold_spans & pred_spans), len(pred_spans), len(gold_spans))
   return counts
 

@@ -1,10 +1,17 @@
 """conlleval-compatible span scoring: precision, recall and F1 per entity type, per language, overall.
 
-Spans are read with seqeval's default (non-strict) chunker, which follows conlleval's
-`startOfChunk`/`endOfChunk` rules: IOB1 gold, a stray `I-` after `O`, and a type switch inside a
-span (`B-PER I-LOC`, two spans) score as conlleval scores them; seqeval's strict mode does not.
-A span is correct when gold and prediction have the same type, start and end. Scores are
-fractions in [0, 1] (conlleval prints percentages); an empty denominator gives 0 as conlleval does.
+Spans come from `polyglot_ner.data.tags.spans`, conlleval's `startOfChunk`/`endOfChunk` rules: IOB1
+gold, a stray `I-` after `O`, and a type switch inside a span (`B-PER I-LOC`, two spans) score as
+conlleval scores them. conlleval itself reads `E-`/`S-` as IOE tags (`S-PER S-PER` would be one
+span), so a sentence holding `E-`/`S-` tags is converted to IOB2 first (the usual practice). A
+tag that is neither `O` nor `B-`/`I-`/`E-`/`S-` + type (a bare `PER`) is an error: conlleval would
+invent a chunk tag for it. A span is correct when gold and prediction have the same type, start and
+end; token accuracy compares the tags as scored (IOBES converted).
+
+Scores are fractions in [0, 1]; an empty denominator gives 0 as in conlleval. conlleval prints
+`%.2f` of percentages it computes as `100 * correct / found` and `2 * P * R / (P + R)` on those;
+`100 * f1` can differ in the last bit and round a tie the other way (3.12 where conlleval prints
+3.13), so print `percentages` (or `report`, conlleval's own text), never `100 * fraction`.
 """
 
 from __future__ import annotations
@@ -12,15 +19,28 @@ from __future__ import annotations
 import collections
 from collections.abc import Mapping, Sequence
 
-from seqeval.metrics.sequence_labeling import get_entities
+from polyglot_ner.data import tags as tags_lib
+from polyglot_ner.errors import UserError
 
-Span = tuple[int, str, int, int]  # (sentence, type, first word, last word)
+Span = tuple[int, str, int, int]  # (sentence, type, first word, end exclusive)
 
 
-def _spans(sequences: Sequence[Sequence[str]]) -> set[Span]:
+def as_iob(tags: Sequence[str], where: str = "") -> Sequence[str]:
+  """The tags conlleval should read: IOBES written as IOB2, anything else as is; UserError on a tag
+  without a prefix. (A valid IOBES sentence with entities always holds an `E-` or `S-`.)"""
+  for tag in tags:
+    if not tags_lib.is_valid_tag(tag):
+      raise UserError(f"{where}tag {tag!r} is neither O nor B-/I-/E-/S- followed by an entity "
+                      "type")
+  if any(tag[0] in "ES" for tag in tags):
+    return tags_lib.tags_from_spans(tags_lib.spans(tags), len(tags))
+  return tags
+
+
+def _all_spans(sequences: Sequence[Sequence[str]]) -> set[Span]:
   return {(index, kind, start, end)
           for index, tags in enumerate(sequences)
-          for kind, start, end in get_entities(list(tags))}
+          for kind, start, end in tags_lib.spans(tags)}
 
 
 def _prf(found: int, correct: int, gold: int) -> dict[str, float | int]:
@@ -35,28 +55,60 @@ def score(gold_seqs: Sequence[Sequence[str]], pred_seqs: Sequence[Sequence[str]]
   """Scores predicted tag sequences against gold ones, sentence by sentence.
 
   Returns the overall (micro) `precision`, `recall`, `f1` and span counts `found` (predicted),
-  `correct` and `gold`, token `accuracy` and `tokens`, and the same span scores per entity type
-  under `per_type` (every type seen in gold or prediction).
+  `correct` and `gold`, token `accuracy`, `correct_tags` and `tokens`, and the same span scores per
+  entity type under `per_type` (every type seen in gold or prediction).
   """
   if len(gold_seqs) != len(pred_seqs):
-    raise ValueError(f"{len(gold_seqs)} gold sentences but {len(pred_seqs)} predicted")
-  tokens = same = 0
+    raise UserError(f"{len(gold_seqs)} gold sentences but {len(pred_seqs)} predicted")
   for index, (gold, pred) in enumerate(zip(gold_seqs, pred_seqs)):
     if len(gold) != len(pred):
-      raise ValueError(f"sentence {index}: {len(gold)} gold tags but {len(pred)} predicted")
-    tokens += len(gold)
-    same += sum(g == p for g, p in zip(gold, pred))
-  gold_spans, pred_spans = _spans(gold_seqs), _spans(pred_seqs)
+      raise UserError(f"sentence {index}: {len(gold)} gold tags but {len(pred)} predicted")
+  gold_seqs = [as_iob(tags, f"gold sentence {index}: ") for index, tags in enumerate(gold_seqs)]
+  pred_seqs = [as_iob(tags, f"predicted sentence {index}: ")
+               for index, tags in enumerate(pred_seqs)]
+  gold_spans, pred_spans = _all_spans(gold_seqs), _all_spans(pred_seqs)
+  tokens = sum(len(gold) for gold in gold_seqs)
+  same = sum(g == p for gold, pred in zip(gold_seqs, pred_seqs) for g, p in zip(gold, pred))
   correct_spans = gold_spans & pred_spans
   count = lambda spans: collections.Counter(span[1] for span in spans)
-  found_by_type, gold_by_type, correct_by_type = count(pred_spans), count(gold_spans), count(correct_spans)
+  found_by_type, gold_by_type = count(pred_spans), count(gold_spans)
+  correct_by_type = count(correct_spans)
   result = _prf(len(pred_spans), len(correct_spans), len(gold_spans))
   result["accuracy"] = same / tokens if tokens else 0.0
+  result["correct_tags"] = same
   result["tokens"] = tokens
   result["per_type"] = {
       kind: _prf(found_by_type[kind], correct_by_type[kind], gold_by_type[kind])
       for kind in sorted(set(found_by_type) | set(gold_by_type))}
   return result
+
+
+def percentages(scores: Mapping) -> dict[str, float]:
+  """`precision`, `recall`, `f1` (and `accuracy` for an overall score) in percent, computed from
+  the counts in conlleval's order of operations, so `%.2f` prints conlleval's digits."""
+  found, correct, gold = scores["found"], scores["correct"], scores["gold"]
+  precision = 100 * correct / found if found else 0.0
+  recall = 100 * correct / gold if gold else 0.0
+  f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+  result = {"precision": precision, "recall": recall, "f1": f1}
+  if "tokens" in scores:
+    result["accuracy"] = 100 * scores["correct_tags"] / scores["tokens"] if scores["tokens"] else 0.0
+  return result
+
+
+def report(scores: Mapping) -> str:
+  """conlleval's text output for a `score` result, digit for digit."""
+  overall = percentages(scores)
+  lines = [f"processed {scores['tokens']} tokens with {scores['gold']} phrases; "
+           f"found: {scores['found']} phrases; correct: {scores['correct']}."]
+  if scores["tokens"]:
+    lines.append(f"accuracy: {overall['accuracy']:6.2f}%; precision: {overall['precision']:6.2f}%; "
+                 f"recall: {overall['recall']:6.2f}%; FB1: {overall['f1']:6.2f}")
+  for kind, type_scores in scores["per_type"].items():
+    p = percentages(type_scores)
+    lines.append(f"{kind:>17}: precision: {p['precision']:6.2f}%; recall: {p['recall']:6.2f}%; "
+                 f"FB1: {p['f1']:6.2f}  {type_scores['found']}")
+  return "\n".join(lines) + "\n"
 
 
 def macro_average(per_language: Mapping[str, Mapping], key: str = "f1") -> float:
