@@ -4,6 +4,10 @@ Each corpus declares its file names, encodings, source tag scheme and entity typ
 only ever say `load_split("conll2003/en", "train", root)`. The layout is that of `../shared/data`:
 `<root>/<corpus>/<lang>/<split file>`. Names `demo/<lang>` are served by the built-in synthetic
 corpus (`polyglot_ner.data.demo`) and need no root.
+
+A file given by its path is read the way training reads it when it lies in that layout
+(`file_format`): `.../conll2003/de/dev.txt` is Latin-1 and `.../wikiann/sw/test.txt.gz` loses its
+token prefixes, while any other file is UTF-8 (Latin-1 only when asked for).
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ import dataclasses
 import functools
 import os
 import pathlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from polyglot_ner import errors
 from polyglot_ner.data import conll
 from polyglot_ner.data import demo
 from polyglot_ner.data import tags as tags_lib
@@ -40,6 +45,40 @@ class CorpusSpec:
 
   def encoding_for(self, lang: str) -> str:
     return dict(self.language_encodings).get(lang, self.encoding)
+
+  def file_format(self, lang: str) -> FileFormat:
+    """How the files of one of this corpus's languages are read."""
+    return FileFormat(self.encoding_for(lang), self.strip_token_prefix, self.scheme)
+
+
+@dataclasses.dataclass(frozen=True)
+class FileFormat:
+  """How to read a CoNLL file: its encoding, whether tokens carry a WikiANN-style prefix, and
+  the tag scheme its tags must be in (None: any, detected)."""
+
+  encoding: str = "utf-8"
+  strip_token_prefix: bool = False
+  scheme: str | None = None
+
+  def read(self, path: str | os.PathLike) -> list[conll.Sentence]:
+    """The file's sentences, tags as written, after every check of `conll.iter_conll`."""
+    return conll.read_conll(path, encoding=self.encoding,
+                            strip_token_prefix=self.strip_token_prefix, scheme=self.scheme)
+
+  def read_tokens(self, path: str | os.PathLike) -> list[tuple[str, ...]]:
+    """The sentences of a tokens-only file (see `conll.read_tokens`)."""
+    return conll.read_tokens(path, encoding=self.encoding,
+                             strip_token_prefix=self.strip_token_prefix)
+
+  def scheme_of(self, sentences: Sequence[conll.Sentence]) -> str:
+    """The scheme the sentences' tags are in: the declared one, else detected."""
+    return self.scheme or tags_lib.detect_scheme(s.tags for s in sentences)
+
+  def read_iob2(self, path: str | os.PathLike) -> list[conll.Sentence]:
+    """`read`, then tags normalised to IOB2: what training loads."""
+    sentences = self.read(path)
+    scheme = self.scheme_of(sentences)
+    return [conll.Sentence(s.tokens, tuple(tags_lib.to_iob2(s.tags, scheme))) for s in sentences]
 
 
 def _files(suffix: str) -> tuple[tuple[str, str], ...]:
@@ -72,17 +111,18 @@ def parse_name(name: str) -> tuple[str, str]:
   """`"conll2003/en"` -> `("conll2003", "en")`, checking that the corpus is registered."""
   corpus, sep, lang = name.partition("/")
   if not sep or not corpus or not lang or "/" in lang:
-    raise ValueError(f"a language is named 'corpus/lang' (e.g. 'conll2003/en'), got {name!r}")
+    raise errors.UserError(f"a language is named 'corpus/lang' (e.g. 'conll2003/en'), got "
+                           f"{name!r}")
   if corpus != DEMO and corpus not in CORPORA:
     known = ", ".join(sorted([*CORPORA, DEMO]))
-    raise ValueError(f"unknown corpus {corpus!r} in {name!r}; known corpora: {known}")
+    raise errors.NotFound(f"unknown corpus {corpus!r} in {name!r}; known corpora: {known}")
   return corpus, lang
 
 
 def _resolve_root(root: str | os.PathLike | None) -> pathlib.Path:
   root = root if root is not None else default_data_root()
   if root is None:
-    raise ValueError(f"no data root: pass root= (config data.root) or set {DATA_ROOT_ENV}; "
+    raise errors.UserError(f"no data root: pass root= (config data.root) or set {DATA_ROOT_ENV}; "
                      f"the built-in demo/<lang> corpus needs none")
   return pathlib.Path(root)
 
@@ -105,9 +145,9 @@ def split_path(name: str, split: str, root: str | os.PathLike | None = None) -> 
   """The file holding `split` of a file-backed language; a clear error when it is missing."""
   corpus, lang = parse_name(name)
   if split not in SPLITS:
-    raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+    raise errors.UserError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
   if corpus == DEMO:
-    raise ValueError(f"{name} is built in and has no file")
+    raise errors.UserError(f"{name} is built in and has no file")
   root = _resolve_root(root)
   spec = CORPORA[corpus]
   path = root / corpus / lang / spec.file_name(split)
@@ -115,21 +155,31 @@ def split_path(name: str, split: str, root: str | os.PathLike | None = None) -> 
     return path
   langs = [n.split("/", 1)[1] for n in available_languages(root) if n.startswith(corpus + "/")]
   if lang not in langs:
-    raise FileNotFoundError(f"no language {lang!r} for {corpus} under {root}; available: "
-                            f"{', '.join(langs) or 'none'}")
+    raise errors.NotFound(f"no language {lang!r} for {corpus} under {root}; available: "
+                          f"{', '.join(langs) or 'none'}")
   present = [s for s in SPLITS if (root / corpus / lang / spec.file_name(s)).is_file()]
-  raise FileNotFoundError(f"{name} has no {split} split under {root} (expected {path}); "
-                          f"available splits: {', '.join(present)}")
+  raise errors.NotFound(f"{name} has no {split} split under {root} (expected {path}); "
+                        f"available splits: {', '.join(present)}")
+
+
+def file_format(path: str | os.PathLike, *, encoding: str | None = None,
+                strip_token_prefix: bool | None = None) -> FileFormat:
+  """How training reads `path`: its corpus's format when the path ends in
+  `<corpus>/<lang>/<split file>` of a registered corpus, else UTF-8 with any tag scheme; a given
+  `encoding` or `strip_token_prefix` overrides it."""
+  corpus, lang, file_name = (("", "", "") + pathlib.Path(path).absolute().parts)[-3:]
+  spec = CORPORA.get(corpus)
+  found = spec.file_format(lang) if spec and file_name in dict(spec.files).values() else FileFormat()
+  overrides = {"encoding": encoding, "strip_token_prefix": strip_token_prefix}
+  return dataclasses.replace(found, **{k: v for k, v in overrides.items() if v is not None})
 
 
 @functools.lru_cache(maxsize=16)
-def _read_iob2(path: str, stamp: tuple[int, int], encoding: str, strip_token_prefix: bool,
-               scheme: str) -> tuple[conll.Sentence, ...]:
-  """Read a file and normalise its tags to IOB2; cached on (path, mtime, size, options)."""
+def _read_iob2(path: str, stamp: tuple[int, int], file_format: FileFormat
+               ) -> tuple[conll.Sentence, ...]:
+  """`file_format.read_iob2(path)`, cached on (path, mtime, size, format)."""
   del stamp  # only part of the cache key: a rewritten file is read again
-  sentences = conll.read_conll(path, encoding=encoding, strip_token_prefix=strip_token_prefix)
-  return tuple(conll.Sentence(s.tokens, tuple(tags_lib.to_iob2(s.tags, scheme)))
-               for s in sentences)
+  return tuple(file_format.read_iob2(path))
 
 
 def load_split(name: str, split: str, root: str | os.PathLike | None = None, *,
@@ -141,16 +191,20 @@ def load_split(name: str, split: str, root: str | os.PathLike | None = None, *,
     split: "train", "dev" or "test".
     root: data root laid out like ../shared/data; defaults to $POLYGLOT_NER_DATA. Unused for demo.
     type_map: entity type renames applied after normalisation, e.g. {"MISC": "O"} drops MISC.
+
+  Raises:
+    UserError: a bad name or split; `conll.ConllFormatError` naming the file, line (and column)
+      of the first malformed input (`conll.iter_conll` lists the checks).
+    NotFound: an unknown corpus or language, or a missing split.
   """
   corpus, lang = parse_name(name)
   if corpus == DEMO:
     sentences = demo.load_split(lang, split)
   else:
     path = split_path(name, split, root)
-    spec = CORPORA[corpus]
     stat = path.stat()
-    sentences = _read_iob2(str(path), (stat.st_mtime_ns, stat.st_size), spec.encoding_for(lang),
-                           spec.strip_token_prefix, spec.scheme)
+    sentences = _read_iob2(str(path), (stat.st_mtime_ns, stat.st_size),
+                           CORPORA[corpus].file_format(lang))
   if type_map:
     return [conll.Sentence(s.tokens, tuple(tags_lib.map_types(s.tags, type_map)))
             for s in sentences]

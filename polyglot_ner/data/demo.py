@@ -24,6 +24,7 @@ import dataclasses
 import functools
 import random
 
+from polyglot_ner import errors
 from polyglot_ner.data.conll import Sentence
 
 LANGUAGES = ("aa", "bb", "cc", "dd")
@@ -242,7 +243,8 @@ def _corpus(lang: str) -> dict[str, tuple[Sentence, ...]]:
 def load_split(lang: str, split: str) -> list[Sentence]:
   """Sentences of `split` ("train", "dev", "test") of demo language `lang` (aa, bb, cc, dd)."""
   if lang not in LANGUAGES:
-    raise ValueError(f"unknown demo language {lang!r}; demo languages: {', '.join(LANGUAGES)}")
+    raise errors.NotFound(f"unknown demo language {lang!r}; demo languages: "
+                          f"{', '.join(LANGUAGES)}")
   if split not in SPLIT_SIZES:
-    raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLIT_SIZES)}")
+    raise errors.UserError(f"unknown split {split!r}; expected one of {', '.join(SPLIT_SIZES)}")
   return list(_corpus(lang)[split])

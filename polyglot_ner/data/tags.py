@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
+from polyglot_ner import errors
+
 SCHEMES = ("IOB1", "IOB2", "IOBES")
 OUTSIDE = "O"
 
@@ -22,6 +24,15 @@ _TYPE_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 def is_valid_tag(tag: str) -> bool:
   """True for `O` and for `B-`, `I-`, `E-`, `S-` followed by a type name such as `PER`."""
   return _TAG_PATTERN.match(tag) is not None
+
+
+def tag_problem(tag: str, scheme: str | None = None) -> str | None:
+  """What is wrong with a tag of a file in `scheme` (None: any scheme), or None if nothing."""
+  if not is_valid_tag(tag):
+    return f"unknown tag {tag!r}: expected 'O' or B-/I-/E-/S- and a type, e.g. 'B-PER'"
+  if scheme is not None and scheme != "IOBES" and tag[0] in "ES":
+    return f"tag {tag!r} cannot occur in {scheme} (E-/S- tags exist only in IOBES)"
+  return None
 
 
 def entity_type(tag: str) -> str | None:
@@ -112,7 +123,7 @@ def detect_scheme(tag_sequences: Iterable[Sequence[str]]) -> str:
 
 def _check_prefixes(tags: Sequence[str], scheme: str) -> None:
   if scheme not in SCHEMES:
-    raise ValueError(f"unknown tag scheme {scheme!r}; expected one of {', '.join(SCHEMES)}")
+    raise errors.UserError(f"unknown tag scheme {scheme!r}; expected one of {', '.join(SCHEMES)}")
   if scheme != "IOBES":
     wrong = sorted({tag for tag in tags if tag[0] in "ES"})
     if wrong:
@@ -149,7 +160,7 @@ def map_types(tags: Sequence[str], type_map: Mapping[str, str]) -> list[str]:
   """
   for source, target in type_map.items():
     if target != OUTSIDE and not _TYPE_PATTERN.match(target):
-      raise ValueError(f"type_map[{source!r}] = {target!r} is neither a type name nor 'O'")
+      raise errors.UserError(f"type_map[{source!r}] = {target!r} is neither a type name nor 'O'")
   kept = []
   for type_, start, end in spans(tags):
     new_type = type_map.get(type_, type_)

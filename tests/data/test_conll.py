@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from polyglot_ner import errors
 from polyglot_ner.data import conll
 from polyglot_ner.data import tags as tags_lib
 
@@ -44,11 +45,12 @@ def test_german_is_latin1_and_fails_clearly_as_utf8(data_root):
   assert any(ch in token for s in read for token in s.tokens for ch in "äöüß")
   raw_lines = path.read_bytes().split(b"\n")
   first_bad = next(i for i, line in enumerate(raw_lines, 1) if not _is_utf8(line))
+  first_column = next(i for i, byte in enumerate(raw_lines[first_bad - 1], 1) if byte >= 0x80)
   with pytest.raises(conll.ConllFormatError) as error:
     conll.read_conll(path)
-  assert str(error.value).startswith(f"{path}:{first_bad}: ")
-  assert "latin-1" in str(error.value)
-  assert error.value.line == first_bad
+  assert str(error.value).startswith(f"{path}:{first_bad}:{first_column}: byte 0x")
+  assert "--encoding latin-1" in str(error.value)
+  assert (error.value.line, error.value.column) == (first_bad, first_column)
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -104,29 +106,39 @@ def test_format_variants(tmp_path):
   assert list(conll.iter_conll(gz)) == expected
 
 
-def test_tab_separated_tokens_may_hold_spaces(tmp_path):
-  path = write(tmp_path, "New York\tB-LOC\nis\tO\n")
-  assert conll.read_conll(path) == [conll.Sentence(("New York", "is"), ("B-LOC", "O"))]
-
-
-@pytest.mark.parametrize("text, line, message", [
-    ("EU B-ORG\nrejects\n", 2, "one column"),
-    ("EU B_PER\n", 1, "unknown tag 'B_PER'"),
-    ("EU O\n\nEU X-PER\n", 3, "unknown tag 'X-PER'"),
-    ("EU NNP B-\n", 1, "unknown tag 'B-'"),
-    ("EU O\n O\n", 2, "empty or whitespace-only token"),
-    ("EU O\n\tO\n", 2, "empty or whitespace-only token"),
-    ("EU O\n\u00a0 B-PER\n", 2, "whitespace-only token"),
-    ("", 1, "no sentences"),
-    ("-DOCSTART- -X- O O\n\n\n", 3, "no sentences"),
+@pytest.mark.parametrize("text, position, message", [
+    ("is\tO\nAustralia NP\tB-LOC\n", "2:10", "token 'Australia NP' contains a space"),
+    ("New\u00a0York\tB-LOC\n", "1:4", "token 'New\\xa0York' contains whitespace"),
+    ("a O\nwo\x00rd O\n", "2:3", "token 'wo\\x00rd' contains a NUL character"),
+    ("a\rb O\n", "1:2", "token 'a\\rb' contains whitespace"),
 ])
-def test_malformed_input_names_file_and_line(tmp_path, text, line, message):
+def test_tokens_that_prediction_files_and_batches_cannot_hold(tmp_path, text, position, message):
+  """A token with whitespace would split its `token gold pred` line; NUL separates batch words."""
   path = write(tmp_path, text)
   with pytest.raises(conll.ConllFormatError) as error:
     conll.read_conll(path)
-  assert str(error.value).startswith(f"{path}:{line}: ")
-  assert message in str(error.value)
-  assert (error.value.path, error.value.line) == (str(path), line)
+  assert str(error.value).startswith(f"{path}:{position}: {message}")
+  assert isinstance(error.value, errors.UserError)
+
+
+@pytest.mark.parametrize("text, line, column, message", [
+    ("EU B-ORG\nrejects\n", 2, None, "expected a token and a tag, found one column"),
+    ("EU B_PER\n", 1, None, "unknown tag 'B_PER'"),
+    ("EU O\n\nEU X-PER\n", 3, None, "unknown tag 'X-PER'"),
+    ("EU NNP B-\n", 1, None, "unknown tag 'B-'"),
+    ("EU O\n O\n", 2, 1, "empty or whitespace-only token"),
+    ("EU O\n\tO\n", 2, 1, "empty or whitespace-only token"),
+    ("EU O\n\u00a0 B-PER\n", 2, 1, "empty or whitespace-only token"),
+    ("", 1, None, "no sentences"),
+    ("-DOCSTART- -X- O O\n\n\n", 3, None, "no sentences"),
+])
+def test_malformed_input_names_file_and_line(tmp_path, text, line, column, message):
+  path = write(tmp_path, text)
+  with pytest.raises(conll.ConllFormatError) as error:
+    conll.read_conll(path)
+  where = f"{path}:{line}" if column is None else f"{path}:{line}:{column}"
+  assert str(error.value).startswith(f"{where}: {message}")
+  assert (error.value.path, error.value.line, error.value.column) == (str(path), line, column)
 
 
 def test_bad_gzip_and_bad_bytes_name_file_and_line(tmp_path):
@@ -134,21 +146,70 @@ def test_bad_gzip_and_bad_bytes_name_file_and_line(tmp_path):
   with pytest.raises(conll.ConllFormatError, match=re.escape(f"{fake}:1: cannot read as gzip")):
     conll.read_conll(fake)
   latin = write(tmp_path, "EU O\n\nMünchen B-LOC\n", "latin.txt", encoding="latin-1")
-  with pytest.raises(conll.ConllFormatError, match=re.escape(f"{latin}:3: byte 0xfc")):
+  with pytest.raises(conll.ConllFormatError, match=re.escape(f"{latin}:3:2: byte 0xfc is not valid")):
     conll.read_conll(latin)
   assert conll.read_conll(latin, encoding="latin-1")[1].tokens == ("München",)
+  one_bad_byte = tmp_path / "one_bad_byte.txt"
+  one_bad_byte.write_bytes("Kigali B-LOC\n\nKinshasa B-LOC\nni O\n".encode() + b"M\xe9xico B-LOC\n")
+  with pytest.raises(conll.ConllFormatError,
+                     match=re.escape(f"{one_bad_byte}:5:2: byte 0xe9 is not valid utf-8")):
+    conll.read_conll(one_bad_byte)
+  bom = tmp_path / "bom.txt"
+  bom.write_bytes(b"\xef\xbb\xbfM\xe9xico B-LOC\n")  # columns count from after the BOM
+  with pytest.raises(conll.ConllFormatError, match=re.escape(f"{bom}:1:2: byte 0xe9")):
+    conll.read_conll(bom)
+
+
+@pytest.mark.parametrize("encoding, evidence", [
+    ("utf-16", "byte-order mark"),           # with a BOM
+    ("utf-16-le", "NUL bytes between"),      # without one
+    ("utf-16-be", "NUL bytes between"),
+])
+def test_utf16_is_named(tmp_path, encoding, evidence):
+  path = write(tmp_path, "Kigali B-LOC\nni O\n", encoding=encoding)
+  for forced in ("utf-8", "latin-1"):
+    with pytest.raises(conll.ConllFormatError) as error:
+      conll.read_conll(path, encoding=forced)
+    assert str(error.value).startswith(f"{path}:1: the file is UTF-16")
+    assert evidence in str(error.value)
+  assert conll.read_conll(path, encoding=encoding)[0].tokens == ("Kigali", "ni")
+
+
+def test_missing_and_unreadable_files_are_user_errors(tmp_path):
+  with pytest.raises(errors.NotFound, match=re.escape(f"file {tmp_path / 'absent.txt'} does not "
+                                                      "exist")):
+    conll.read_conll(tmp_path / "absent.txt")
+  with pytest.raises(errors.UserError, match=f"cannot read {tmp_path}: Is a directory"):
+    conll.read_conll(tmp_path)
+
+
+def test_tags_outside_the_declared_scheme_name_their_line(tmp_path):
+  path = write(tmp_path, "Kigali B-LOC\n\nni O\nKano S-LOC\n")
+  assert [s.tags for s in conll.read_conll(path)] == [("B-LOC",), ("O", "S-LOC")]
+  with pytest.raises(conll.ConllFormatError,
+                     match=re.escape(f"{path}:4: tag 'S-LOC' cannot occur in IOB2")):
+    conll.read_conll(path, scheme="IOB2")
+  assert len(conll.read_conll(path, scheme="IOBES")) == 2
+
+
+def test_tokens_only_files_skip_docstart_and_are_checked(tmp_path):
+  path = write(tmp_path, "-DOCSTART-\n\nKigali\nni\n\nsw:Kano\n")
+  assert conll.read_tokens(path) == [("Kigali", "ni"), ("sw:Kano",)]
+  assert conll.read_tokens(path, strip_token_prefix=True)[1] == ("Kano",)
+  assert not conll.has_tags(path)
+  assert conll.has_tags(write(tmp_path, "-DOCSTART- -X- O O\n\nKigali B-LOC\n", "tagged.txt"))
+  two_columns = write(tmp_path, "Kigali\nni O\n", "two.txt")
+  with pytest.raises(conll.ConllFormatError, match=re.escape(f"{two_columns}:2: a tokens-only")):
+    conll.read_tokens(two_columns)
+  nul = write(tmp_path, "Ki\x00gali\n", "nul.txt")
+  with pytest.raises(conll.ConllFormatError, match=re.escape(f"{nul}:1:3: token")):
+    conll.read_tokens(nul)
 
 
 def test_prefix_only_token_is_an_error(tmp_path):
   path = write(tmp_path, "sw:a\tO\nsw:\tO\n")
   with pytest.raises(conll.ConllFormatError, match=re.escape(f"{path}:2: token 'sw:'")):
     conll.read_conll(path, strip_token_prefix=True)
-
-
-def test_detect_encoding(tmp_path):
-  assert conll.detect_encoding(write(tmp_path, "é O\n", "a.txt")) == "utf-8"
-  assert conll.detect_encoding(write(tmp_path, "\ufeffé O\n", "b.txt")) == "utf-8-sig"
-  assert conll.detect_encoding(write(tmp_path, "é O\n", "c.txt", encoding="latin-1")) == "latin-1"
 
 
 def test_write_conll_round_trip_with_predictions(tmp_path):
@@ -172,7 +233,7 @@ def test_write_conll_rejects_what_it_cannot_write(tmp_path):
     conll.write_conll(tmp_path / "x", [sentence], extra_columns=[[("O",)]])
   with pytest.raises(ValueError, match="extra column 0 has 2 sentences"):
     conll.write_conll(tmp_path / "x", [sentence], extra_columns=[[("O", "O"), ("O", "O")]])
-  with pytest.raises(ValueError, match="whitespace"):
+  with pytest.raises(ValueError, match="contains a space"):
     conll.write_conll(tmp_path / "x", [conll.Sentence(("New York",), ("B-LOC",))])
   with pytest.raises(ValueError, match="no sentences"):
     conll.write_conll(tmp_path / "x", [])

@@ -4,6 +4,7 @@ import collections
 
 import pytest
 
+from polyglot_ner import errors
 from polyglot_ner.data import conll
 from polyglot_ner.data import corpora
 from polyglot_ner.data import tags as tags_lib
@@ -92,16 +93,19 @@ def test_type_map_drops_and_renames(data_root):
 
 
 def test_missing_files_and_bad_names_are_explained(data_root):
-  with pytest.raises(FileNotFoundError, match="conll2003/de has no train split.*dev, test"):
+  with pytest.raises(errors.NotFound, match="conll2003/de has no train split.*dev, test"):
     corpora.load_split("conll2003/de", "train", data_root)
-  with pytest.raises(FileNotFoundError, match="no language 'xx' for wikiann.*sw"):
+  with pytest.raises(errors.NotFound, match="no language 'xx' for wikiann.*sw"):
     corpora.load_split("wikiann/xx", "train", data_root)
-  with pytest.raises(ValueError, match="unknown corpus 'conll2004'.*conll2002, conll2003, demo"):
+  with pytest.raises(errors.NotFound,
+                     match="unknown corpus 'conll2004'.*conll2002, conll2003, demo"):
     corpora.load_split("conll2004/en", "train", data_root)
-  with pytest.raises(ValueError, match="corpus/lang"):
+  with pytest.raises(errors.UserError, match="corpus/lang"):
     corpora.load_split("en", "train", data_root)
-  with pytest.raises(ValueError, match="unknown split 'validation'"):
+  with pytest.raises(errors.UserError, match="unknown split 'validation'"):
     corpora.load_split("conll2003/en", "validation", data_root)
+  with pytest.raises(errors.NotFound, match="unknown demo language 'zz'"):
+    corpora.load_split("demo/zz", "train")
 
 
 def test_data_root_from_environment(data_root, monkeypatch):
@@ -142,3 +146,51 @@ def test_local_root_reread_after_change_and_fresh_lists(tmp_path):
   path.write_text("Kano B_LOC\n")
   with pytest.raises(conll.ConllFormatError, match=f"{path}:1: unknown tag"):
     corpora.load_split("masakhaner/xyz", "train", tmp_path)
+
+
+@pytest.mark.parametrize("text, position, message", [
+    ("Kano B-LOC\n\nAbuja S-LOC\n", "3", "tag 'S-LOC' cannot occur in IOB2"),
+    ("Kano B-LOC\nAb\x00uja I-LOC\n", "2:3", "token 'Ab\\x00uja' contains a NUL character"),
+    ("Kano B-LOC\nAbuja NP\tI-LOC\n", "2:6", "token 'Abuja NP' contains a space"),
+    ("Kano B-LOC\nAbuja B-Loc-X\n", "2", "unknown tag 'B-Loc-X'"),
+])
+def test_every_bad_input_fails_at_load_naming_file_and_line(tmp_path, text, position, message):
+  """Before any training step, not when batches are packed or predictions written."""
+  folder = tmp_path / "masakhaner" / "xyz"
+  folder.mkdir(parents=True)
+  (folder / "train.txt").write_text(text, encoding="utf-8")
+  with pytest.raises(conll.ConllFormatError) as error:
+    corpora.load_split("masakhaner/xyz", "train", tmp_path)
+  assert str(error.value).startswith(f"{folder / 'train.txt'}:{position}: {message}")
+
+
+def test_a_bad_utf8_byte_fails_at_load(tmp_path):
+  folder = tmp_path / "conll2002" / "es"
+  folder.mkdir(parents=True)
+  (folder / "dev.txt").write_bytes(b"Madrid B-LOC\nM\xe1laga B-LOC\n")
+  with pytest.raises(conll.ConllFormatError,
+                     match=f"{folder / 'dev.txt'}:2:2: byte 0xe1 is not valid utf-8"):
+    corpora.load_split("conll2002/es", "dev", tmp_path)
+
+
+def test_file_format_follows_the_registry_only_for_its_files(data_root, tmp_path):
+  german = corpora.file_format(data_root / "conll2003/de/dev.txt")
+  assert german == corpora.FileFormat("latin-1", False, "IOB1")
+  assert corpora.file_format(data_root / "wikiann/sw/test.txt.gz").strip_token_prefix
+  assert corpora.file_format(data_root / "conll2003/en/train.txt").encoding == "utf-8"
+  elsewhere = tmp_path / "dev.txt"
+  elsewhere.write_bytes((data_root / "conll2003/de/dev.txt").read_bytes())
+  assert corpora.file_format(elsewhere) == corpora.FileFormat("utf-8", False, None)
+  with pytest.raises(conll.ConllFormatError, match="--encoding latin-1"):
+    corpora.file_format(elsewhere).read(elsewhere)
+  forced = corpora.file_format(elsewhere, encoding="latin-1")
+  assert forced.read_iob2(elsewhere) == corpora.load_split("conll2003/de", "dev", data_root)
+  assert not corpora.file_format(data_root / "wikiann/sw/test.txt.gz",
+                                 strip_token_prefix=False).strip_token_prefix
+  assert corpora.file_format("wikiann/sw/other.txt").strip_token_prefix is False
+
+
+def test_read_iob2_is_what_load_split_returns(data_root):
+  path = data_root / "wikiann/sw/test.txt.gz"
+  assert (corpora.file_format(path).read_iob2(path)
+          == corpora.load_split("wikiann/sw", "test", data_root))
