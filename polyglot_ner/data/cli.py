@@ -1,7 +1,9 @@
 """`polyglot-ner data {stats,validate,convert}`: look at, check and convert CoNLL files.
 
 Inputs are file paths or `corpus/lang` names from the registry (`conll2003/en`, `demo/aa`, ...).
-Files are read with their encoding detected (UTF-8, with or without BOM, else Latin-1).
+A file is read exactly as training reads it (`corpora.file_format`): with its corpus's encoding,
+token prefix and tag scheme when it lies in the registry's layout (`<corpus>/<lang>/<split file>`),
+else as UTF-8; `--encoding` overrides. So `validate` rejects what training would reject.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from polyglot_ner import errors
 from polyglot_ner.data import conll
 from polyglot_ner.data import corpora
 from polyglot_ner.data import tags as tags_lib
@@ -36,16 +39,18 @@ def _command_parsers() -> dict[str, argparse.ArgumentParser]:
                      help=f"data root for corpus names (default: ${corpora.DATA_ROOT_ENV})")
   stats.add_argument("--split", default="train", choices=corpora.SPLITS,
                      help="split to read for corpus names (default: train)")
-  stats.add_argument("--strip-token-prefix", action="store_true",
+  stats.add_argument("--encoding", default=None, type=_encoding,
+                     help="encoding of the files (default: the registry's, else utf-8)")
+  stats.add_argument("--strip-token-prefix", action="store_true", default=None,
                      help="strip WikiANN `xx:` token prefixes when reading files")
 
   validate = argparse.ArgumentParser(
       prog="polyglot-ner data validate",
-      description="Check CoNLL files; print file:line for the first problem of each file and "
-      "exit 1 if any file has one.")
+      description="Check CoNLL files as training does; print file:line for the first problem of "
+      "each file and exit 1 if any file has one.")
   validate.add_argument("paths", nargs="+", metavar="PATH")
   validate.add_argument("--encoding", default=None, type=_encoding,
-                        help="force an encoding (default: detect)")
+                        help="encoding of the files (default: the registry's, else utf-8)")
 
   convert = argparse.ArgumentParser(
       prog="polyglot-ner data convert",
@@ -54,8 +59,8 @@ def _command_parsers() -> dict[str, argparse.ArgumentParser]:
   convert.add_argument("output", metavar="OUT", help="gzipped if it ends in .gz")
   convert.add_argument("--scheme", default="iob2", choices=("iob2", "iobes"))
   convert.add_argument("--encoding", default=None, type=_encoding,
-                       help="input encoding (default: detect)")
-  convert.add_argument("--strip-token-prefix", action="store_true",
+                       help="input encoding (default: the registry's, else utf-8)")
+  convert.add_argument("--strip-token-prefix", action="store_true", default=None,
                        help="strip WikiANN `xx:` token prefixes")
   return {"stats": stats, "validate": validate, "convert": convert}
 
@@ -66,26 +71,24 @@ def _usage(parsers: dict[str, argparse.ArgumentParser]) -> str:
   return "\n".join(lines)
 
 
-def _read_file(path: str, encoding: str | None, strip_token_prefix: bool = False):
-  encoding = encoding or conll.detect_encoding(path)
-  return conll.read_conll(path, encoding=encoding, strip_token_prefix=strip_token_prefix), encoding
+def _is_corpus_name(item: str) -> bool:
+  """Whether `item` names a registered corpus (`conll2003/en`) rather than a file."""
+  corpus = item.partition("/")[0]
+  return not os.path.exists(item) and (corpus == corpora.DEMO or corpus in corpora.CORPORA)
 
 
 def _load_input(item: str, args: argparse.Namespace):
   """(label, sentences as stored, encoding) for a file path or a registered corpus name."""
-  if os.path.exists(item):
-    sentences, encoding = _read_file(item, None, args.strip_token_prefix)
-    return item, sentences, encoding
-  corpus, lang = corpora.parse_name(item)
-  label = f"{item} ({args.split})"
-  if corpus == corpora.DEMO:
-    return label, corpora.load_split(item, args.split), "built-in (synthetic)"
-  path = corpora.split_path(item, args.split, args.root)
-  spec = corpora.CORPORA[corpus]
-  encoding = spec.encoding_for(lang)
-  sentences = conll.read_conll(path, encoding=encoding,
-                               strip_token_prefix=spec.strip_token_prefix)
-  return f"{label} {path}", sentences, encoding
+  label = item
+  if _is_corpus_name(item):
+    label = f"{item} ({args.split})"
+    if corpora.parse_name(item)[0] == corpora.DEMO:
+      return label, corpora.load_split(item, args.split), "built-in (synthetic)"
+    item = corpora.split_path(item, args.split, args.root)
+    label = f"{label} {item}"
+  file_format = corpora.file_format(item, encoding=args.encoding,
+                                    strip_token_prefix=args.strip_token_prefix)
+  return label, file_format.read(item), file_format.encoding
 
 
 def _stats(args: argparse.Namespace) -> int:
@@ -93,8 +96,8 @@ def _stats(args: argparse.Namespace) -> int:
   for item in args.inputs:
     try:
       label, sentences, encoding = _load_input(item, args)
-    except (ValueError, OSError) as e:
-      print(f"{item}: {e}", file=sys.stderr)
+    except errors.UserError as e:
+      print(f"polyglot-ner data stats: error: {e}", file=sys.stderr)
       status = 1
       continue
     per_type = collections.Counter(
@@ -113,42 +116,40 @@ def _stats(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
   status = 0
   for path in args.paths:
+    file_format = corpora.file_format(path, encoding=args.encoding)
     try:
-      sentences, encoding = _read_file(path, args.encoding)
-    except conll.ConllFormatError as e:
+      sentences = file_format.read_iob2(path)
+    except errors.UserError as e:  # its message names the file
       print(e)
       status = 1
       continue
-    except OSError as e:
-      print(f"{path}:0: {e.strerror or e}")
-      status = 1
-      continue
     print(f"{path}: ok ({len(sentences)} sentences, {sum(len(s) for s in sentences)} tokens, "
-          f"{encoding})")
+          f"{file_format.encoding})")
   return status
 
 
 def _convert(args: argparse.Namespace) -> int:
-  try:
-    sentences, _ = _read_file(args.input, args.encoding, args.strip_token_prefix)
-    source = tags_lib.detect_scheme(s.tags for s in sentences)
-    converted = []
-    for sentence in sentences:
-      tags = tags_lib.to_iob2(sentence.tags, source)
-      if args.scheme == "iobes":
-        tags = tags_lib.iob2_to_iobes(tags)
-      converted.append(conll.Sentence(sentence.tokens, tuple(tags)))
-    conll.write_conll(args.output, converted)
-  except (ValueError, OSError) as e:
-    located = isinstance(e, (conll.ConllFormatError, OSError))  # these already name the file
-    print(e if located else f"{args.input}: {e}", file=sys.stderr)
-    return 1
+  file_format = corpora.file_format(args.input, encoding=args.encoding,
+                                    strip_token_prefix=args.strip_token_prefix)
+  sentences = file_format.read(args.input)
+  source = file_format.scheme_of(sentences)
+  converted = []
+  for sentence in sentences:
+    tags = tags_lib.to_iob2(sentence.tags, source)
+    if args.scheme == "iobes":
+      tags = tags_lib.iob2_to_iobes(tags)
+    converted.append(conll.Sentence(sentence.tokens, tuple(tags)))
+  conll.write_conll(args.output, converted)
   print(f"{args.output}: {len(converted)} sentences, {source} -> {args.scheme.upper()}")
   return 0
 
 
 def main(argv: Sequence[str]) -> int:
-  """Entry point of `polyglot-ner data`; returns the exit status (2 for usage errors)."""
+  """Entry point of `polyglot-ner data`; returns the exit status (2 for usage errors).
+
+  `convert` raises `UserError` for bad input (`polyglot_ner.__main__` prints it as one line);
+  `stats` and `validate` report each bad input and go on to the next.
+  """
   argv = list(argv)
   parsers = _command_parsers()
   if argv[:1] in (["-h"], ["--help"]):

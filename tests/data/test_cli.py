@@ -5,6 +5,7 @@ import pytest
 from polyglot_ner import __main__ as entry
 from polyglot_ner.data import cli
 from polyglot_ner.data import conll
+from polyglot_ner.data import corpora
 from polyglot_ner.data import tags as tags_lib
 
 
@@ -42,7 +43,7 @@ def test_stats_split_and_bom(data_root, capsys):
   assert blocks["wikiann/sw"]["sentences"] == "1000" and blocks["wikiann/sw"]["tokens"] == "5609"
   luo = str(data_root / "masakhaner/luo/train.txt")
   assert cli.main(["stats", luo]) == 0
-  assert parse_stats(capsys.readouterr().out)[luo]["encoding"] == "utf-8-sig"
+  assert parse_stats(capsys.readouterr().out)[luo]["encoding"] == "utf-8"  # BOM dropped
 
 
 def test_stats_reports_unknown_inputs(data_root, capsys):
@@ -50,8 +51,10 @@ def test_stats_reports_unknown_inputs(data_root, capsys):
   captured = capsys.readouterr()
   assert "conll2003/de has no train split" in captured.err
   assert "demo/aa" in captured.out
-  assert cli.main(["stats", "nowhere/xx"]) == 1
-  assert "unknown corpus 'nowhere'" in capsys.readouterr().err
+  assert cli.main(["stats", "nowhere/xx", "missing.txt"]) == 1
+  assert capsys.readouterr().err.splitlines() == [
+      "polyglot-ner data stats: error: file nowhere/xx does not exist",
+      "polyglot-ner data stats: error: file missing.txt does not exist"]
 
 
 def test_validate_exit_codes_and_messages(data_root, tmp_path, capsys):
@@ -98,13 +101,12 @@ def test_convert_latin1_input_and_wikiann_prefix(data_root, tmp_path, capsys):
   assert cli.main(["convert", str(data_root / "conll2003/de/dev.txt"), str(out)]) == 0
   assert any("ü" in t for s in conll.read_conll(out) for t in s.tokens)  # re-encoded as UTF-8
   wikiann = tmp_path / "sw.txt"
-  assert cli.main(["convert", "--strip-token-prefix",
-                   str(data_root / "wikiann/sw/dev.txt.gz"), str(wikiann)]) == 0
+  assert cli.main(["convert", str(data_root / "wikiann/sw/dev.txt.gz"), str(wikiann)]) == 0
   assert not any(t.startswith("sw:") for s in conll.read_conll(wikiann) for t in s.tokens)
   bad = tmp_path / "bad.txt"
   bad.write_text("x\n")
-  assert cli.main(["convert", str(bad), str(tmp_path / "never.txt")]) == 1
-  assert f"{bad}:1:" in capsys.readouterr().err
+  assert entry.main(["data", "convert", str(bad), str(tmp_path / "never.txt")]) == 1
+  assert capsys.readouterr().err.startswith(f"polyglot-ner data: error: {bad}:1: ")
   assert not (tmp_path / "never.txt").exists()
 
 
@@ -132,8 +134,54 @@ def test_dispatch_through_the_package_entry_point(tmp_path, capsys):
   assert capsys.readouterr().out.count(": ok (1 sentences, 1 tokens, utf-8)") == 2
 
 
-def test_convert_refuses_tokens_it_cannot_write(tmp_path, capsys):
+def test_convert_refuses_tokens_it_cannot_write(tmp_path):
   path = tmp_path / "spaces.txt"
   path.write_text("New York\tB-LOC\n")
-  assert cli.main(["convert", str(path), str(tmp_path / "out.txt")]) == 1
-  assert "whitespace" in capsys.readouterr().err
+  with pytest.raises(conll.ConllFormatError, match=f"{path}:1:4: token 'New York' contains a "):
+    cli.main(["convert", str(path), str(tmp_path / "out.txt")])
+  assert not (tmp_path / "out.txt").exists()
+
+
+def test_validate_runs_the_checks_training_runs(tmp_path, capsys):
+  """Each of these passed `validate` once and failed only later, in training or prediction."""
+  nul = tmp_path / "nul.txt"
+  nul.write_bytes(b"Kigali B-LOC\nRwa\x00nda B-LOC\n")
+  spaced = tmp_path / "spaced.txt"
+  spaced.write_text("Australia NP\tB-LOC\n")
+  one_bad_byte = tmp_path / "one_bad_byte.txt"
+  one_bad_byte.write_bytes(b"Kigali B-LOC\n\nM\xe9xico B-LOC\n")
+  utf16 = tmp_path / "utf16.txt"
+  utf16.write_bytes("Kigali B-LOC\n".encode("utf-16"))
+  wrong_scheme = tmp_path / "conll2002" / "es" / "dev.txt"  # the registry says IOB2
+  wrong_scheme.parent.mkdir(parents=True)
+  wrong_scheme.write_text("Madrid S-LOC\n")
+  paths = [nul, spaced, one_bad_byte, utf16, wrong_scheme]
+  assert cli.main(["validate", *map(str, paths)]) == 1
+  assert capsys.readouterr().out.splitlines() == [
+      f"{nul}:2:4: token 'Rwa\\x00nda' contains a NUL character; tokens cannot hold whitespace "
+      "(prediction files are space-separated) or NUL",
+      f"{spaced}:1:10: token 'Australia NP' contains a space; tokens cannot hold whitespace "
+      "(prediction files are space-separated) or NUL",
+      f"{one_bad_byte}:3:2: byte 0xe9 is not valid utf-8 (invalid continuation byte); if the "
+      "file is Latin-1 (as CoNLL-2003 German is), read it as Latin-1 (--encoding latin-1)",
+      f"{utf16}:1: the file is UTF-16 (it starts with a UTF-16 byte-order mark), not utf-8: "
+      "convert it to UTF-8 (iconv -f UTF-16 -t UTF-8) or read it with --encoding utf-16",
+      f"{wrong_scheme}:1: tag 'S-LOC' cannot occur in IOB2 (E-/S- tags exist only in IOBES)"]
+  assert cli.main(["validate", str(one_bad_byte), "--encoding", "latin-1"]) == 0
+  assert "ok (2 sentences, 2 tokens, latin-1)" in capsys.readouterr().out
+  assert cli.main(["validate", str(utf16), "--encoding", "utf-16"]) == 0
+
+
+def test_latin1_only_where_the_registry_or_the_user_says(data_root, tmp_path, capsys):
+  copied = tmp_path / "deu.testa"
+  copied.write_bytes((data_root / "conll2003/de/dev.txt").read_bytes())
+  assert cli.main(["validate", str(copied)]) == 1
+  assert "--encoding latin-1" in capsys.readouterr().out
+  with pytest.raises(conll.ConllFormatError, match=f"{copied}:.*not valid utf-8"):
+    cli.main(["convert", str(copied), str(tmp_path / "never.txt")])
+  assert not (tmp_path / "never.txt").exists()
+  assert cli.main(["convert", str(copied), str(tmp_path / "de.txt"), "--encoding", "latin-1"]) == 0
+  assert ([s.tokens for s in conll.read_conll(tmp_path / "de.txt")]  # written as UTF-8
+          == [s.tokens for s in corpora.load_split("conll2003/de", "dev", data_root)])
+  assert cli.main(["stats", str(copied)]) == 1
+  assert "not valid utf-8" in capsys.readouterr().err
