@@ -14,11 +14,12 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from polyglot_ner import errors
 from polyglot_ner.data import tags as tags_lib
 from polyglot_ner.data.conll import Sentence
 
 
-class UnknownTagError(ValueError):
+class UnknownTagError(errors.UserError):
   """A tag that the label map has no id for."""
 
 
@@ -94,10 +95,10 @@ class LabelMap:
     order must be the canonical one, so a hand-edited or foreign map fails loudly."""
     obj = json.loads(data) if isinstance(data, str) else data
     if not isinstance(obj, Mapping) or "tags" not in obj:
-      raise ValueError(f"a label map is a JSON object with key 'tags', got {str(data)[:80]!r}")
+      raise errors.UserError(f"a label map is a JSON object with key 'tags', got {str(data)[:80]!r}")
     label_map = cls.from_tags(obj["tags"])
     if list(label_map.tags) != list(obj["tags"]):
-      raise ValueError(f"stored tags {list(obj['tags'])} are not in canonical order "
+      raise errors.UserError(f"stored tags {list(obj['tags'])} are not in canonical order "
                        f"{list(label_map.tags)}")
     return label_map
 
@@ -108,5 +109,7 @@ class LabelMap:
   def load(cls, path: str | os.PathLike) -> LabelMap:
     try:
       return cls.from_json(pathlib.Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+      raise errors.NotFound(f"label map {os.fspath(path)} does not exist") from e
     except ValueError as e:
-      raise ValueError(f"{os.fspath(path)}: {e}") from e
+      raise errors.UserError(f"{os.fspath(path)}: {e}") from e

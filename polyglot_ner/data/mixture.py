@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from polyglot_ner import errors
 from polyglot_ner.data import conll
 from polyglot_ner.data import corpora
 
@@ -53,13 +54,13 @@ def mixture_probabilities(sizes: Sequence[int], weights: Sequence[float],
     mass = np.where(sizes > 0, weights, 0.0)
   elif mode == "alpha":
     if not math.isfinite(alpha) or alpha < 0:
-      raise ValueError(f"alpha must be finite and >= 0, got {alpha}")
+      raise errors.UserError(f"alpha must be finite and >= 0, got {alpha}")
     mass = np.where(sizes > 0, sizes ** alpha, 0.0) * weights
   else:
-    raise ValueError(f"unknown mixture mode {mode!r}; expected one of {MODES}")
+    raise errors.UserError(f"unknown mixture mode {mode!r}; expected one of {MODES}")
   total = mass.sum()
   if total <= 0:
-    raise ValueError(f"mixture has no mass: sizes {sizes.tolist()}, weights {weights.tolist()}")
+    raise errors.UserError(f"mixture has no mass: sizes {sizes.tolist()}, weights {weights.tolist()}")
   return mass / total
 
 
@@ -78,15 +79,15 @@ class Mixture:
 
   def __init__(self, weights: Mapping[str, float], mode: str = "proportional", alpha: float = 1.0):
     if mode not in MODES:
-      raise ValueError(f"unknown mixture mode {mode!r}; expected one of {MODES}")
+      raise errors.UserError(f"unknown mixture mode {mode!r}; expected one of {MODES}")
     for name, weight in weights.items():
       if not isinstance(weight, numbers.Real) or not math.isfinite(weight) or weight < 0:
-        raise ValueError(f"mixture weight of {name!r} must be a finite number >= 0, got {weight!r}")
+        raise errors.UserError(f"mixture weight of {name!r} must be a finite number >= 0, got {weight!r}")
     self.weights = {name: float(weight) for name, weight in weights.items() if weight > 0}
     if not self.weights:
-      raise ValueError(f"mixture {dict(weights)} has no language with a positive weight")
+      raise errors.UserError(f"mixture {dict(weights)} has no language with a positive weight")
     if not math.isfinite(alpha) or alpha < 0:
-      raise ValueError(f"mixture alpha must be finite and >= 0, got {alpha}")
+      raise errors.UserError(f"mixture alpha must be finite and >= 0, got {alpha}")
     self.mode = mode
     self.alpha = float(alpha)
 
@@ -132,7 +133,7 @@ class Mixture:
       raise ValueError(f"got {len(sizes)} sizes for the {len(self.weights)} languages {self.names}")
     for name, size in zip(self.names, sizes):
       if size <= 0:
-        raise ValueError(f"language {name!r} has weight {self.weights[name]} but no sentences")
+        raise errors.UserError(f"language {name!r} has weight {self.weights[name]} but no sentences")
 
   def __repr__(self) -> str:
     return f"Mixture({self.weights}, mode={self.mode!r}, alpha={self.alpha})"

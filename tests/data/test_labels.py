@@ -5,6 +5,7 @@ import random
 import numpy as np
 import pytest
 
+from polyglot_ner import errors
 from polyglot_ner.data import corpora
 from polyglot_ner.data.conll import Sentence
 from polyglot_ner.data.labels import LabelMap, UnknownTagError
@@ -92,5 +93,7 @@ def test_foreign_or_broken_json_fails_loudly(tmp_path):
     LabelMap.from_json('["O"]')
   path = tmp_path / "broken.json"
   path.write_text("{not json")
-  with pytest.raises(ValueError, match=str(path)):
+  with pytest.raises(errors.UserError, match=str(path)):
     LabelMap.load(path)
+  with pytest.raises(errors.NotFound, match="label map .*absent.json does not exist"):
+    LabelMap.load(tmp_path / "absent.json")

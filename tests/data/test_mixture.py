@@ -5,6 +5,7 @@ import collections
 import numpy as np
 import pytest
 
+from polyglot_ner import errors
 from polyglot_ner.data import batching
 from polyglot_ner.data import labels
 from polyglot_ner.data import mixture
@@ -132,13 +133,13 @@ def test_every_sentence_is_seen_before_any_repeats_across_epochs():
 
 
 def test_bad_mixtures_raise():
-  with pytest.raises(ValueError, match="'a'"):
+  with pytest.raises(errors.UserError, match="'a'"):
     mixture.Mixture({"a": -1.0})
-  with pytest.raises(ValueError, match="no language"):
+  with pytest.raises(errors.UserError, match="no language"):
     mixture.Mixture({"a": 0, "b": 0.0})
-  with pytest.raises(ValueError, match="unknown mixture mode"):
+  with pytest.raises(errors.UserError, match="unknown mixture mode"):
     mixture.Mixture({"a": 1}, mode="temperature")
-  with pytest.raises(ValueError, match="'b' has weight"):
+  with pytest.raises(errors.UserError, match="'b' has weight"):
     mixture.Mixture({"a": 1, "b": 1}, mode="uniform").probabilities([10, 0])
   with pytest.raises(KeyError, match="b"):
     batching.TrainBatches({"a": _language("a", 3)}, labels.LabelMap(["PER"]), batch_size=2,
