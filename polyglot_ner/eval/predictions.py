@@ -22,24 +22,24 @@ def read_predictions(path: str | os.PathLike) -> tuple[list[conll.Sentence], lis
   """Reads a conlleval file back: gold sentences (first and second-to-last columns) and predictions.
 
   As conlleval does, the last two columns are the gold and the predicted tag, and blank lines end
-  sentences. A line with fewer than three columns is an error naming the file and line.
+  sentences. A line with fewer than three columns is a `conll.ConllFormatError` naming the file
+  and line; a missing file is `NotFound`.
   """
   sentences, predicted = [], []
   tokens, gold, pred = [], [], []
-  with open(path, encoding="utf-8") as f:
-    for number, line in enumerate(f, 1):
-      fields = line.split()
-      if not fields:
-        if tokens:
-          sentences.append(conll.Sentence(tuple(tokens), tuple(gold)))
-          predicted.append(pred)
-          tokens, gold, pred = [], [], []
-        continue
-      if len(fields) < 3:
-        raise ValueError(f"{os.fspath(path)}:{number}: expected 'token gold pred', got {line!r}")
-      tokens.append(fields[0])
-      gold.append(fields[-2])
-      pred.append(fields[-1])
+  for number, line in enumerate(conll.read_text(path).split("\n"), 1):
+    fields = line.split()
+    if not fields:
+      if tokens:
+        sentences.append(conll.Sentence(tuple(tokens), tuple(gold)))
+        predicted.append(pred)
+        tokens, gold, pred = [], [], []
+      continue
+    if len(fields) < 3:
+      raise conll.ConllFormatError(path, number, f"expected 'token gold pred', got {line!r}")
+    tokens.append(fields[0])
+    gold.append(fields[-2])
+    pred.append(fields[-1])
   if tokens:
     sentences.append(conll.Sentence(tuple(tokens), tuple(gold)))
     predicted.append(pred)

@@ -2,6 +2,7 @@
 
 import pytest
 
+from polyglot_ner import errors
 from polyglot_ner.data import conll
 from polyglot_ner.eval import conlleval
 from polyglot_ner.eval import predictions
@@ -39,5 +40,7 @@ def test_mismatched_predictions_are_errors(tmp_path):
 def test_short_line_names_file_and_line(tmp_path):
   path = tmp_path / "bad.conll"
   path.write_text("a O O\n\nb O\n", encoding="utf-8")
-  with pytest.raises(ValueError, match=r"bad.conll:3"):
+  with pytest.raises(errors.UserError, match=r"bad.conll:3: expected 'token gold pred'"):
     predictions.read_predictions(path)
+  with pytest.raises(errors.NotFound, match="absent.conll does not exist"):
+    predictions.read_predictions(tmp_path / "absent.conll")
