@@ -1,53 +1,87 @@
 """A run's Orbax checkpoints: the latest one (to resume) and the best one on dev (to evaluate).
 
 Layout: `<workdir>/checkpoints/{latest,best}/<step>/{state,meta}`. Each kind is its own
-`CheckpointManager` keeping one step, so "resume" and "evaluate the best" are each one lookup.
+`CheckpointManager`: best keeps one step, latest keeps two, so that a latest step damaged after its
+save (a truncated file, a deleted manifest) still leaves the one before it to resume from.
 "state" holds the `TrainState` arrays; "meta" is JSON (config, label map, languages, model kind,
 git revision, dev scores, data-iterator position, loop counters, parent checkpoint). Orbax writes a
 step into a temporary directory and renames it when complete, so a kill mid-save leaves the previous
-step intact; saves are asynchronous, and `wait_until_finished` must run before the process exits.
+step intact; saves are asynchronous, and `close` (or leaving a `with Checkpoints(...)` block) must
+run on every way out of the process, or Orbax's background threads die with it in a flood of
+unrelated tracebacks.
+
+Paths are `etils.epath` paths: `gs://...` reaches Orbax untouched, a local path is made absolute
+(Orbax refuses relative ones). A step that cannot be read raises `DamagedCheckpoint`, one sentence
+naming the step and the missing or broken file.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import io
+import json
+import logging
 import os
-import pathlib
+import re
 import subprocess
-from typing import Any
+import sys
+import time
+from typing import Any, Iterator
 
+from etils import epath
 import jax
 import orbax.checkpoint as ocp
+
+from polyglot_ner import errors
 
 LATEST = "latest"
 BEST = "best"
 KINDS = (LATEST, BEST)
+KEEP = {LATEST: 2, BEST: 1}  # steps kept per kind
+# What a readable step holds, relative to its directory; the first missing one names the damage.
+LAYOUT = ("state", "state/_METADATA", "state/manifest.ocdbt", "meta", "meta/metadata")
+# How Orbax and TensorStore report unreadable files: missing ones, truncated ones, missing items.
+READ_ERRORS = (OSError, ValueError, KeyError)
+STRAGGLER_SECONDS = 0.2  # how long the other reads of a failed restore take to fail in turn
 
 
-def checkpoint_dir(workdir: str | os.PathLike, kind: str) -> pathlib.Path:
+class DamagedCheckpoint(errors.UserError):
+  """A saved step whose files cannot be read (truncated, deleted)."""
+
+
+def run_path(path: str | os.PathLike) -> epath.Path:
+  """A run's path as given on the command line or in a config: a URI (`gs://b/x`) untouched, a
+  local path made absolute, so that a relative --workdir means the same thing everywhere."""
+  path = epath.Path(path)
+  return path if "://" in os.fspath(path) else path.resolve()
+
+
+def checkpoint_dir(workdir: str | os.PathLike, kind: str) -> epath.Path:
   """Where a run's checkpoints of one kind live."""
   if kind not in KINDS:
-    raise ValueError(f"unknown checkpoint kind {kind!r}; expected one of {KINDS}")
-  return pathlib.Path(workdir) / "checkpoints" / kind
+    raise errors.UserError(f"unknown checkpoint kind {kind!r}; expected one of {KINDS}")
+  return run_path(workdir) / "checkpoints" / kind
 
 
-def locate(path: str | os.PathLike) -> tuple[pathlib.Path, str, int | None]:
+def locate(path: str | os.PathLike) -> tuple[epath.Path, str, int | None]:
   """(absolute workdir, kind, step or None) of a run workdir (its best checkpoint), a kind's
   directory (`W/checkpoints/latest`) or one saved step (`W/checkpoints/best/1234`)."""
-  given = pathlib.Path(path).resolve()
+  given = run_path(path)
   in_kind = given.parent.name in KINDS and given.parent.parent.name == "checkpoints"
   if given.name.isdigit() and in_kind:
-    return given.parents[2], given.parent.name, int(given.name)
+    return given.parent.parent.parent, given.parent.name, int(given.name)
   if given.name in KINDS and given.parent.name == "checkpoints":
-    return given.parents[1], given.name, None
+    return given.parent.parent, given.name, None
   if (given / "checkpoints").is_dir():
     return given, BEST, None
-  raise FileNotFoundError(f"{os.fspath(path)} is neither a run workdir (with a checkpoints/ "
-                          "folder) nor a checkpoint path like W/checkpoints/best/<step>")
+  raise errors.NotFound(f"{os.fspath(path)} is neither a run workdir (with a checkpoints/ "
+                        "folder) nor a checkpoint path like W/checkpoints/best/<step>")
 
 
 def git_revision() -> str | None:
   """The source tree's git commit (with `-dirty` when modified), or None outside a checkout."""
-  source = pathlib.Path(__file__).resolve().parent
+  source = os.path.dirname(os.path.abspath(__file__))
   try:
     return subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=40"], cwd=source,
                           capture_output=True, text=True, check=True, timeout=10).stdout.strip()
@@ -55,8 +89,8 @@ def git_revision() -> str | None:
     return None
 
 
-def _manager(directory: pathlib.Path, read_only: bool) -> ocp.CheckpointManager:
-  options = ocp.CheckpointManagerOptions(max_to_keep=1, create=not read_only,
+def _manager(directory: epath.Path, keep: int, read_only: bool) -> ocp.CheckpointManager:
+  options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=not read_only,
                                          cleanup_tmp_directories=not read_only)
   handlers = {"state": ocp.PyTreeCheckpointHandler(), "meta": ocp.JsonCheckpointHandler()}
   return ocp.CheckpointManager(directory, item_handlers=handlers, options=options)
@@ -70,17 +104,65 @@ def _restore_args(target: Any, partial: bool = False) -> ocp.args.PyTreeRestore:
                                 restore_args=ocp.checkpoint_utils.construct_restore_args(abstract))
 
 
+def _reason(error: BaseException) -> str | None:
+  """The gist of an error reading a step: TensorStore's status and innermost cause (which names
+  the file), without the JSON spec it appends; None for an error that is not about the files."""
+  if isinstance(error, json.JSONDecodeError):
+    return f"unreadable JSON ({error})"
+  text = str(error).split(" [tensorstore_spec", 1)[0].strip()
+  status, _, rest = text.partition(": ")
+  if re.fullmatch(r"[A-Z_]+", status):
+    return f"{status}: {re.split(r': (?=Error )', rest)[-1]}"
+  return text if isinstance(error, OSError) else None
+
+
+@contextlib.contextmanager
+def _quiet_failed_reads() -> Iterator[None]:
+  """Orbax reads every array concurrently; when one read fails, its siblings fail later on their
+  own threads, each printing a traceback ("Event loop is closed", "Task exception was never
+  retrieved"). The first error says it all: on failure, what was printed meanwhile is dropped
+  (after a moment for the stragglers); on success, it is passed on."""
+  logger = logging.getLogger("asyncio")
+  level, hook = logger.level, sys.unraisablehook
+  printed = io.StringIO()
+  logger.setLevel(logging.CRITICAL)
+  sys.unraisablehook = sys.__unraisablehook__  # prints to sys.stderr, i.e. to `printed`
+  try:
+    with contextlib.redirect_stderr(printed):
+      try:
+        yield
+      except BaseException:
+        time.sleep(STRAGGLER_SECONDS)
+        gc.collect()
+        raise
+  finally:
+    logger.setLevel(level)
+    sys.unraisablehook = hook
+  sys.stderr.write(printed.getvalue())
+
+
 class Checkpoints:
-  """The latest and best checkpoints of one workdir."""
+  """The latest and best checkpoints of one workdir; a context manager that closes them."""
 
   def __init__(self, workdir: str | os.PathLike, read_only: bool = False):
     """`read_only`: neither create directories nor clean up a killed save's temporary files."""
-    self.workdir = pathlib.Path(workdir)
-    self._managers = {kind: _manager(checkpoint_dir(workdir, kind), read_only) for kind in KINDS}
+    self.workdir = run_path(workdir)
+    self._managers = {kind: _manager(checkpoint_dir(self.workdir, kind), KEEP[kind], read_only)
+                      for kind in KINDS}
+
+  def __enter__(self) -> Checkpoints:
+    return self
+
+  def __exit__(self, *exc_info) -> None:
+    self.close()
 
   def step(self, kind: str = LATEST) -> int | None:
-    """The saved step of `kind`, or None when there is none."""
+    """The newest saved step of `kind`, or None when there is none."""
     return self._managers[kind].latest_step()
+
+  def steps(self, kind: str) -> list[int]:
+    """Every saved step of `kind`, newest first."""
+    return sorted(self._managers[kind].all_steps(), reverse=True)
 
   def save(self, kind: str, state: Any, meta: dict[str, Any]) -> None:
     """Starts an asynchronous save of `state` + `meta` at `state.step` (replacing the previous).
@@ -102,33 +184,40 @@ class Checkpoints:
     manager.save(step, force=True, args=ocp.args.Composite(
         state=ocp.args.PyTreeSave(state), meta=ocp.args.JsonSave(meta)))
 
-  def restore(self, kind: str, target: Any) -> tuple[Any, dict[str, Any]]:
-    """Restores (state, meta) of `kind` into the structure, shapes and shardings of `target`."""
-    restored = self._managers[kind].restore(self._require(kind), args=ocp.args.Composite(
-        state=_restore_args(target), meta=ocp.args.JsonRestore()))
+  def restore(self, kind: str, target: Any, step: int | None = None
+              ) -> tuple[Any, dict[str, Any]]:
+    """Restores (state, meta) of `kind` (its newest step, or `step`) into the structure, shapes
+    and shardings of `target`."""
+    restored = self._read(kind, step, lambda manager, step: manager.restore(
+        step, args=ocp.args.Composite(state=_restore_args(target), meta=ocp.args.JsonRestore())))
     return restored.state, restored.meta
 
-  def restore_params(self, kind: str, target: Any) -> Any:
-    """Only the parameters of `kind` (an Orbax partial restore) shaped and placed like `target`."""
-    restored = self._managers[kind].restore(self._require(kind), args=ocp.args.Composite(
-        state=_restore_args({"params": target}, partial=True)))
+  def restore_params(self, kind: str, target: Any, step: int | None = None) -> Any:
+    """Only the parameters of `kind` (its newest step, or `step`; an Orbax partial restore)
+    shaped and placed like `target`."""
+    restored = self._read(kind, step, lambda manager, step: manager.restore(
+        step, args=ocp.args.Composite(state=_restore_args({"params": target}, partial=True))))
     return restored.state["params"]
 
-  def params_shapes(self, kind: str) -> Any:
-    """The stored parameter tree of `kind` as `jax.ShapeDtypeStruct` leaves, read from metadata."""
-    metadata = self._managers[kind].item_metadata(self._require(kind)).state
+  def params_shapes(self, kind: str, step: int | None = None) -> Any:
+    """The stored parameter tree of `kind` (its newest step, or `step`) as
+    `jax.ShapeDtypeStruct` leaves, read from metadata."""
+    metadata = self._read(kind, step, lambda manager, step: manager.item_metadata(step).state)
     return jax.tree.map(lambda m: jax.ShapeDtypeStruct(tuple(m.shape), m.dtype),
                         metadata["params"])
 
-  def meta(self, kind: str = LATEST) -> dict[str, Any]:
-    """Only the JSON meta of `kind`."""
-    step = self._require(kind)
-    return self._managers[kind].restore(
-        step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
+  def meta(self, kind: str = LATEST, step: int | None = None) -> dict[str, Any]:
+    """Only the JSON meta of `kind` (its newest step, or `step`)."""
+    return self._read(kind, step, lambda manager, step: manager.restore(
+        step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta)
 
-  def path(self, kind: str) -> pathlib.Path:
-    """The directory of the saved step of `kind`."""
-    return checkpoint_dir(self.workdir, kind) / str(self._require(kind))
+  def path(self, kind: str, step: int | None = None) -> epath.Path:
+    """The directory of the newest saved step of `kind` (or of `step`)."""
+    return checkpoint_dir(self.workdir, kind) / str(self._require(kind) if step is None else step)
+
+  def delete(self, kind: str, step: int) -> None:
+    """Removes one saved step (a damaged one that the resumed run will save again)."""
+    self._managers[kind].delete(step)
 
   def wait_until_finished(self) -> None:
     """Blocks until every pending save is on disk."""
@@ -143,5 +232,21 @@ class Checkpoints:
   def _require(self, kind: str) -> int:
     step = self.step(kind)
     if step is None:
-      raise FileNotFoundError(f"no {kind} checkpoint in {checkpoint_dir(self.workdir, kind)}")
+      raise errors.NotFound(f"no {kind} checkpoint in {checkpoint_dir(self.workdir, kind)}")
     return step
+
+  def _read(self, kind: str, step: int | None, read: Any) -> Any:
+    """`read(manager, step)` of `kind`'s newest step (or `step`); an unreadable step raises
+    DamagedCheckpoint naming its first missing file, else the reader's words about the file;
+    other errors (a target that does not fit the stored tree) pass through."""
+    step = self._require(kind) if step is None else step
+    try:
+      with _quiet_failed_reads():
+        return read(self._managers[kind], step)
+    except READ_ERRORS as e:
+      directory = self.path(kind, step)
+      missing = [name for name in LAYOUT if not (directory / name).exists()]
+      reason = f"{missing[0]} is missing" if missing else _reason(e)
+      if reason is None:
+        raise
+      raise DamagedCheckpoint(f"the {kind} checkpoint {directory} is damaged: {reason}") from e

@@ -1,10 +1,17 @@
-"""Latest/best Orbax checkpoints: round trip, partial restore, a killed save leaves the last one."""
+"""Latest/best Orbax checkpoints: round trip, partial restore, a killed save leaves the last one,
+relative and gs:// paths, damaged steps named in one sentence."""
 
+import os
+import re
+import shutil
+
+from etils import epath
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from polyglot_ner import errors
 from polyglot_ner.train import checkpoint as checkpoint_lib
 from polyglot_ner.train import state as state_lib
 from polyglot_ner.train import step as step_lib
@@ -28,11 +35,14 @@ def test_save_restore_latest_and_best(tmp_path):
 
   reopened = checkpoint_lib.Checkpoints(tmp_path, read_only=True)
   assert (reopened.step(checkpoint_lib.LATEST), reopened.step(checkpoint_lib.BEST)) == (6, 3)
-  assert sorted(p.name for p in (tmp_path / "checkpoints" / "latest").iterdir()) == ["6"]
+  assert sorted(p.name for p in (tmp_path / "checkpoints" / "latest").iterdir()) == ["3", "6"]
+  assert reopened.steps(checkpoint_lib.LATEST) == [6, 3]
   state, meta = reopened.restore(checkpoint_lib.LATEST, _state(0, 0.0))
   assert int(state.step) == 6 and meta == {"dev": 0.4, "data": [1, 2]}
   np.testing.assert_array_equal(state.params["layer"]["kernel"], np.full((3, 4), 2.0))
   assert state.params["bias"].sharding.is_fully_replicated
+  previous, meta = reopened.restore(checkpoint_lib.LATEST, _state(0, 0.0), step=3)
+  assert int(previous.step) == 3 and meta == {"dev": 0.5}
   best = reopened.restore_params(checkpoint_lib.BEST, _state(0, 0.0).params)
   np.testing.assert_array_equal(best["layer"]["kernel"], np.full((3, 4), 1.0))
   shapes = reopened.params_shapes(checkpoint_lib.BEST)
@@ -63,8 +73,75 @@ def test_saving_an_already_saved_step_keeps_it(tmp_path):
   assert checkpoints.meta(checkpoint_lib.BEST) == {"first": True}
 
 
+def test_latest_keeps_two_steps(tmp_path):
+  with checkpoint_lib.Checkpoints(tmp_path) as checkpoints:
+    for step in (3, 6, 9):
+      checkpoints.save(checkpoint_lib.LATEST, _state(step, 1.0), {})
+  assert checkpoint_lib.Checkpoints(tmp_path, read_only=True).steps(checkpoint_lib.LATEST) == [9, 6]
+
+
 def test_missing_checkpoint_is_a_clear_error(tmp_path):
-  with pytest.raises(FileNotFoundError, match="no best checkpoint in .*checkpoints/best"):
+  with pytest.raises(errors.NotFound, match="no best checkpoint in .*checkpoints/best"):
     checkpoint_lib.Checkpoints(tmp_path).meta(checkpoint_lib.BEST)
-  with pytest.raises(ValueError, match="unknown checkpoint kind 'last'"):
+  with pytest.raises(errors.UserError, match="unknown checkpoint kind 'last'"):
     checkpoint_lib.checkpoint_dir(tmp_path, "last")
+
+
+def test_relative_paths_are_made_absolute_and_uris_left_alone(tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  assert checkpoint_lib.run_path("runs/x") == epath.Path(tmp_path / "runs" / "x")
+  assert os.fspath(checkpoint_lib.run_path("gs://bucket/runs/x")) == "gs://bucket/runs/x"
+  with checkpoint_lib.Checkpoints("runs/x") as checkpoints:  # Orbax refuses relative paths
+    checkpoints.save(checkpoint_lib.LATEST, _state(3, 1.0), {"a": 1})
+  assert checkpoint_lib.Checkpoints("runs/x").meta() == {"a": 1}
+  assert checkpoint_lib.locate("runs/x/checkpoints/latest/3") == (
+      epath.Path(tmp_path / "runs" / "x"), checkpoint_lib.LATEST, 3)
+
+
+def test_a_gs_workdir_reaches_orbax_untouched(monkeypatch):
+  directories = []
+
+  class Manager:
+    def __init__(self, directory, **kwargs):
+      directories.append(os.fspath(directory))
+
+  monkeypatch.setattr(checkpoint_lib.ocp, "CheckpointManager", Manager)
+  checkpoints = checkpoint_lib.Checkpoints("gs://bucket/runs/x")
+  assert os.fspath(checkpoints.workdir) == "gs://bucket/runs/x"
+  assert directories == ["gs://bucket/runs/x/checkpoints/latest",
+                         "gs://bucket/runs/x/checkpoints/best"]
+  assert os.fspath(checkpoint_lib.checkpoint_dir("gs://b/w", checkpoint_lib.BEST)) == (
+      "gs://b/w/checkpoints/best")
+
+
+def _truncate_data_files(step_dir):
+  for path in step_dir.glob("state/**/d/*"):
+    path.write_bytes(path.read_bytes()[:10])
+
+
+DAMAGES = {  # how a step gets damaged -> what the error names
+    "truncated data file": (_truncate_data_files, r"OUT_OF_RANGE: .*state/d/\w+"),
+    "deleted manifest": (lambda d: (d / "state" / "manifest.ocdbt").unlink(),
+                         "state/manifest.ocdbt is missing"),
+    "deleted meta": (lambda d: (d / "meta" / "metadata").unlink(), "meta/metadata is missing"),
+    "deleted state item": (lambda d: shutil.rmtree(d / "state"), "state is missing"),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_a_damaged_step_is_one_sentence_naming_it(tmp_path, damage, capfd):
+  with checkpoint_lib.Checkpoints(tmp_path) as checkpoints:
+    checkpoints.save(checkpoint_lib.LATEST, _state(3, 1.0), {"a": 1})
+  damage_step, named = DAMAGES[damage]
+  damage_step(tmp_path / "checkpoints" / "latest" / "3")
+  capfd.readouterr()
+  with checkpoint_lib.Checkpoints(tmp_path, read_only=True) as checkpoints:
+    with pytest.raises(checkpoint_lib.DamagedCheckpoint) as raised:
+      checkpoints.restore(checkpoint_lib.LATEST, _state(0, 0.0))
+  message = str(raised.value)
+  assert isinstance(raised.value, errors.UserError) and "\n" not in message
+  assert message.startswith(f"the latest checkpoint {tmp_path}/checkpoints/latest/3 is damaged: ")
+  assert len(message) < 400
+  assert re.search(named, message)
+  assert "Traceback" not in capfd.readouterr().err  # nor the failed reads' stragglers'
+
