@@ -9,8 +9,20 @@ requested by two designs is one run, and a researcher can glob the results:
 
 `<langs>` is the sorted set joined by "+", each `corpus/lang` written `corpus_lang`, e.g.
 `byte_crf/seed0/conll2002_es+conll2002_nl+conll2003_en.ft-conll2002_es`. The manifest is run by
-launch/local.py, or submitted to SLURM by launch/slurm_submit.py. A run is finished when its
-workdir holds `results.json`; finished runs stay in the manifest, marked `"done": true`.
+launch/local.py, or submitted to SLURM by launch/slurm_submit.py.
+
+A fine-tuned run follows `polyglot_ner.finetune_recipe` (as `polyglot-ner experiment` does): its
+command adds the recipe's overrides (half the learning rate, ...) of the config it would have as a
+run of its own; `--ft-lr` and `--ft-epochs` replace the recipe's values.
+
+A run is finished when its workdir holds `results.json` recorded with the config its command gives
+(`polyglot_ner.finished_runs`: keys that only change logging or checkpointing do not count);
+finished runs stay in the manifest, marked `"done": true`. A run finished with another config (say
+`--extra "--config.num_epochs=20"` changed since), or whose parent is to be (re)trained, is stale:
+training refuses to resume into its workdir, and silently keeping its old results would mix two
+configs in one sweep. So the sweep lists the stale runs with what differs and writes no manifest,
+unless `--move-stale` moves each stale workdir aside (to `<workdir>.stale<N>`, results kept) so that
+the run trains afresh; or sweep into a new `--root`.
 
   python launch/sweep.py --langs conll2003/en+conll2002/es+conll2002/nl \
       --designs mono,polyglot,finetune --seeds 0,1,2 --models byte_crf --preset cpu \
@@ -30,6 +42,13 @@ import re
 import shlex
 import sys
 from collections.abc import Iterable, Sequence
+
+import ml_collections
+
+from polyglot_ner import finetune_recipe
+from polyglot_ner import finished_runs
+from polyglot_ner.errors import UserError
+from polyglot_ner.train import cli as train_cli
 
 RESULTS_FILE = "results.json"
 DESIGNS = ("mono", "polyglot", "finetune", "leave_one_out", "leave_one_out_ft", "pairs",
@@ -52,6 +71,7 @@ class Run:
   model: str
   init_from: str | None
   done: bool
+  stale: str = ""  # why a finished run is not this command's: "" when it is, or unfinished
 
   def to_json(self) -> dict:
     """The manifest line; `design` is the first of `designs` that asked for the run."""
@@ -59,18 +79,35 @@ class Run:
             "command_str": shlex.join(self.command), "deps": list(self.deps),
             "design": self.designs[0], "designs": list(self.designs), "langs": list(self.langs),
             "seed": self.seed, "model": self.model, "init_from": self.init_from,
-            "done": self.done}
+            "done": self.done, "stale": self.stale}
 
 
 def is_done(workdir: str | os.PathLike) -> bool:
-  """Whether the run writing to `workdir` has finished (the training loop wrote results.json)."""
+  """Whether the run writing to `workdir` has finished (the training loop wrote results.json).
+
+  The runners ask this of manifest entries, whose configs the sweep has checked (`expand`)."""
   return (pathlib.Path(workdir) / RESULTS_FILE).is_file()
+
+
+def train_config(command: Sequence[str]) -> ml_collections.ConfigDict:
+  """The config that a `polyglot-ner train ...` command trains: its config file and arg with the
+  command's `--config.*` overrides, parsed as `polyglot-ner train` parses them."""
+  define = train_cli.config_and_workdir_flags("config file and arg", "run directory")
+  try:
+    flag_values = train_cli.parse_flags("polyglot-ner train", list(command[2:]), define,
+                                        ("config", "workdir"))
+  except train_cli.UsageError as e:  # its message holds the usage too: keep the error's lines
+    reason = [line for line in str(e).splitlines() if line.startswith("polyglot-ner train: ")]
+    raise UserError(f"{shlex.join(command)}: " + " ".join(
+        line.removeprefix("polyglot-ner train: ").removeprefix("error: ") for line in reason)
+    ) from None
+  return flag_values.config
 
 
 def lang_slug(lang: str) -> str:
   """`conll2003/en` -> `conll2003_en`: a language as a file-name part."""
   if not LANG_PATTERN.fullmatch(lang):
-    raise ValueError(f"language {lang!r} is not `corpus/lang` made of letters, digits, '_', '-'")
+    raise UserError(f"language {lang!r} is not `corpus/lang` made of letters, digits, '_', '-'")
   return lang.replace("/", "_")
 
 
@@ -107,8 +144,8 @@ def _design_sets(design: str, langs: Sequence[str],
 
 def expand(langs: Sequence[str], designs: Sequence[str], seeds: Sequence[int],
            models: Sequence[str], root: str = "runs/sweep", *, max_subset: int | None = None,
-           preset: str | None = None, extra: Sequence[str] = (),
-           configs_dir: str = "configs") -> list[Run]:
+           preset: str | None = None, extra: Sequence[str] = (), configs_dir: str = "configs",
+           ft_epochs: int = 0, ft_lr: float = 0.0) -> list[Run]:
   """All runs of a sweep, de-duplicated, every run after the runs it depends on.
 
   Args:
@@ -118,17 +155,18 @@ def expand(langs: Sequence[str], designs: Sequence[str], seeds: Sequence[int],
     root: folder the workdirs go under.
     max_subset: largest subset for the "subsets" design (default: all languages).
     preset: flags appended to the config argument, e.g. "cpu".
-    extra: arguments appended to every command, e.g. ["--config.train.steps=100"].
+    extra: arguments appended to every command, e.g. ["--config.num_epochs=20"].
     configs_dir: where `<model>.py` configs live.
+    ft_epochs, ft_lr: fine-tuning epochs and learning rate (0: `finetune_recipe`'s).
   """
   langs = sorted(dict.fromkeys(langs), key=lang_slug)
   if not langs:
-    raise ValueError("no languages given")
+    raise UserError("no languages given")
   if len({lang_slug(lang) for lang in langs}) != len(langs):
-    raise ValueError(f"languages {langs} collide once '/' becomes '_'")
+    raise UserError(f"languages {langs} collide once '/' becomes '_'")
   unknown = [d for d in designs if d not in DESIGNS]
   if unknown:
-    raise ValueError(f"unknown design(s) {unknown}; choose from {', '.join(DESIGNS)}")
+    raise UserError(f"unknown design(s) {unknown}; choose from {', '.join(DESIGNS)}")
   max_subset = len(langs) if max_subset is None else max_subset
   runs: dict[str, Run] = {}
 
@@ -150,10 +188,19 @@ def expand(langs: Sequence[str], designs: Sequence[str], seeds: Sequence[int],
     if parent:
       command.append(f"--config.init_from={parent.workdir}")
     command += ["--workdir", workdir, *extra]
+    config = train_config(command)
+    if parent:
+      command += finetune_recipe.as_flags(finetune_recipe.overrides(
+          config, num_epochs=ft_epochs, learning_rate=ft_lr))
+      config = train_config(command)
+    status = finished_runs.status(workdir, config)
+    stale = ("config differs in " + "; ".join(status.differences)) if status.stale else ""
+    if status.finished and parent and not parent.done:
+      stale = f"its parent {parent.id} is not finished with its config"
     return Run(id=run_id, workdir=workdir, command=tuple(command),
                deps=(parent.id,) if parent else (), designs=(design,), langs=train_langs,
                seed=seed, model=model, init_from=parent.workdir if parent else None,
-               done=is_done(workdir))
+               done=status.finished and not stale, stale=stale)
 
   for model, seed in itertools.product(models, seeds):
     for design in (d for d in DESIGNS if d in designs):
@@ -163,6 +210,19 @@ def expand(langs: Sequence[str], designs: Sequence[str], seeds: Sequence[int],
         for lang in fine_tune_langs:
           add(make(model, seed, (lang,), design, parent))
   return list(runs.values())
+
+
+def move_stale(runs: Iterable[Run]) -> list[tuple[str, str]]:
+  """Moves every stale run's workdir to the first free `<workdir>.stale<N>`; returns the moves."""
+  moves = []
+  for run in runs:
+    if run.stale:
+      n = 1
+      while os.path.exists(f"{run.workdir}.stale{n}"):
+        n += 1
+      os.rename(run.workdir, f"{run.workdir}.stale{n}")
+      moves.append((run.workdir, f"{run.workdir}.stale{n}"))
+  return moves
 
 
 def write_manifest(runs: Iterable[Run], path: str | os.PathLike) -> None:
@@ -184,14 +244,14 @@ def read_manifest(path: str | os.PathLike) -> list[dict]:
       entry = json.loads(line)
       missing = [k for k in ("id", "workdir", "command", "deps") if k not in entry]
     except (json.JSONDecodeError, TypeError) as e:
-      raise ValueError(f"{path}:{lineno}: not a JSON object: {e}") from None
+      raise UserError(f"{path}:{lineno}: not a JSON object: {e}") from None
     if missing:
-      raise ValueError(f"{path}:{lineno}: missing key(s) {missing}")
+      raise UserError(f"{path}:{lineno}: missing key(s) {missing}")
     if entry["id"] in seen:
-      raise ValueError(f"{path}:{lineno}: duplicate id {entry['id']!r}")
+      raise UserError(f"{path}:{lineno}: duplicate id {entry['id']!r}")
     late = [d for d in entry["deps"] if d not in seen]
     if late:
-      raise ValueError(f"{path}:{lineno}: {entry['id']!r} depends on {late}, "
+      raise UserError(f"{path}:{lineno}: {entry['id']!r} depends on {late}, "
                        "which no earlier line defines")
     seen.add(entry["id"])
     entries.append(entry)
@@ -214,6 +274,13 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--extra", action="append", default=[],
                       help="arguments appended to every command (repeatable)")
   parser.add_argument("--configs-dir", default="configs")
+  parser.add_argument("--ft-epochs", type=int, default=0,
+                      help="fine-tuning epochs (default: the recipe's, as the parent)")
+  parser.add_argument("--ft-lr", type=float, default=0.0,
+                      help="fine-tuning learning rate (default: the recipe's, half the parent's)")
+  parser.add_argument("--move-stale", action="store_true",
+                      help="move the workdirs of runs finished with another config to "
+                           "<workdir>.stale<N> and run them again")
   parser.add_argument("--root", default="runs/sweep", help="folder the workdirs go under")
   parser.add_argument("--manifest", help="output JSON lines (default: <root>/manifest.jsonl)")
   argv = sys.argv[1:] if argv is None else list(argv)
@@ -221,12 +288,26 @@ def main(argv: list[str] | None = None) -> int:
     if argv[i] == "--extra":
       argv[i:i + 2] = [f"--extra={argv[i + 1]}", ""]
   args = parser.parse_args([a for a in argv if a])
-  try:
-    runs = expand(_split(args.langs, "[+,]"), _split(args.designs),
+
+  def plan() -> list[Run]:
+    return expand(_split(args.langs, "[+,]"), _split(args.designs),
                   [int(s) for s in _split(args.seeds)], _split(args.models), args.root,
                   max_subset=args.max_subset, preset=args.preset,
                   extra=[a for e in args.extra for a in shlex.split(e)],
-                  configs_dir=args.configs_dir)
+                  configs_dir=args.configs_dir, ft_epochs=args.ft_epochs, ft_lr=args.ft_lr)
+
+  try:
+    runs = plan()
+    stale = [run for run in runs if run.stale]
+    if stale and not args.move_stale:
+      for run in stale:
+        print(f"stale: {run.id}: {run.stale}", file=sys.stderr)
+      raise UserError(f"{len(stale)} finished run(s) do not match their commands (listed above); "
+                      "add --move-stale to move their workdirs aside and run them again, or "
+                      "sweep into a new --root")
+    for old, new in move_stale(stale):
+      print(f"moved stale {old} to {new}")
+    runs = plan() if stale else runs
   except ValueError as e:
     parser.error(str(e))
   manifest = args.manifest or os.path.join(args.root, "manifest.jsonl")

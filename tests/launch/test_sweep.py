@@ -6,11 +6,34 @@ import math
 import re
 import shlex
 
+import pathlib
+import shutil
+
 import pytest
 
+from polyglot_ner import finetune_recipe
 import sweep
 
 LANGS = ["conll2003/en", "conll2002/es", "conll2002/nl"]
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def two_models(tmp_path):
+  """A configs folder with byte_crf.py and a copy of it named charner.py."""
+  configs = tmp_path / "configs"
+  configs.mkdir()
+  for name in ("byte_crf", "charner"):
+    shutil.copy(REPO / "configs" / "byte_crf.py", configs / f"{name}.py")
+  return str(configs)
+
+
+def finish(run, command=None):
+  """Writes the results.json that training `command` (default: the run's) would leave."""
+  pathlib.Path(run.workdir).mkdir(parents=True, exist_ok=True)
+  config = sweep.train_config(command or run.command)
+  pathlib.Path(run.workdir, sweep.RESULTS_FILE).write_text(
+      json.dumps({"config": json.loads(config.to_json())}))
 
 
 def lang_sets(runs):
@@ -27,9 +50,9 @@ def lang_sets(runs):
     ("subsets", 2, 6, 0),
     ("subsets", 3, 7, 0),
 ])
-def test_counts_per_design(tmp_path, design, max_subset, n_train, n_finetune):
+def test_counts_per_design(tmp_path, two_models, design, max_subset, n_train, n_finetune):
   runs = sweep.expand(LANGS, [design], seeds=[0, 1], models=["byte_crf", "charner"],
-                      root=str(tmp_path), max_subset=max_subset)
+                      root=str(tmp_path), max_subset=max_subset, configs_dir=two_models)
   assert len({r.id for r in runs}) == len(runs) == 4 * (n_train + n_finetune)
   for model, seed in itertools.product(["byte_crf", "charner"], [0, 1]):
     cell = [r for r in runs if r.model == model and r.seed == seed]
@@ -97,12 +120,80 @@ def test_finished_runs_are_marked_done(tmp_path):
   root = tmp_path / "runs"
   before = sweep.expand(LANGS, ["mono", "finetune"], [0], ["byte_crf"], root=str(root))
   assert not any(r.done for r in before)
-  finished = before[1].workdir
-  (root / before[1].id).mkdir(parents=True)
-  (root / before[1].id / sweep.RESULTS_FILE).write_text("{}")
+  finish(before[1])
   after = sweep.expand(LANGS, ["mono", "finetune"], [0], ["byte_crf"], root=str(root))
   assert [r.id for r in after] == [r.id for r in before]
-  assert [r.workdir for r in after if r.done] == [finished]
+  assert [r.workdir for r in after if r.done] == [before[1].workdir]
+  assert not any(r.stale for r in after)
+
+
+def test_a_run_finished_with_another_config_is_stale_not_done(tmp_path):
+  root = str(tmp_path / "runs")
+  runs = sweep.expand(LANGS[:1], ["mono"], [0], ["byte_crf"], root=root,
+                      extra=["--config.num_epochs=3"])
+  finish(runs[0])
+  same = sweep.expand(LANGS[:1], ["mono"], [0], ["byte_crf"], root=root,
+                      extra=["--config.num_epochs=3", "--config.log_every_steps=7"])
+  assert same[0].done and not same[0].stale  # logging does not change what is computed
+  (changed,) = sweep.expand(LANGS[:1], ["mono"], [0], ["byte_crf"], root=root,
+                            extra=["--config.num_epochs=20"])
+  assert not changed.done
+  assert changed.stale == "config differs in num_epochs: 3 -> 20"
+
+
+def test_the_cli_refuses_stale_runs_unless_moved(tmp_path, capsys):
+  root, manifest = tmp_path / "runs", tmp_path / "m.jsonl"
+  args = ["--langs", "conll2002/es+conll2002/nl", "--designs", "finetune", "--root", str(root),
+          "--manifest", str(manifest)]
+  runs = sweep.expand(["conll2002/es", "conll2002/nl"], ["finetune"], [0], ["byte_crf"],
+                      root=str(root), extra=["--config.num_epochs=3"])
+  for run in runs:
+    finish(run)
+  assert sweep.main(args + ["--extra", "--config.num_epochs=3"]) == 0
+  assert "3 runs, 3 finished, 0 to run" in capsys.readouterr().out
+  with pytest.raises(SystemExit):
+    sweep.main(args + ["--extra", "--config.num_epochs=20"])
+  err = capsys.readouterr().err
+  assert f"stale: {runs[0].id}: config differs in num_epochs: 3 -> 20" in err
+  assert f"stale: {runs[1].id}: config differs in num_epochs: 3 -> 20" in err
+  assert "3 finished run(s) do not match their commands" in err and "--move-stale" in err
+  manifest.write_text("old")
+  assert manifest.read_text() == "old"  # nothing written
+
+  assert sweep.main(args + ["--extra", "--config.num_epochs=20", "--move-stale"]) == 0
+  out = capsys.readouterr().out
+  assert f"moved stale {runs[0].workdir} to {runs[0].workdir}.stale1" in out
+  assert "3 runs, 0 finished, 3 to run" in out
+  assert pathlib.Path(runs[0].workdir + ".stale1", sweep.RESULTS_FILE).is_file()
+  assert not pathlib.Path(runs[0].workdir).exists()
+
+
+def test_a_finished_child_of_a_parent_to_retrain_is_stale(tmp_path):
+  runs = sweep.expand(LANGS[:2], ["finetune"], [0], ["byte_crf"], root=str(tmp_path))
+  finish(runs[1])
+  parent, child, _ = sweep.expand(LANGS[:2], ["finetune"], [0], ["byte_crf"], root=str(tmp_path))
+  assert not parent.done and not child.done
+  assert child.stale == f"its parent {parent.id} is not finished with its config"
+
+
+def test_fine_tunes_follow_the_recipe(tmp_path):
+  parent, child, _ = sweep.expand(LANGS[:2], ["finetune"], [0], ["byte_crf"], preset="cpu",
+                                  root=str(tmp_path), extra=["--config.num_epochs=9"])
+  parent_config, child_config = sweep.train_config(parent.command), sweep.train_config(child.command)
+  assert child_config.optimizer.learning_rate == (finetune_recipe.LR_FRACTION
+                                                  * parent_config.optimizer.learning_rate)
+  assert child_config.num_epochs == parent_config.num_epochs == 9
+  assert child_config.init_from == parent.workdir
+  _, tuned, _ = sweep.expand(LANGS[:2], ["finetune"], [0], ["byte_crf"], root=str(tmp_path),
+                             ft_epochs=4, ft_lr=3e-5)
+  assert tuned.command[-2:] == ("--config.num_epochs=4", "--config.optimizer.learning_rate=3e-05")
+  config = sweep.train_config(tuned.command)
+  assert (config.num_epochs, config.optimizer.learning_rate) == (4, 3e-5)
+
+
+def test_a_mistyped_extra_key_is_an_error_at_sweep_time():
+  with pytest.raises(ValueError, match="unknown config key.*num_epoch"):
+    sweep.expand(LANGS[:1], ["mono"], [0], ["byte_crf"], extra=["--config.num_epoch=3"])
 
 
 def test_names_are_canonical():
@@ -138,13 +229,13 @@ def test_cli_writes_the_commands(tmp_path, capsys):
   assert sweep.main(["--langs", "conll2002/nl+conll2002/es", "--designs", "finetune",
                      "--seeds", "3", "--models", "byte_crf", "--preset", "cpu",
                      "--root", "runs/x", "--manifest", str(manifest),
-                     "--extra", "--config.train.steps=5 --config.data.root=/d"]) == 0
+                     "--extra", "--config.num_epochs=5 --config.data.root=/d"]) == 0
   assert "3 runs, 0 finished, 3 to run" in capsys.readouterr().out
   lines = [json.loads(line) for line in manifest.read_text().splitlines()]
   assert lines[0]["command"] == [
       "polyglot-ner", "train", "--config", "configs/byte_crf.py:langs=conll2002/es+conll2002/nl,cpu",
       "--config.seed=3", "--workdir", "runs/x/byte_crf/seed3/conll2002_es+conll2002_nl",
-      "--config.train.steps=5", "--config.data.root=/d"]
+      "--config.num_epochs=5", "--config.data.root=/d"]
   assert lines[1]["command"][:6] == [
       "polyglot-ner", "train", "--config", "configs/byte_crf.py:langs=conll2002/es,cpu",
       "--config.seed=3", "--config.init_from=runs/x/byte_crf/seed3/conll2002_es+conll2002_nl"]
