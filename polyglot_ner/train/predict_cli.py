@@ -1,10 +1,16 @@
-"""`polyglot-ner predict`: tag a CoNLL file with a trained run.
+"""`polyglot-ner predict`: tag a CoNLL file or raw text with a trained run.
 
   polyglot-ner predict --workdir runs/x --input in.conll --output out.conll [--lang conll2002/es]
+      [--format conll|text] [--encoding latin-1]
 
-An input with tags (`token ... tag`) is written as conlleval input, `token gold pred`, its tags
-kept as the gold column; an input of tokens only (one column) is written as `token pred`.
-`--lang` picks the `lang` id the batches carry (default: the run's first language).
+`--format conll` (the default): an input with tags (`token ... tag`) is written as conlleval input,
+`token gold pred`, its gold tags normalised to IOB2 as training does; an input of tokens only (one
+column) is written as `token pred`; `-DOCSTART-` lines are skipped. A file of the corpus registry
+(e.g. `<root>/wikiann/sw/test.txt.gz`) is read exactly as training reads it, so WikiANN's `sw:`
+token prefixes are stripped and the predictions equal the run's own. `--format text`: one sentence
+per line, split at whitespace, written as `token pred` lines, a blank line after each sentence.
+`--encoding` sets the input's encoding (default: the registry's, else UTF-8). `--lang` picks the
+`lang` id the batches carry (default: the run's first language).
 """
 
 from __future__ import annotations
@@ -13,65 +19,58 @@ import os
 
 from absl import flags
 
+from polyglot_ner import errors
 from polyglot_ner.data import conll
+from polyglot_ner.data import corpora
+from polyglot_ner.data import text
 from polyglot_ner.eval import predictions as predictions_lib
 from polyglot_ner.train import checkpoint as checkpoint_lib
 from polyglot_ner.train import cli
+
+FORMATS = ("conll", "text")
 
 
 def _define(flag_values: flags.FlagValues, argv: list[str]) -> None:
   del argv  # no config flag here
   flags.DEFINE_string("workdir", None, "run directory written by `polyglot-ner train`",
                       flag_values=flag_values)
-  flags.DEFINE_string("input", None, "CoNLL file to tag (tags optional)", flag_values=flag_values)
+  flags.DEFINE_string("input", None, "file to tag: CoNLL (tags optional) or text, see --format",
+                      flag_values=flag_values)
   flags.DEFINE_string("output", None, "where to write the predictions", flag_values=flag_values)
+  flags.DEFINE_enum("format", "conll", list(FORMATS),
+                    "input format: CoNLL columns, or text with one sentence per line",
+                    flag_values=flag_values)
+  flags.DEFINE_string("encoding", None,
+                      "input encoding (default: the corpus registry's for its files, else utf-8)",
+                      flag_values=flag_values)
   flags.DEFINE_enum("checkpoint", checkpoint_lib.BEST, list(checkpoint_lib.KINDS),
                     "which checkpoint to use", flag_values=flag_values)
   flags.DEFINE_string("lang", None, "language of the input, one of the run's languages",
                       flag_values=flag_values)
 
 
-def read_tokens_only(path: str | os.PathLike) -> list[tuple[str, ...]]:
-  """Sentences of a one-column file (a token per line, a blank line between sentences)."""
-  sentences, tokens = [], []
-  with open(path, encoding="utf-8") as f:
-    for number, line in enumerate([*f, "\n"], 1):
-      fields = line.split()
-      if len(fields) > 1:
-        raise ValueError(f"{os.fspath(path)}:{number}: a tokens-only file has one column, "
-                         f"got {line!r}")
-      if fields:
-        tokens.append(fields[0])
-      elif tokens:
-        sentences.append(tuple(tokens))
-        tokens = []
-  if not sentences:
-    raise ValueError(f"{os.fspath(path)}: no sentences found (empty file?)")
-  return sentences
-
-
-def _has_tags(path: str | os.PathLike) -> bool:
-  with open(path, encoding="utf-8", errors="replace") as f:
-    for line in f:
-      if line.strip():
-        return len(line.split()) > 1
-  return False
+def read_input(path: str | os.PathLike, input_format: str = "conll",
+               encoding: str | None = None) -> tuple[list[conll.Sentence], bool]:
+  """The sentences to tag and whether their tags are gold (else they are all "O")."""
+  if input_format == "text":
+    tokens = text.read_sentences(path, encoding=encoding or "utf-8")
+    with_gold = False
+  else:
+    file_format = corpora.file_format(path, encoding=encoding)
+    if conll.has_tags(path, encoding=file_format.encoding):
+      return file_format.read_iob2(path), True
+    tokens = file_format.read_tokens(path)
+  return [conll.Sentence(t, ("O",) * len(t)) for t in tokens], False
 
 
 def _predict(flag_values: flags.FlagValues) -> int:
   from polyglot_ner.train import inference  # pylint: disable=import-outside-toplevel
+  sentences, with_gold = read_input(flag_values.input, flag_values.format, flag_values.encoding)
   run = inference.TrainedRun.load(flag_values.workdir, flag_values.checkpoint)
   languages = run.meta["languages"]
   lang = flag_values.lang or languages[0]
   if lang not in languages:
-    raise ValueError(f"--lang {lang!r} is not one of the run's languages {languages}")
-  with_gold = _has_tags(flag_values.input)
-  if with_gold:
-    sentences = conll.read_conll(flag_values.input,
-                                 encoding=conll.detect_encoding(flag_values.input))
-  else:
-    sentences = [conll.Sentence(tokens, ("O",) * len(tokens))
-                 for tokens in read_tokens_only(flag_values.input)]
+    raise errors.UserError(f"--lang {lang!r} is not one of the run's languages {languages}")
   tagger = run.tagger()
   predicted = tagger.tag(run.params, tagger.batches(sentences, lang=languages.index(lang)))
   if with_gold:

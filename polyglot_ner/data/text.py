@@ -1,0 +1,29 @@
+"""Raw text to tag: one sentence per line, tokens split at whitespace, blank lines skipped.
+
+Decoded and checked like a CoNLL file (`conll.read_text`, `conll.check_token`), so a bad byte or a
+NUL names its file, line and column before any tagging.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from polyglot_ner.data import conll
+
+_TOKEN = re.compile(r"\S+")
+
+
+def read_sentences(path: str | os.PathLike, *, encoding: str = "utf-8") -> list[tuple[str, ...]]:
+  """The tokens of each non-blank line of a text file."""
+  sentences = []
+  for number, line in enumerate(conll.read_text(path, encoding).split("\n"), 1):
+    tokens = []
+    for match in _TOKEN.finditer(line):
+      conll.check_token(path, number, match.start() + 1, match.group())
+      tokens.append(match.group())
+    if tokens:
+      sentences.append(tuple(tokens))
+  if not sentences:
+    raise conll.ConllFormatError(path, 1, "no sentences found (empty file?)")
+  return sentences
