@@ -15,19 +15,23 @@ with 4 epochs each a mono run makes a quarter of the polyglot run's steps.
 Four low-resource WikiANN languages (1,000 / 1,000 / 1,000 / 100 train sentences), one seed,
 22 min 40 s on 2 CPU cores:
 
-  polyglot-ner experiment --workdir runs/exp_wikiann --config \
-      configs/experiment.py:langs=wikiann/sw+wikiann/uz+wikiann/kk+wikiann/yo,cpu,epochs=30,ft_epochs=15
+  polyglot-ner experiment --workdir runs/exp_wikiann --config \\
+      configs/experiment.py:budget=epochs,epochs=30,ft_epochs=15,cpu,langs=wikiann/sw+wikiann/uz+wikiann/kk+wikiann/yo
 
 Test F1 (sw / uz / kk / yo, average): mono 72.3 / 77.1 / 62.8 / 5.5 (54.4); polyglot 77.9 / 85.1 /
 69.4 / 74.6 (76.8); polyglot+FT 77.8 / 85.9 / 71.0 / 76.2 (77.7), better than mono on every language
 (p < 0.001) and than polyglot on three of four.
+
+These measurements predate the budgets: they used `budget=epochs` (written into the commands), a
+fixed number of epochs per run, which starves small languages and hands the polyglot run more
+steps; the default is now `budget=converged`.
 
 CoNLL English, Spanish and Dutch with the model config's `cpu` preset (7 epochs per run), one
 seed, 1 h 56 min on 2 CPU cores (add `seeds=0+1+2` for mean ± std):
 
   export POLYGLOT_NER_DATA=../shared/data  # or root=<dir> in the config arg
   polyglot-ner experiment --workdir runs/exp_conll --config \\
-      configs/experiment.py:langs=conll2003/en+conll2002/es+conll2002/nl,cpu
+      configs/experiment.py:langs=conll2003/en+conll2002/es+conll2002/nl,cpu,budget=epochs
 
 Test F1 (en / es / nl, average): mono 68.0 / 65.0 / 62.8 (65.3); polyglot 71.7 / 68.4 / 64.4
 (68.2); polyglot+FT 76.7 / 73.4 / 70.8 (73.6), better than mono on every language by 8.0-8.7
@@ -37,21 +41,30 @@ run makes 2.7x a mono run's steps): mono with `--config.num_epochs=14` reaches 7
 
 Config arg keys (comma-separated; see `polyglot_ner.config_args`):
   langs=a/b+c/d   the languages (two or more). Without `langs`, the quickstart: the four demo
-                  languages, the `cpu` preset shrunk further (QUICKSTART_TRAIN), 4 epochs for
-                  mono and polyglot runs, 2 for fine-tuning.
+                  languages, the `cpu` preset shrunk further (QUICKSTART_TRAIN), budget=epochs
+                  with 4 epochs for mono and polyglot runs and 2 for fine-tuning (minutes).
   model=byte_crf  the model kind; `configs/<model>.py` gives the training config of every run
   cpu             that config's `cpu` preset
   root=<dir>, drop=MISC+...   data root and dropped entity types, as in the model config
   seeds=0+1+2     seeds; every seed runs the whole protocol (default: num_seeds=1, i.e. seed 0)
   num_seeds=<n>   seeds 0 .. n-1 when `seeds` is not given
-  epochs=<n>      max epochs of the mono and polyglot runs (0: the model config's)
-  ft_epochs=<n>   max epochs of fine-tuning (0: as `epochs`)
-  ft_lr=<float>   fine-tuning peak learning rate (0: FT_LR_FACTOR x the training one)
+  budget=converged  (default with `langs`) the paper's protocol: every run trains until its dev
+                  macro F1 has not improved for 10 evaluations (one per epoch) after at least 5
+                  epochs, at most `epochs` (default 50), at a constant learning rate (a cosine
+                  over the cap would barely decay before the run stops). Small languages get as
+                  many epochs as they need instead of a fixed share.
+  budget=steps,steps=<n>  every run (fine-tuning too) makes exactly n steps, no early stopping,
+                  on the model config's schedule (a cosine then spans the n steps)
+  budget=epochs   a fixed number of epochs, `epochs` (0: the model config's), early stopping
+                  with the model config's patience: the quickstart's budget
+  epochs=<n>      the epoch cap (converged) or the epochs (epochs) of mono and polyglot runs
+  ft_epochs=<n>   the same for fine-tuning (0: as the other runs)
+  ft_lr=<float>   fine-tuning learning rate (0: the recipe's, see below)
   samples=<n>     paired-bootstrap samples for polyglot+FT vs mono
 
-The fine-tuning recipe is not in the paper or its code (research-notes §4.4); ours: all
-parameters, restored from the polyglot run's best dev checkpoint, a fresh optimiser and cosine
-schedule at half the training learning rate, early stopping on the language's dev F1.
+Fine-tuning follows `polyglot_ner.finetune_recipe`, as `launch/sweep.py` does: all parameters,
+restored from the polyglot run's best dev checkpoint, a fresh optimiser at half the training
+learning rate, the same budget and early stopping on the language's dev F1.
 """
 
 from __future__ import annotations
@@ -62,6 +75,7 @@ import pathlib
 import ml_collections
 
 from polyglot_ner import config_args
+from polyglot_ner.errors import NotFound, UserError
 
 QUICKSTART_LANGS = ("demo/aa", "demo/bb", "demo/cc", "demo/dd")
 # The quickstart's training config: the `cpu` preset made smaller still, one padded shape (demo
@@ -71,35 +85,67 @@ QUICKSTART_TRAIN = dict(
     data=dict(max_word_bytes=16, byte_buckets=(16,), length_buckets=(16,)),
     batch_size=16, optimizer=dict(learning_rate=1e-2), num_epochs=4)
 QUICKSTART_FT_EPOCHS = 2
-FT_LR_FACTOR = 0.5
+BUDGETS = ("converged", "steps", "epochs")
+# budget=converged, the paper's protocol: early stopping on dev macro F1 with this patience (in
+# evaluations, one per epoch) once MIN_EPOCHS are done, at most MAX_EPOCHS (or `epochs=`).
+CONVERGED_PATIENCE = 10
+CONVERGED_MIN_EPOCHS = 5
+CONVERGED_MAX_EPOCHS = 50
 
 
 def model_config(model: str, arg: str) -> ml_collections.ConfigDict:
   """`get_config(arg)` of the model config file `configs/<model>.py` beside this one."""
   path = pathlib.Path(__file__).with_name(f"{model}.py")
   if not path.is_file():
-    raise ValueError(f"config arg model={model!r}: no config file {path}")
+    raise NotFound(f"config arg model={model!r}: no config file {path}")
   spec = importlib.util.spec_from_file_location(f"configs_{model}", path)
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
   return module.get_config(arg)
 
 
+def _budget(arg: ml_collections.ConfigDict, quickstart: bool) -> str:
+  """The budget the arg asks for; `budget` left out: converged, or epochs for the quickstart."""
+  budget = arg.budget or ("steps" if arg.steps else "epochs" if quickstart else "converged")
+  if budget not in BUDGETS:
+    raise UserError(f"config arg budget={budget!r}: choose from {', '.join(BUDGETS)}")
+  if (budget == "steps") != (arg.steps > 0):
+    raise UserError("config arg steps=<n> (n >= 1) goes with budget=steps, and only with it")
+  if budget == "steps" and (arg.epochs or arg.ft_epochs):
+    raise UserError("config arg epochs/ft_epochs: budget=steps counts steps, not epochs")
+  return budget
+
+
+def _apply_budget(train: ml_collections.ConfigDict, budget: str, arg: ml_collections.ConfigDict
+                  ) -> None:
+  """Sets the keys of `train` that decide how long a run trains."""
+  if budget == "converged":
+    # A cosine schedule spans num_epochs, the cap, and would barely decay before early stopping;
+    # the paper's learning rate is constant.
+    train.update(dict(num_epochs=arg.epochs or CONVERGED_MAX_EPOCHS, patience=CONVERGED_PATIENCE,
+                      min_epochs=CONVERGED_MIN_EPOCHS, max_steps=0,
+                      optimizer=dict(schedule="constant")))
+  elif budget == "steps":  # the same number of steps for every run, no early stopping
+    train.update(dict(max_steps=arg.steps, patience=0, min_epochs=0))
+  elif arg.epochs:
+    train.num_epochs = arg.epochs
+
+
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """The locked experiment config; `arg` as described in the module docstring."""
   arg = config_args.parse_arg(arg, langs=(), model="byte_crf", cpu=False, root="", drop=(),
-                              seeds=(), num_seeds=1, epochs=0, ft_epochs=0, ft_lr=0.0,
-                              samples=1000)
+                              seeds=(), num_seeds=1, budget="", steps=0, epochs=0, ft_epochs=0,
+                              ft_lr=0.0, samples=1000)
   quickstart = not arg.langs
   langs = QUICKSTART_LANGS if quickstart else arg.langs
   if len(langs) < 2:
-    raise ValueError(f"config arg langs: the experiment needs two or more languages, got {langs}")
+    raise UserError(f"config arg langs: the experiment needs two or more languages, got {langs}")
   try:
     seeds = tuple(int(seed) for seed in arg.seeds) or tuple(range(arg.num_seeds))
   except ValueError:
-    raise ValueError(f"config arg seeds: expected integers, got {arg.seeds}") from None
+    raise UserError(f"config arg seeds: expected integers, got {arg.seeds}") from None
   if not seeds:
-    raise ValueError(f"config arg num_seeds: must be >= 1, got {arg.num_seeds}")
+    raise UserError(f"config arg num_seeds: must be >= 1, got {arg.num_seeds}")
 
   train_arg = ",".join(
       (["cpu"] if arg.cpu or quickstart else []) + ([f"root={arg.root}"] if arg.root else [])
@@ -107,23 +153,22 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   train = model_config(arg.model, train_arg)
   if quickstart:
     train.update(QUICKSTART_TRAIN)
-  if arg.epochs:
-    train.num_epochs = arg.epochs
-  ft_epochs = arg.ft_epochs or (QUICKSTART_FT_EPOCHS if quickstart and not arg.epochs else 0)
+  budget = _budget(arg, quickstart)
+  _apply_budget(train, budget, arg)
+  ft_epochs = arg.ft_epochs or (
+      QUICKSTART_FT_EPOCHS if quickstart and budget == "epochs" and not arg.epochs else 0)
 
   config = ml_collections.ConfigDict()
   config.model_kind = train.model_kind
   config.langs = tuple(langs)
   config.seeds = seeds
+  config.budget = budget  # how long every run trains: see the module docstring
   config.stages = ("mono", "polyglot", "finetune")  # a subset runs only those rows
   # Every run's training config; each run sets `seed` and `data.langs` (and `init_from` when
   # fine-tuning) in its own copy.
   config.train = train
-  # Overrides of `train` for the fine-tuned runs, merged key by key.
-  config.finetune = ml_collections.ConfigDict(dict(
-      num_epochs=ft_epochs or train.num_epochs,
-      patience=train.patience,
-      optimizer=dict(learning_rate=arg.ft_lr or FT_LR_FACTOR * train.optimizer.learning_rate)))
+  # The fine-tuned runs follow `polyglot_ner.finetune_recipe`; 0 keeps the recipe's value.
+  config.finetune = ml_collections.ConfigDict(dict(num_epochs=ft_epochs, learning_rate=arg.ft_lr))
   config.transfer = True  # also score every mono model on the other languages' test sets
   config.bootstrap = ml_collections.ConfigDict(dict(num_samples=arg.samples, seed=0,
                                                     confidence=0.95))

@@ -7,9 +7,11 @@
 
 Every run is `polyglot_ner.train.loop.train_and_evaluate` in its own workdir, so each is scored on
 its languages' test sets with its best-on-dev checkpoint, and an interrupted run resumes. A run
-whose workdir holds `results.json` is finished and is not touched again. With `config.transfer`,
-each monolingual model is also scored on every other language's test set (a zero-shot transfer
-matrix, cached in the run's `transfer.json`).
+whose workdir holds `results.json` of the same config is finished and is not touched again; one of
+another config is an error (`polyglot_ner.finished_runs`). How long each run trains is
+`config.budget` (configs/experiment.py); fine-tuned runs follow `polyglot_ner.finetune_recipe`.
+With `config.transfer`, each monolingual model is also scored on every other language's test set
+(a zero-shot transfer matrix, cached in the run's `transfer.json`).
 
 `run_experiment` then writes `W/results.json` (every run's test P/R/F1, mean and std over seeds per
 row and language, the paired bootstrap of polyglot+FT vs mono per language, the transfer matrix),
@@ -31,7 +33,10 @@ import ml_collections
 import numpy as np
 
 from polyglot_ner import experiment_report
+from polyglot_ner import finetune_recipe
+from polyglot_ner import finished_runs
 from polyglot_ner.data import corpora
+from polyglot_ner.errors import UserError
 from polyglot_ner.eval import bootstrap
 from polyglot_ner.eval import conlleval
 from polyglot_ner.eval import predictions as predictions_lib
@@ -60,10 +65,6 @@ class Run:
     return f"seed {self.seed} {self.stage}" + (f" {self.langs[0]}" if self.stage != "polyglot"
                                                else "")
 
-  @property
-  def finished(self) -> bool:
-    return (self.workdir / RESULTS_FILE).is_file()
-
 
 def lang_slug(lang: str) -> str:
   """`conll2003/en` -> `conll2003_en`: a language as a file name (as the loop names predictions
@@ -75,9 +76,9 @@ def plan(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> list[
   """The runs of the experiment, each after the run it fine-tunes."""
   unknown = [stage for stage in config.stages if stage not in STAGES]
   if unknown:
-    raise ValueError(f"config.stages: unknown stage(s) {unknown}; choose from {STAGES}")
+    raise UserError(f"config.stages: unknown stage(s) {unknown}; choose from {STAGES}")
   if len(set(config.langs)) != len(config.langs) or len(config.langs) < 2:
-    raise ValueError(f"config.langs: need two or more distinct languages, got {config.langs}")
+    raise UserError(f"config.langs: need two or more distinct languages, got {config.langs}")
   runs = []
   for seed in config.seeds:
     seed_dir = pathlib.Path(workdir) / f"seed{seed}"
@@ -95,16 +96,17 @@ def plan(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> list[
 
 def run_config(config: ml_collections.ConfigDict, run: Run) -> ml_collections.ConfigDict:
   """The training config of one run: `config.train` with its seed and languages, and for a
-  fine-tuned run `init_from` = its parent's workdir and the `config.finetune` overrides."""
+  fine-tuned run `init_from` = its parent's workdir and the fine-tuning recipe's overrides."""
   child = copy.deepcopy(config.train)
   child.seed = run.seed
   child.data.langs = {lang: 1.0 for lang in run.langs}
   if run.parent is not None:
     if "init_from" not in child:
-      raise ValueError(f"fine-tuning needs the key `init_from` in the {config.model_kind} "
-                       "training config (config.train), which it lacks")
+      raise UserError(f"fine-tuning needs the key `init_from` in the {config.model_kind} "
+                      "training config (config.train), which it lacks")
     child.init_from = os.fspath(run.parent)
-    child.update(config.finetune.to_dict())
+    child.update(finetune_recipe.overrides(child, num_epochs=config.finetune.num_epochs,
+                                           learning_rate=config.finetune.learning_rate))
   return child
 
 
@@ -171,6 +173,7 @@ def collect(config: ml_collections.ConfigDict, runs: Sequence[Run],
                                                               for lang in langs]))
                                           for key in METRICS} for seed in seeds})
   results = {"model_kind": config.model_kind, "langs": langs, "seeds": seeds, "stages": stages,
+             "budget": budget_record(config),
              "metric": "test span F1 (conlleval) of each run's best dev checkpoint",
              "cells": cells}
   if "mono" in stages and "finetune" in stages:
@@ -182,6 +185,19 @@ def collect(config: ml_collections.ConfigDict, runs: Sequence[Run],
         for lang in langs}
   results["config"] = json.loads(config.to_json())
   return results
+
+
+def budget_record(config: ml_collections.ConfigDict) -> dict[str, Any]:
+  """How long the runs trained: `config.budget` and the training keys that carry it out."""
+  train = config.train
+  record = {"name": config.budget, "schedule": train.optimizer.schedule}
+  if config.budget == "steps":
+    record["steps"] = train.max_steps
+  else:
+    record.update(max_epochs=train.num_epochs,
+                  finetune_max_epochs=config.finetune.num_epochs or train.num_epochs,
+                  patience=train.patience, min_epochs=train.min_epochs)
+  return record
 
 
 def _significance(config: ml_collections.ConfigDict, runs: Sequence[Run]) -> dict[str, Any]:
@@ -212,11 +228,13 @@ def run_experiment(config: ml_collections.ConfigDict, workdir: str | os.PathLike
   run_results, transfer = {}, {}
   for index, run in enumerate(runs, 1):
     prefix = f"[{index}/{len(runs)}] {run.name}"
-    if run.finished:
-      run_results[run] = json.loads((run.workdir / RESULTS_FILE).read_text())
-      if run_results[run]["config"] != json.loads(run_config(config, run).to_json()):
-        raise ValueError(f"{run.workdir} holds a finished run with another config than this "
-                         "experiment's; use a new --workdir or restore the config")
+    status = finished_runs.status(run.workdir, run_config(config, run))
+    if status.stale:
+      raise UserError(f"{run.workdir} holds a finished run with another config than this "
+                      f"experiment's ({'; '.join(status.differences)}); use a new --workdir or "
+                      "restore the config")
+    if status.finished:
+      run_results[run] = status.results
       done = "finished earlier"
     else:
       print(f"{prefix}: training in {run.workdir}", flush=True)

@@ -35,6 +35,22 @@ def _seeds_text(seeds: list[int]) -> str:
   return f"mean ± std over {len(seeds)} seeds ({', '.join(map(str, seeds))})"
 
 
+def budget_text(budget: Mapping[str, Any]) -> str:
+  """One sentence on how long every run trained (results.json's `budget`)."""
+  if budget["name"] == "steps":
+    return f"Budget: every run made {budget['steps']} steps ({budget['schedule']} learning rate)."
+  if budget["name"] == "converged":
+    how = (f"until dev macro F1 had not improved for {budget['patience']} evaluations after at "
+           f"least {budget['min_epochs']} epochs, at most {budget['max_epochs']} epochs")
+  else:
+    how = f"{budget['max_epochs']} epochs" + (
+        f" (early stopping with patience {budget['patience']})" if budget["patience"] else "")
+  ft = budget["finetune_max_epochs"]
+  return (f"Budget ({budget['name']}): every run trained {how}"
+          + (f", fine-tuning at most {ft}" if ft != budget["max_epochs"] else "")
+          + f"; {budget['schedule']} learning rate.")
+
+
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
   lines = ["| " + " | ".join(header) + " |",
            "|" + "|".join([":--"] + ["--:"] * (len(header) - 1)) + "|"]
@@ -73,7 +89,10 @@ def markdown(results: Mapping[str, Any]) -> str:
   seeds = results["seeds"]
   lines = [f"# {results['model_kind']}: {', '.join(ROW_NAMES[stage] for stage in cells)}", "",
            f"Test span F1 (%, conlleval) of each run's best dev checkpoint; {_seeds_text(seeds)}. "
-           "Average: the unweighted mean over languages. Bold: the best row of each column.", ""]
+           "Average: the unweighted mean over languages. Bold: the best row of each column."]
+  if "budget" in results:
+    lines.append(budget_text(results["budget"]))
+  lines.append("")
   lines += _table(["model", *columns], rows)
   if significance:
     info = results["significance"]

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from polyglot_ner import experiment
+from polyglot_ner import finetune_recipe
+from polyglot_ner.errors import UserError
 from polyglot_ner.data import corpora
 from polyglot_ner.eval import conlleval
 from polyglot_ner.eval import predictions as predictions_lib
@@ -47,7 +49,6 @@ def test_plan_lays_out_every_seed_and_stage(tmp_path):
       "seed3/mono/demo_aa", "seed3/mono/demo_bb", "seed3/polyglot", "seed3/finetune/demo_aa",
       "seed3/finetune/demo_bb"]
   assert [r.parent for r in runs[3:5]] == [tmp_path / "seed3" / "polyglot"] * 2
-  assert not any(r.finished for r in runs)
 
 
 def test_plan_of_some_stages(tmp_path):
@@ -59,20 +60,54 @@ def test_plan_of_some_stages(tmp_path):
     assert [r.stage for r in experiment.plan(config, tmp_path)] == [
         "polyglot", "finetune", "finetune"]
     config.stages = ("mono", "fine-tune")
-    with pytest.raises(ValueError, match="unknown stage.*fine-tune"):
+    with pytest.raises(UserError, match="unknown stage.*fine-tune"):
       experiment.plan(config, tmp_path)
 
 
 def test_config_arg_errors():
-  with pytest.raises(ValueError, match="two or more languages"):
+  with pytest.raises(UserError, match="two or more languages"):
     get_config("langs=demo/aa")
-  with pytest.raises(ValueError, match="seeds: expected integers"):
+  with pytest.raises(UserError, match="seeds: expected integers"):
     get_config("langs=demo/aa+demo/bb,seeds=0+x")
   with pytest.raises(ValueError, match="unknown config arg 'lang'"):
     get_config("lang=demo/aa+demo/bb")
+  with pytest.raises(UserError, match="model='nope': no config file"):
+    get_config("langs=demo/aa+demo/bb,model=nope")
   config = get_config("langs=demo/aa+demo/bb,cpu,num_seeds=3,epochs=5,ft_lr=1e-4")
   assert config.seeds == (0, 1, 2) and config.train.num_epochs == 5
-  assert config.finetune.num_epochs == 5 and config.finetune.optimizer.learning_rate == 1e-4
+  assert config.finetune.num_epochs == 0 and config.finetune.learning_rate == 1e-4
+
+
+def test_converged_is_the_budget_of_real_languages():
+  config = get_config("langs=demo/aa+demo/bb,cpu")
+  train = config.train
+  assert config.budget == "converged"
+  assert (train.num_epochs, train.patience, train.min_epochs, train.max_steps) == (50, 10, 5, 0)
+  assert train.optimizer.schedule == "constant"  # a cosine over the 50-epoch cap barely decays
+  assert get_config("langs=demo/aa+demo/bb,epochs=80").train.num_epochs == 80  # the cap
+
+
+def test_steps_and_epochs_budgets():
+  steps = get_config("langs=demo/aa+demo/bb,steps=300")
+  assert steps.budget == "steps" and steps.train.max_steps == 300
+  assert steps.train.patience == 0 and steps.train.optimizer.schedule == "cosine"
+  epochs = get_config("langs=demo/aa+demo/bb,cpu,budget=epochs,epochs=30,ft_epochs=15")
+  assert (epochs.train.num_epochs, epochs.train.patience, epochs.train.max_steps) == (30, 3, 0)
+  assert epochs.finetune.num_epochs == 15
+  quickstart = get_config(None)
+  assert quickstart.budget == "epochs" and quickstart.train.num_epochs == 4
+  assert quickstart.finetune.num_epochs == 2
+
+
+@pytest.mark.parametrize("arg,message", [
+    ("budget=forever", "budget='forever': choose from converged, steps, epochs"),
+    ("budget=steps", "steps=<n> .* goes with budget=steps"),
+    ("budget=converged,steps=10", "steps=<n> .* goes with budget=steps"),
+    ("steps=10,epochs=3", "budget=steps counts steps, not epochs"),
+])
+def test_budget_errors(arg, message):
+  with pytest.raises(UserError, match=message):
+    get_config(f"langs=demo/aa+demo/bb,{arg}")
 
 
 def test_run_configs(tmp_path):
@@ -95,7 +130,17 @@ def test_fine_tuning_run_config(tmp_path):
   assert tuned.init_from == os.fspath(polyglot.workdir)
   assert tuned.num_epochs == 2 and tuned.optimizer.learning_rate == 1e-4
   assert tuned.optimizer.b1 == config.train.optimizer.b1 and tuned.seed == 7
+  assert (tuned.patience, tuned.min_epochs) == (config.train.patience, config.train.min_epochs)
   assert config.train.num_epochs != 2  # the experiment's config is left alone
+
+
+@needs_init_from
+def test_fine_tuning_follows_the_shared_recipe(tmp_path):
+  config = get_config("langs=demo/aa+demo/bb")
+  tuned = experiment.run_config(config, experiment.plan(config, tmp_path)[3])
+  assert tuned.optimizer.learning_rate == (finetune_recipe.LR_FRACTION
+                                           * config.train.optimizer.learning_rate)
+  assert tuned.num_epochs == config.train.num_epochs
 
 
 def _fake_run(run, predicted_by_lang):
@@ -148,7 +193,7 @@ def test_collect_means_stds_and_bootstrap(tmp_path):
 
 def tiny_config(stages):
   """Two demo languages, 32 training sentences each, one epoch of tiny models."""
-  config = get_config("langs=demo/aa+demo/bb,epochs=1,ft_epochs=1,samples=200")
+  config = get_config("langs=demo/aa+demo/bb,epochs=1,ft_epochs=1,samples=200")  # converged
   config.train.update(dict(
       model=dict(byte_emb_dim=8, byte_hidden=8, word_hidden=16),
       data=dict(max_word_bytes=16, byte_buckets=(16,), length_buckets=(16,),
@@ -198,15 +243,22 @@ def test_tiny_experiment_writes_results_and_a_rerun_trains_nothing(mono_and_poly
   other = json.loads((workdir / "seed0" / "mono" / "demo_aa" / experiment.TRANSFER_FILE
                       ).read_text())["demo/bb"]
   assert results["transfer"]["demo/aa"]["demo/bb"]["mean"]["f1"] == other["f1"]
+  assert results["budget"] == {"name": "converged", "schedule": "constant", "max_epochs": 1,
+                               "finetune_max_epochs": 1, "patience": 10, "min_epochs": 5}
   assert "| mono |" in (workdir / "results.md").read_text()
+  assert "Budget (converged): every run trained until" in (workdir / "results.md").read_text()
 
   trained = record_training(monkeypatch, really_train=False)
   assert experiment.run_experiment(config, workdir) == results
   assert trained == []
   changed = tiny_config(("mono", "polyglot"))
   changed.train.optimizer.learning_rate = 1e-3
-  with pytest.raises(ValueError, match="seed0/mono/demo_aa holds a finished run with another"):
+  with pytest.raises(UserError, match="seed0/mono/demo_aa holds a finished run with another "
+                     r"config than this experiment's \(optimizer.learning_rate: 0.01 -> 0.001\)"):
     experiment.run_experiment(changed, workdir)
+  resumable = tiny_config(("mono", "polyglot"))
+  resumable.train.log_every_steps = 7  # how a run is logged: not a different run
+  assert experiment.run_experiment(resumable, workdir)["cells"] == results["cells"]
 
 
 @pytest.mark.slow

@@ -79,3 +79,19 @@ def test_plot_writes_a_png(tmp_path):
   experiment_report.plot(RESULTS, path)
   image = matplotlib.image.imread(path)
   assert image.ndim == 3 and image.shape[0] > 300 and image.shape[1] > 600
+
+
+def test_budget_sentences():
+  converged = {"name": "converged", "schedule": "constant", "max_epochs": 50,
+               "finetune_max_epochs": 50, "patience": 10, "min_epochs": 5}
+  assert experiment_report.budget_text(converged) == (
+      "Budget (converged): every run trained until dev macro F1 had not improved for 10 "
+      "evaluations after at least 5 epochs, at most 50 epochs; constant learning rate.")
+  epochs = {**converged, "name": "epochs", "max_epochs": 4, "finetune_max_epochs": 2,
+            "patience": 0, "schedule": "cosine"}
+  assert experiment_report.budget_text(epochs) == (
+      "Budget (epochs): every run trained 4 epochs, fine-tuning at most 2; cosine learning rate.")
+  steps = {"name": "steps", "schedule": "cosine", "steps": 300}
+  assert experiment_report.budget_text(steps) == (
+      "Budget: every run made 300 steps (cosine learning rate).")
+  assert "Budget (converged)" in experiment_report.markdown({**RESULTS, "budget": converged})

@@ -92,7 +92,8 @@ def percentages(scores: Mapping) -> dict[str, float]:
   f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
   result = {"precision": precision, "recall": recall, "f1": f1}
   if "tokens" in scores:
-    result["accuracy"] = 100 * scores["correct_tags"] / scores["tokens"] if scores["tokens"] else 0.0
+    tokens = scores["tokens"]
+    result["accuracy"] = 100 * scores["correct_tags"] / tokens if tokens else 0.0
   return result
 
 

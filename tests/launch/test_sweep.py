@@ -179,7 +179,8 @@ def test_a_finished_child_of_a_parent_to_retrain_is_stale(tmp_path):
 def test_fine_tunes_follow_the_recipe(tmp_path):
   parent, child, _ = sweep.expand(LANGS[:2], ["finetune"], [0], ["byte_crf"], preset="cpu",
                                   root=str(tmp_path), extra=["--config.num_epochs=9"])
-  parent_config, child_config = sweep.train_config(parent.command), sweep.train_config(child.command)
+  parent_config = sweep.train_config(parent.command)
+  child_config = sweep.train_config(child.command)
   assert child_config.optimizer.learning_rate == (finetune_recipe.LR_FRACTION
                                                   * parent_config.optimizer.learning_rate)
   assert child_config.num_epochs == parent_config.num_epochs == 9
