@@ -158,3 +158,16 @@ def test_load_real_languages(data_root):
   dev = mix.load("dev", data_root, type_map={"MISC": "O"})
   assert {name: len(s) for name, s in dev.items()} == {"conll2003/en": 3250, "wikiann/sw": 1000}
   assert not any("MISC" in tag for s in dev["conll2003/en"] for tag in s.tags)
+
+
+def test_load_fails_on_bad_data_naming_file_and_line(tmp_path):
+  """`train` loads every split through here before its first step."""
+  folder = tmp_path / "masakhaner" / "xyz"
+  folder.mkdir(parents=True)
+  (folder / "train.txt").write_text("Kano B-LOC\n", encoding="utf-8")
+  (folder / "dev.txt").write_bytes(b"Kano B-LOC\n\nAb\x00uja B-LOC\n")
+  mix = mixture.Mixture({"masakhaner/xyz": 1})
+  assert len(mix.load("train", tmp_path)["masakhaner/xyz"]) == 1
+  with pytest.raises(errors.UserError, match=f"{folder / 'dev.txt'}:3:3: token 'Ab\\\\x00uja' "
+                                             "contains a NUL character"):
+    mix.load("dev", tmp_path)
