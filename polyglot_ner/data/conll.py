@@ -148,10 +148,10 @@ def _split_fields(line: str) -> list[str]:
   return _SPACES.split(line) if "" in fields[1:] else fields
 
 
-Row = tuple[int, str, list[str]]  # (line number, line, columns) of one token line
+_Row = tuple[int, str, list[str]]  # (line number, line, columns) of one token line
 
 
-def _sentence_rows(path: str | os.PathLike, encoding: str) -> Iterator[list[Row]]:
+def _sentence_rows(path: str | os.PathLike, encoding: str) -> Iterator[list[_Row]]:
   """The token lines of each sentence, their tokens checked; `-DOCSTART-` lines are skipped."""
   lines = read_text(path, encoding).split("\n")
   rows = []
