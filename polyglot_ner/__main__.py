@@ -1,11 +1,17 @@
 """`python -m polyglot_ner <command>` and `polyglot-ner <command>`: one program.
 
 Each command lives in its own module exposing `main(argv) -> int`; this file only dispatches,
-so importing the CLI never pulls in JAX for commands that do not need it.
+so importing the CLI never pulls in JAX for commands that do not need it. It is also the one place
+where a user error (`polyglot_ner.errors.UserError`: bad data, config, path, checkpoint) becomes
+one line on stderr and exit status 1, for every command; `--debug` (anywhere on the command line)
+or POLYGLOT_NER_DEBUG=1 shows the traceback instead.
 """
 
 import importlib
+import os
 import sys
+
+from polyglot_ner import errors
 
 COMMANDS = {
     "data": ("polyglot_ner.data.cli", "inspect, validate and convert CoNLL corpora"),
@@ -20,12 +26,20 @@ COMMANDS = {
 def usage() -> str:
   lines = ["usage: polyglot-ner <command> [options]", "", "commands:"]
   lines += [f"  {name:<12}{help_}" for name, (_, help_) in COMMANDS.items()]
-  lines += ["", "Run `polyglot-ner <command> --help` for a command's options."]
+  lines += ["", "Run `polyglot-ner <command> --help` for a command's options. Errors are one line;",
+            "--debug (or POLYGLOT_NER_DEBUG=1) shows their traceback."]
   return "\n".join(lines)
+
+
+def debugging(argv: list[str]) -> bool:
+  """Whether to show tracebacks: `--debug` in `argv` or POLYGLOT_NER_DEBUG set (not to 0)."""
+  return "--debug" in argv or os.environ.get("POLYGLOT_NER_DEBUG", "0") not in ("", "0")
 
 
 def main(argv: list[str] | None = None) -> int:
   argv = sys.argv[1:] if argv is None else list(argv)
+  debug = debugging(argv)
+  argv = [arg for arg in argv if arg != "--debug"]
   if not argv or argv[0] in ("-h", "--help"):
     print(usage(), file=sys.stdout if argv else sys.stderr)
     return 0 if argv else 2
@@ -33,7 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"polyglot-ner: unknown command {argv[0]!r}\n\n{usage()}", file=sys.stderr)
     return 2
   module = importlib.import_module(COMMANDS[argv[0]][0])
-  return module.main(argv[1:])
+  try:
+    return module.main(argv[1:])
+  except errors.UserError as e:
+    if debug:
+      raise
+    print(f"polyglot-ner {argv[0]}: error: {e}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":
