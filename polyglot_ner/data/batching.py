@@ -5,7 +5,8 @@ and lengths, a word-type id per distinct truncated byte string, per-sentence off
 label ids); a batch is then a handful of vectorised gathers. Batches follow the "word-level
 batches" contract: a dict of int32 arrays
 
-  word_bytes [S*U, W], word_byte_lengths [S*U], word_ids [B, T], lengths [B], tags [B, T], lang [B]
+  word_bytes [S*U, W], word_byte_lengths [S*U], pack_offsets [S*U], pack_lengths [S*R],
+  word_ids [B, T], lengths [B], tags [B, T], lang [B]
 
 Each batch carries a table of its distinct words, so that a byte encoder reads "de" once rather
 than at every occurrence and padding word slots cost nothing. The batch's B rows form `num_shards`
@@ -15,7 +16,9 @@ device that receives one block of every array (sharding `P("data")`) holds a sel
 Word slots past a sentence's length point at an empty table entry (byte length 0), and table rows
 past the distinct words are empty too. U is a power of two, capped at the block's word slots
 (`table_size_for`), B is fixed, T taken from `length_buckets` and W from `byte_buckets`, so `jit`
-sees only a few shapes. Lengths are the source of truth; padding is 0 everywhere, and a last
+sees only a few shapes. `pack_offsets` and `pack_lengths` say how each block's table words lie side
+by side in R rows of W bytes (`pack_words`), for a byte encoder that reads packed rows. Lengths
+are the source of truth; padding is 0 everywhere, and a last
 partial batch is filled with empty rows (length 0).
 
 `TrainBatches` walks a language mixture epoch by epoch: the mixture's seeded order (see
@@ -145,9 +148,12 @@ class PackedSentences:
     offsets = np.arange(bucket_for(int(word_lengths.max()), byte_buckets))
     byte_index = np.where(offsets < word_lengths[:, None],
                           self.word_start[table_words][:, None] + offsets, len(self.word_bytes) - 1)
+    pack_offsets, pack_lengths = pack_words(word_lengths, len(offsets), num_shards)
     return {
         "word_bytes": self.word_bytes[byte_index].astype(np.int32),
         "word_byte_lengths": word_lengths,
+        "pack_offsets": pack_offsets,
+        "pack_lengths": pack_lengths,
         "word_ids": np.stack(word_ids).reshape(words.shape).astype(np.int32),
         "lengths": lengths,
         "tags": self.tags[words],
@@ -159,6 +165,48 @@ def check_num_shards(batch_size: int, num_shards: int) -> None:
   """A batch splits into `num_shards` equal blocks of rows."""
   if num_shards < 1 or batch_size % num_shards:
     raise ValueError(f"batch size {batch_size} does not split into {num_shards} equal shards")
+
+
+def pack_words(word_lengths: np.ndarray, width: int, num_shards: int = 1
+               ) -> tuple[np.ndarray, np.ndarray]:
+  """Where each table word goes when a block's words are packed side by side into rows of
+  `width` bytes: `pack_offsets` [S*U] (row * width + column of its first byte, within its block)
+  and `pack_lengths` [S*R] (bytes used per row; R rows per block, from `pack_rows_for`).
+
+  A byte encoder that restarts its state at every word reads the packed rows instead of one
+  padded row per word: CoNLL words average 7 bytes, so a 16-byte table is mostly padding. Rows
+  are filled largest word first, then topped up with the smallest ones (near-optimal here).
+  """
+  blocks = np.asarray(word_lengths).reshape(num_shards, -1)
+  offsets = np.zeros(blocks.shape, np.int32)
+  rows_per_block = []
+  for block, lengths in enumerate(blocks):
+    order = [int(i) for i in np.argsort(-lengths, kind="stable") if lengths[i] > 0]
+    rows, low, high = [], 0, len(order) - 1
+    while low <= high:
+      take, used = [order[low]], int(lengths[order[low]])
+      low += 1
+      while low <= high and used + lengths[order[high]] <= width:
+        take.append(order[high])
+        used += int(lengths[order[high]])
+        high -= 1
+      offsets[block, take] = len(rows) * width + np.cumsum([0] + [lengths[i] for i in take[:-1]])
+      rows.append(used)
+    rows_per_block.append(rows)
+  num_rows = pack_rows_for(max(map(len, rows_per_block)))
+  pack_lengths = np.zeros((num_shards, num_rows), np.int32)
+  for block, rows in enumerate(rows_per_block):
+    pack_lengths[block, :len(rows)] = rows
+  return offsets.reshape(-1), pack_lengths.reshape(-1)
+
+
+def pack_rows_for(num_rows: int) -> int:
+  """Packed rows per block: the smallest 2^k or 1.5 * 2^k (k >= 3) that holds `num_rows`, so that
+  few shapes compile and at most a third of the rows are padding."""
+  size = 8
+  while size < num_rows:
+    size = size * 3 // 2 if size & (size - 1) == 0 else size * 4 // 3
+  return size
 
 
 def table_size_for(num_distinct: int, *, minimum: int, maximum: int) -> int:

@@ -80,10 +80,29 @@ class ByteCRF(nn.Module):
     self.crf = crf_lib.CRF(self.num_tags, use_start_end=self.crf_start_end, method=self.crf_method)
 
   def word_vectors(self, batch: Batch, *, train: bool) -> jax.Array:
-    """[B, T, 2 * byte_layers * byte_hidden]: final h of fw layers then bw layers per word."""
-    encoded = self.byte_encoder(self.byte_embedding(batch["word_bytes"]),
-                                batch["word_byte_lengths"], deterministic=not train)
-    vectors = jnp.concatenate(encoded.final_fw + encoded.final_bw, axis=-1)
+    """[B, T, 2 * byte_layers * byte_hidden]: final h of fw layers then bw layers per word.
+
+    The table's words are read side by side in packed rows (`batching.pack_words`), the state
+    restarting at each word, so the encoder's work follows the words' bytes, not the padding.
+    """
+    table_size, width = batch["word_bytes"].shape
+    lengths = batch["word_byte_lengths"]
+    num_rows = batch["pack_lengths"].shape[0]
+    in_word = jnp.arange(width) < lengths[:, None]
+    slots = jnp.where(in_word, batch["pack_offsets"][:, None] + jnp.arange(width), num_rows * width)
+    def pack(values: jax.Array) -> jax.Array:
+      packed = jnp.zeros(num_rows * width, jnp.int32).at[slots].set(values, mode="drop")
+      return packed.reshape(num_rows, width)
+    segments = pack(jnp.broadcast_to(jnp.arange(1, table_size + 1)[:, None], slots.shape))
+    encoded = self.byte_encoder(self.byte_embedding(pack(batch["word_bytes"])),
+                                batch["pack_lengths"], segments=segments, deterministic=not train)
+    first = batch["pack_offsets"]
+    last = first + jnp.maximum(lengths, 1) - 1
+    half = self.byte_hidden
+    flat = [layer.reshape(num_rows * width, 2 * half) for layer in encoded.outputs]
+    vectors = jnp.concatenate([layer[last, :half] for layer in flat] +
+                              [layer[first, half:] for layer in flat], axis=-1)
+    vectors = jnp.where((lengths > 0)[:, None], vectors, 0.0)
     return vectors[batch["word_ids"]]
 
   def emissions(self, batch: Batch, *, train: bool) -> jax.Array:

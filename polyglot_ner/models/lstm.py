@@ -64,6 +64,63 @@ class LSTMCell(nn.Module):
     return (c, h), h
 
 
+def reverse_within_lengths(x: jax.Array, lengths: jax.Array) -> jax.Array:
+  """Each row of x [B, T, ...] with its first `lengths[b]` steps reversed and the rest in place
+  (TF's `reverse_sequence`); it is its own inverse."""
+  steps = jnp.arange(x.shape[1])
+  index = jnp.where(steps < lengths[:, None], lengths[:, None] - 1 - steps, steps)
+  return jnp.take_along_axis(x, index.reshape(index.shape + (1,) * (x.ndim - 2)), axis=1)
+
+
+def _segment_starts(segments: jax.Array) -> jax.Array:
+  """[B, T] True where a step's segment id differs from the previous step's."""
+  previous = jnp.concatenate([jnp.full_like(segments[:, :1], -1), segments[:, :-1]], axis=1)
+  return segments != previous
+
+
+def _scan(inputs: jax.Array, lengths: jax.Array, resets: jax.Array | None, kernel: jax.Array,
+          bias: jax.Array, forget_bias: float, unroll: int) -> tuple[jax.Array, Carry]:
+  """K independent LSTMs run forward in one scan: inputs [K, B, T, D] (already dropped out),
+  kernels [K, D + n, 4n], biases [K, 4n], resets [K, B, T] (zero the state before that step) or
+  None. Returns outputs [K, B, T, n] (zero past each length) and the state at each length.
+
+  Running the directions of a BiLSTM as K = 2 halves the sequential steps. The input
+  projections of all steps are one matrix product, leaving only `h @ kernel[D:]` in the loop.
+  """
+  in_features = inputs.shape[-1]
+  projected = jnp.einsum("kbtd,kdg->tkbg", inputs, kernel[:, :in_features]) + bias[:, None]
+  recurrent_kernel = kernel[:, in_features:]
+  alive = jnp.arange(inputs.shape[2])[:, None] < lengths[None, :]  # [T, B]
+  alive = jnp.broadcast_to(alive[:, None, :, None], projected.shape[:3] + (1,))
+  continues = None if resets is None else ~jnp.transpose(resets, (2, 0, 1))[..., None]
+
+  def step(carry: Carry, xs: tuple[jax.Array, ...]) -> tuple[Carry, jax.Array]:
+    x_gates, step_alive, step_continues = xs
+    c, h = carry
+    if step_continues is not None:
+      c, h = jnp.where(step_continues, c, 0.0), jnp.where(step_continues, h, 0.0)
+    new_c, new_h = lstm_update(x_gates + jnp.einsum("kbn,kng->kbg", h, recurrent_kernel), c,
+                               forget_bias)
+    carry = jnp.where(step_alive, new_c, c), jnp.where(step_alive, new_h, h)
+    return carry, jnp.where(step_alive, new_h, 0.0)
+
+  # Zeros derived from the inputs, so that under `shard_map` they vary along the same axes.
+  zeros = jnp.zeros_like(projected[0, ..., :recurrent_kernel.shape[1]])
+  final, outputs = jax.lax.scan(step, (zeros, zeros), (projected, alive, continues),
+                                unroll=unroll)
+  return jnp.transpose(outputs, (1, 2, 0, 3)), final
+
+
+class _Params(nn.Module):
+  """One direction's TF `LSTMCell` parameters (`kernel`, `bias`) under the module's name."""
+
+  features: int
+
+  @nn.compact
+  def __call__(self, in_features: int) -> tuple[jax.Array, jax.Array]:
+    return _lstm_params(self, in_features, self.features)
+
+
 class LSTM(nn.Module):
   """One direction over inputs [B, T, D] with lengths [B]: outputs [B, T, n], final state at length.
 
@@ -77,56 +134,55 @@ class LSTM(nn.Module):
   tf_forget_bias: bool = True
   input_dropout: float = 0.0
   output_dropout: float = 0.0
+  unroll: int = 1
 
   @nn.compact
   def __call__(self, inputs: jax.Array, lengths: jax.Array, *,
                deterministic: bool) -> tuple[jax.Array, Carry]:
-    _, time, in_features = inputs.shape
-    kernel, bias = _lstm_params(self, in_features, self.features)
-    forget_bias = TF_FORGET_BIAS if self.tf_forget_bias else 0.0
+    kernel, bias = _lstm_params(self, inputs.shape[-1], self.features)
     inputs = nn.Dropout(self.input_dropout, name="input_dropout")(inputs, deterministic=deterministic)
-    # Time-major input projections for all steps at once; only h @ kernel[in:] stays in the loop.
-    projected = jnp.einsum("btd,dg->tbg", inputs, kernel[:in_features]) + bias
-    recurrent_kernel = kernel[in_features:]
-    alive = (jnp.arange(time)[:, None] < lengths[None, :])[..., None]  # [T, B, 1]
-
-    def step(carry: Carry, xs: tuple[jax.Array, jax.Array]) -> tuple[Carry, jax.Array]:
-      x_gates, step_alive = xs
-      c, h = carry
-      new_c, new_h = lstm_update(x_gates + h @ recurrent_kernel, c, forget_bias)
-      carry = jnp.where(step_alive, new_c, c), jnp.where(step_alive, new_h, h)
-      return carry, jnp.where(step_alive, new_h, 0.0)
-
-    # Zeros derived from the inputs, so that under `shard_map` they vary along the same axes.
-    zeros = jnp.zeros_like(projected[0, :, :self.features])
-    final, outputs = jax.lax.scan(step, (zeros, zeros), (projected, alive), reverse=self.reverse)
-    outputs = jnp.transpose(outputs, (1, 0, 2))
+    if self.reverse:
+      inputs = reverse_within_lengths(inputs, lengths)
+    outputs, (c, h) = _scan(inputs[None], lengths, None, kernel[None], bias[None],
+                            TF_FORGET_BIAS if self.tf_forget_bias else 0.0, self.unroll)
+    outputs = reverse_within_lengths(outputs[0], lengths) if self.reverse else outputs[0]
     outputs = nn.Dropout(self.output_dropout, name="output_dropout")(outputs, deterministic=deterministic)
-    return outputs, final
+    return outputs, (c[0], h[0])
 
 
 class BiLSTM(nn.Module):
   """One bidirectional layer: returns fw ‖ bw outputs [B, T, 2n] and the fw and bw final states.
 
-  Each direction drops its own input and output (DropoutWrapper on each cell).
+  Both directions run in one scan (the backward one over each row reversed within its length).
+  Each direction drops its own input and output (DropoutWrapper on each cell). `segments` [B, T]
+  (optional) splits rows into independent sequences: the state restarts wherever the segment id
+  changes, in either direction, so words packed side by side in one row never see each other;
+  the final states are then those of each row's last (fw) and first (bw) segment.
   """
 
   features: int
   tf_forget_bias: bool = True
   input_dropout: float = 0.0
   output_dropout: float = 0.0
+  unroll: int = 1
 
   @nn.compact
-  def __call__(self, inputs: jax.Array, lengths: jax.Array, *,
-               deterministic: bool) -> tuple[jax.Array, Carry, Carry]:
-    def direction(name: str, reverse: bool) -> tuple[jax.Array, Carry]:
-      return LSTM(self.features, reverse=reverse, tf_forget_bias=self.tf_forget_bias,
-                  input_dropout=self.input_dropout, output_dropout=self.output_dropout,
-                  name=name)(inputs, lengths, deterministic=deterministic)
-
-    fw_outputs, fw_final = direction("fw", reverse=False)
-    bw_outputs, bw_final = direction("bw", reverse=True)
-    return jnp.concatenate([fw_outputs, bw_outputs], axis=-1), fw_final, bw_final
+  def __call__(self, inputs: jax.Array, lengths: jax.Array, *, deterministic: bool,
+               segments: jax.Array | None = None) -> tuple[jax.Array, Carry, Carry]:
+    (fw_kernel, fw_bias), (bw_kernel, bw_bias) = (
+        _Params(self.features, name=name)(inputs.shape[-1]) for name in ("fw", "bw"))
+    both = jnp.stack([inputs, reverse_within_lengths(inputs, lengths)])
+    both = nn.Dropout(self.input_dropout, name="input_dropout")(both, deterministic=deterministic)
+    resets = None
+    if segments is not None:
+      resets = jnp.stack([_segment_starts(segments),
+                          _segment_starts(reverse_within_lengths(segments, lengths))])
+    outputs, (c, h) = _scan(both, lengths, resets, jnp.stack([fw_kernel, bw_kernel]),
+                            jnp.stack([fw_bias, bw_bias]),
+                            TF_FORGET_BIAS if self.tf_forget_bias else 0.0, self.unroll)
+    outputs = nn.Dropout(self.output_dropout, name="output_dropout")(outputs, deterministic=deterministic)
+    outputs = jnp.concatenate([outputs[0], reverse_within_lengths(outputs[1], lengths)], axis=-1)
+    return outputs, (c[0], h[0]), (c[1], h[1])
 
 
 class StackedBiLSTMOutput(NamedTuple):
@@ -148,16 +204,17 @@ class StackedBiLSTM(nn.Module):
   tf_forget_bias: bool = True
   input_dropout: float = 0.0
   output_dropout: float = 0.0
+  unroll: int = 1
 
   @nn.compact
-  def __call__(self, inputs: jax.Array, lengths: jax.Array, *,
-               deterministic: bool) -> StackedBiLSTMOutput:
+  def __call__(self, inputs: jax.Array, lengths: jax.Array, *, deterministic: bool,
+               segments: jax.Array | None = None) -> StackedBiLSTMOutput:
     outputs, final_fw, final_bw = [], [], []
     for layer in range(self.num_layers):
       inputs, (_, fw_h), (_, bw_h) = BiLSTM(
           self.features, tf_forget_bias=self.tf_forget_bias, input_dropout=self.input_dropout,
-          output_dropout=self.output_dropout, name=f"layer_{layer}")(
-              inputs, lengths, deterministic=deterministic)
+          output_dropout=self.output_dropout, unroll=self.unroll, name=f"layer_{layer}")(
+              inputs, lengths, deterministic=deterministic, segments=segments)
       outputs.append(inputs)
       final_fw.append(fw_h)
       final_bw.append(bw_h)

@@ -13,7 +13,8 @@ from polyglot_ner.data import labels
 from polyglot_ner.data import mixture
 from polyglot_ner.data.conll import Sentence
 
-KEYS = {"word_bytes", "word_byte_lengths", "word_ids", "lengths", "tags", "lang"}
+KEYS = {"word_bytes", "word_byte_lengths", "pack_offsets", "pack_lengths", "word_ids", "lengths",
+        "tags", "lang"}
 ALPHABET = list("abcdefghijklmnopqrstuvwxyz") + ["é", "ß", "Ж", "中", "😀"]
 
 
@@ -81,6 +82,23 @@ def _check_padding(batch: dict[str, np.ndarray], num_shards: int = 1):
     real = table[table_lengths > 0]
     assert len(np.unique(real, axis=0)) == len(real)  # each distinct word once per shard
   assert np.all(batch["lang"][batch["lengths"] == 0] == 0)
+  _check_packing(batch, num_shards)
+
+
+def _check_packing(batch: dict[str, np.ndarray], num_shards: int):
+  """Each shard's words lie in its packed rows without crossing a row end or overlapping, and
+  each row's length is the bytes of its words."""
+  width = batch["word_bytes"].shape[1]
+  for offsets, lengths, rows in zip(np.split(batch["pack_offsets"], num_shards),
+                                    np.split(batch["word_byte_lengths"], num_shards),
+                                    np.split(batch["pack_lengths"], num_shards)):
+    used = np.zeros(len(rows) * width, int)
+    for offset, length in zip(offsets[lengths > 0], lengths[lengths > 0]):
+      assert offset % width + length <= width
+      used[offset:offset + length] += 1
+    assert used.max() <= 1
+    np.testing.assert_array_equal(used.reshape(len(rows), width).sum(axis=1), rows)
+    assert np.all(used.reshape(len(rows), width)[np.arange(width) >= rows[:, None]] == 0)
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from polyglot_ner.data import batching
 from polyglot_ner.models import byte_crf
 from polyglot_ner.models import crf as crf_lib
 
@@ -44,6 +45,8 @@ def make_batch(steps, width, garbage_seed=None):
     batch["lengths"][row] = len(sentence)
     batch["tags"][row, :len(tags)] = tags
     batch["word_ids"][row, :len(sentence)] = [order[words.index(word)] for word in sentence]
+  batch["pack_offsets"], batch["pack_lengths"] = batching.pack_words(batch["word_byte_lengths"],
+                                                                     width)
   return batch
 
 
@@ -170,3 +173,17 @@ def test_crf_start_end_switch():
   shapes = jax.eval_shape(lambda: model.init(jax.random.key(0), make_batch(6, 8), train=False))
   assert {name: x.shape for name, x in shapes["params"]["crf"].items()} == {
       "transitions": (NUM_TAGS, NUM_TAGS), "start": (NUM_TAGS,), "end": (NUM_TAGS,)}
+
+
+@pytest.mark.parametrize("width", [8, 16])
+def test_packed_byte_encoder_equals_one_row_per_word(params, width):
+  """Words packed side by side (the state restarting at each) encode exactly as one row each."""
+  batch = make_batch(6, width)
+  assert np.count_nonzero(batch["pack_lengths"]) < len(batch["word_byte_lengths"])  # shared rows
+  def both(model, batch):
+    encoded = model.byte_encoder(model.byte_embedding(batch["word_bytes"]),
+                                 batch["word_byte_lengths"], deterministic=True)
+    one_row_each = jnp.concatenate(encoded.final_fw + encoded.final_bw, axis=-1)
+    return model.word_vectors(batch, train=False), one_row_each[batch["word_ids"]]
+  packed, one_row_each = MODEL.apply({"params": params}, batch, method=both)
+  np.testing.assert_allclose(packed, one_row_each, atol=1e-6)
