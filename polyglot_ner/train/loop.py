@@ -1,14 +1,17 @@
 """The training loop: `train_and_evaluate(config, workdir)`, used by `polyglot-ner train`.
 
-One call trains a model on a language mixture, evaluates it on every language's dev set after each
-epoch (or every `eval_every_steps`), stops early when dev macro F1 has not improved for `patience`
-evaluations, keeps the latest and the best-on-dev checkpoints, and finally scores the best one on
-every language's test set (`results.json`, per-language test predictions in `predictions/`).
+One call trains a model on a language mixture for `num_epochs` epochs (or exactly `max_steps`
+steps), evaluates it on every language's dev set after each epoch (or every `eval_every_steps`) and
+at the last step, stops early when dev macro F1 has not improved for `patience` evaluations (once
+`min_epochs` epochs are done), keeps the latest and the best-on-dev checkpoints, and finally scores
+the best one on every language's test set (`results.json`, per-language test predictions in
+`predictions/`). A loss that blows up stops the run (`Diverged`), naming the step and languages.
 
-Running the same command again resumes from the latest checkpoint: parameters, optimiser state,
-step, the data iterator's position, the loop's counters and the dev history all come back, and the
-dropout keys are a function of (seed, step), so the run ends with exactly the parameters of an
-uninterrupted one. A finished run just returns its results.
+Running the same command again resumes from the newest intact checkpoint (latest or best: both
+metas hold everything): parameters, optimiser state, step, the data iterator's position, the loop's
+counters and the dev history all come back, and the dropout keys are a function of (seed, step), so
+the run ends with exactly the parameters of an uninterrupted one (on the same number of devices). A
+damaged checkpoint is skipped with a warning naming it. A finished run just returns its results.
 
 With `config.init_from`, a fresh run starts from another run's checkpoint with its label map
 (`polyglot_ner.train.finetune`: `dont_load`, `freeze`, the parent recorded in the meta).
@@ -19,21 +22,24 @@ every process saves checkpoints (Orbax coordinates them), only process 0 writes 
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
 import math
 import os
-import pathlib
+import sys
 import time
 from typing import Any, Callable, Mapping
 
 from absl import logging
+from etils import epath
 import flax.linen as nn
 import jax
 import ml_collections
 import numpy as np
 import optax
 
+from polyglot_ner import errors
 from polyglot_ner.data import batching
 from polyglot_ner.data import conll
 from polyglot_ner.data import labels as labels_lib
@@ -58,6 +64,15 @@ PREDICTIONS_DIR = "predictions"
 # what is computed, only how it is run or logged.
 RESUMABLE_CHANGES = ("checkpoint_every_steps", "log_every_steps", "eval_batch_size", "data.root")
 
+# Divergence: a loss above SPIKE x the median of the last WINDOW ordinary ones (or above
+# LOSS_BOUND, per sentence: an untrained model starts near length x log(tags), a few hundred) for
+# PATIENCE steps in a row; likewise the gradient norm, relative to its own median.
+WINDOW, SPIKE, PATIENCE, LOSS_BOUND = 50, 100.0, 5, 1e6
+
+
+class Diverged(errors.UserError, FloatingPointError):
+  """The training loss went non-finite or blew up: the learning rate is too high for this run."""
+
 
 @dataclasses.dataclass
 class LoopState:
@@ -67,7 +82,7 @@ class LoopState:
   best_step: int = -1
   best_macro_f1: float = -1.0
   evals_since_best: int = 0
-  stop_reason: str = ""  # "" while training, then "early_stopping" or "max_epochs"
+  stop_reason: str = ""  # "" while training, then "early_stopping", "max_epochs" or "max_steps"
   train_seconds: float = 0.0
 
 
@@ -82,41 +97,118 @@ def _flat_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _check_same_run(saved: Mapping[str, Any], config: ml_collections.ConfigDict,
-                    workdir: pathlib.Path) -> None:
+                    workdir: epath.Path) -> None:
   """A workdir resumes only the run it holds: any other config difference is an error."""
   old, new = _flat_config(saved), _flat_config(json.loads(config.to_json()))
   differ = sorted(key for key in set(old) | set(new)
                   if key not in RESUMABLE_CHANGES and old.get(key) != new.get(key))
   if differ:
     details = "; ".join(f"{key}: {old.get(key)!r} -> {new.get(key)!r}" for key in differ)
-    raise ValueError(f"{workdir} holds a run with another config ({details}); resume it with "
-                     "the same config or train in a new --workdir")
+    raise errors.UserError(f"{workdir} holds a run with another config ({details}); resume it "
+                           "with the same config or train in a new --workdir")
 
 
-def _label_map(workdir: pathlib.Path, train: Mapping[str, list[conll.Sentence]],
+def _label_map(workdir: epath.Path, train: Mapping[str, list[conll.Sentence]],
                build: Callable[[], labels_lib.LabelMap]) -> labels_lib.LabelMap:
   """The run's label map: the one saved in `workdir`, else `build()` (then saved there)."""
   path = workdir / LABEL_MAP_FILE
   saved = path.exists()
-  label_map = labels_lib.LabelMap.load(path) if saved else build()
+  label_map = labels_lib.LabelMap.from_json(path.read_text()) if saved else build()
   for name, sentences in train.items():
     missing = label_map.missing(tag for s in sentences for tag in s.tags)
     if missing:
-      raise ValueError(f"{name}: training tags {missing} are not in the label map {path}")
+      raise errors.UserError(f"{name}: training tags {missing} are not in the label map {path}")
   if jax.process_index() == 0 and not saved:
     partial = path.with_name(path.name + ".tmp")  # other processes never see a half-written map
-    label_map.save(partial)
-    os.replace(partial, path)
+    partial.write_text(label_map.to_json() + "\n")
+    partial.replace(path)
   return label_map
+
+
+def _warn(message: str) -> None:
+  """A line on stderr from process 0 (the console shows no absl logging)."""
+  if jax.process_index() == 0:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+class _Resume:
+  """Picks the checkpoint a run resumes from: the newest step of either kind that reads back
+  (a best step's meta holds the same data position and counters as a latest one of that step)."""
+
+  def __init__(self, checkpoints: checkpoint_lib.Checkpoints, config: ml_collections.ConfigDict):
+    """Reads every step's meta; a config other than the saved one is a UserError now, before
+    anything is loaded or written."""
+    self._checkpoints = checkpoints
+    self._damaged: list[tuple[int, str, checkpoint_lib.DamagedCheckpoint]] = []
+    self._readable: list[tuple[int, str]] = []  # (step, kind) whose meta reads back, newest first
+    steps = sorted(((step, kind) for kind in checkpoint_lib.KINDS
+                    for step in checkpoints.steps(kind)),
+                   key=lambda pair: (-pair[0], checkpoint_lib.KINDS.index(pair[1])))
+    for step, kind in steps:
+      try:
+        meta = checkpoints.meta(kind, step)
+      except checkpoint_lib.DamagedCheckpoint as e:
+        self._damaged.append((step, kind, e))
+        continue
+      _check_same_run(meta["config"], config, checkpoints.workdir)
+      self._readable.append((step, kind))
+    self.found = bool(steps)
+
+  def restore(self, target: Any) -> tuple[Any, dict[str, Any]]:
+    """(state, meta) of the newest intact step. Damaged steps newer than it are deleted (the run
+    saves them again) with a warning each; none intact is a UserError naming them."""
+    for step, kind in self._readable:
+      try:
+        state, meta = self._checkpoints.restore(kind, target, step)
+      except checkpoint_lib.DamagedCheckpoint as e:
+        self._damaged.append((step, kind, e))
+        continue
+      for damaged_step, damaged_kind, error in sorted(self._damaged, reverse=True):
+        _warn(f"skipping step {damaged_step}: {error}")
+        if damaged_step > step:
+          self._checkpoints.delete(damaged_kind, damaged_step)
+      return state, meta
+    workdir = self._checkpoints.workdir
+    raise errors.UserError(
+        f"no intact checkpoint to resume {workdir} from ("
+        + "; ".join(str(error) for _, _, error in self._damaged)
+        + f"); to start over, delete {workdir} or train in a new --workdir")
 
 
 def _batch_languages(batch: Mapping[str, np.ndarray], languages: tuple[str, ...]) -> list[str]:
   return sorted({languages[i] for i in np.unique(batch["lang"][batch["lengths"] > 0])})
 
 
+class Spikes:
+  """Watches one training number for a blow-up: `add(value)` is True once it has been above
+  SPIKE x the median of the last WINDOW ordinary values (or above `bound`) PATIENCE times in a
+  row. Values over the line never enter the median, so a blow-up cannot raise its own bar."""
+
+  def __init__(self, bound: float = math.inf):
+    self._bound = bound
+    self._recent: collections.deque[float] = collections.deque(maxlen=WINDOW)
+    self._run = 0
+
+  @property
+  def median(self) -> float | None:
+    """The median of the recent ordinary values (None before the first)."""
+    return float(np.median(self._recent)) if self._recent else None
+
+  def add(self, value: float) -> bool:
+    """Records `value`; True when the number has diverged."""
+    median = self.median
+    if value > self._bound or (median is not None and value > SPIKE * median):
+      self._run += 1
+    else:
+      self._run = 0
+      self._recent.append(value)
+    return self._run >= PATIENCE
+
+
 class _StepLog:
   """Training losses fetched one step late (so the host never stalls the device), checked for
-  finiteness, averaged over `every` steps into metrics.jsonl and shown on the progress bar."""
+  finiteness and blow-ups (`Spikes`), averaged over `every` steps into metrics.jsonl and shown on
+  the progress bar."""
 
   def __init__(self, writer: metrics_lib.MetricWriter, progress: metrics_lib.Progress,
                schedule: optax.Schedule, languages: tuple[str, ...], every: int):
@@ -125,6 +217,7 @@ class _StepLog:
     self._every = max(every, 1)
     self._pending: tuple[int, dict[str, jax.Array], Mapping[str, np.ndarray]] | None = None
     self._losses: list[float] = []
+    self._spikes = {"loss": Spikes(LOSS_BOUND), "gradient norm": Spikes()}
 
   def add(self, step: int, metrics: dict[str, jax.Array], batch: Mapping[str, np.ndarray]):
     """Queues step `step`'s device metrics and reports the previous step's."""
@@ -132,16 +225,26 @@ class _StepLog:
     self._pending = (step, metrics, batch)
 
   def flush(self):
-    """Reports the queued step: raises FloatingPointError on a non-finite loss."""
+    """Reports the queued step: raises Diverged on a non-finite or blown-up loss."""
     if self._pending is None:
       return
     step, metrics, batch = self._pending
     self._pending = None
+    metrics = jax.device_get(metrics)
     loss = float(metrics["loss"])
     if not math.isfinite(loss):
-      raise FloatingPointError(
+      raise Diverged(
           f"non-finite training loss {loss} at step {step}; the batch held sentences of "
           f"{_batch_languages(batch, self._languages)}")
+    for name, value in (("loss", loss), ("gradient norm", float(metrics["grad_norm"]))):
+      spikes = self._spikes[name]
+      median = spikes.median
+      if spikes.add(value):
+        raise Diverged(
+            f"training diverged at step {step}: {name} {value:.3g} for {PATIENCE} steps in a row "
+            f"(median of the steps before {'-' if median is None else f'{median:.3g}'}, "
+            f"learning rate {float(self._schedule(step - 1)):.3g}); the batch held sentences of "
+            f"{_batch_languages(batch, self._languages)}; lower config.optimizer.learning_rate")
     self._losses.append(loss)
     lengths = batch["lengths"]
     self._progress.update(int(np.sum(lengths > 0)), int(np.sum(lengths)), loss)
@@ -159,7 +262,7 @@ def _dev_record(scores: Mapping[str, Any]) -> dict[str, Any]:
                            for name, s in scores["per_language"].items()}}
 
 
-def _write_predictions(directory: pathlib.Path, sets: Mapping[str, inference.EvalSet],
+def _write_predictions(directory: epath.Path, sets: Mapping[str, inference.EvalSet],
                        predicted: Mapping[str, list[list[str]]]) -> None:
   directory.mkdir(parents=True, exist_ok=True)
   for name, eval_set in sets.items():
@@ -169,20 +272,34 @@ def _write_predictions(directory: pathlib.Path, sets: Mapping[str, inference.Eva
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.PathLike
                        ) -> dict[str, Any]:
-  """Trains (or resumes) the run of `config` in `workdir`; returns the test results of its best
-  dev checkpoint (also written to `<workdir>/results.json`)."""
+  """Trains (or resumes) the run of `config` in `workdir` (local, relative or `gs://`); returns the
+  test results of its best dev checkpoint (also written to `<workdir>/results.json`)."""
   distributed.maybe_initialize()
   compilation_cache.enable()
-  workdir = pathlib.Path(workdir)
-  workdir.mkdir(parents=True, exist_ok=True)
-  is_main = jax.process_index() == 0
   mesh = step_lib.make_mesh()
   step_lib.check_batch_size(config.batch_size, mesh)
   if config.dont_load and not config.init_from:
-    raise ValueError("config.dont_load applies only when fine-tuning (config.init_from is empty)")
-  checkpoints = checkpoint_lib.Checkpoints(workdir)
-  resuming = checkpoints.step(checkpoint_lib.LATEST) is not None
-  parent = finetune.Parent.load(config.init_from) if config.init_from and not resuming else None
+    raise errors.UserError("config.dont_load applies only when fine-tuning (config.init_from is "
+                           "empty)")
+  if config.max_steps < 0:
+    raise errors.UserError(f"config.max_steps must be >= 0 (0: num_epochs decides), got "
+                           f"{config.max_steps}")
+  if not config.max_steps and config.num_epochs < 1:
+    raise errors.UserError(f"config.num_epochs must be >= 1, got {config.num_epochs}")
+  shown = os.fspath(workdir)
+  workdir = checkpoint_lib.run_path(workdir)
+  workdir.mkdir(parents=True, exist_ok=True)
+  with checkpoint_lib.Checkpoints(workdir) as checkpoints:
+    return _train(config, workdir, shown, mesh, checkpoints)
+
+
+def _train(config: ml_collections.ConfigDict, workdir: epath.Path, shown: str,
+           mesh: jax.sharding.Mesh, checkpoints: checkpoint_lib.Checkpoints) -> dict[str, Any]:
+  """`train_and_evaluate` once its checkpoints are open; `shown` is the workdir as given."""
+  is_main = jax.process_index() == 0
+  resume = _Resume(checkpoints, config)
+  parent = (finetune.Parent.load(config.init_from) if config.init_from and not resume.found
+            else None)
 
   mixture = mixture_lib.Mixture(dict(config.data.langs), config.data.mode, config.data.alpha)
   languages = mixture.names
@@ -202,18 +319,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
     return labels_lib.LabelMap.from_sentences(s for group in train_sets.values() for s in group)
 
   label_map = _label_map(workdir, train_sets, new_label_map)
-  if is_main:
-    (workdir / CONFIG_FILE).write_text(config.to_json(indent=2) + "\n")
-
   train_batches = batching.TrainBatches(
       train_sets, label_map, batch_size=config.batch_size, mixture=mixture, seed=config.seed,
       length_buckets=config.data.length_buckets, byte_buckets=config.data.byte_buckets,
       max_word_bytes=config.data.max_word_bytes, sort_window=config.data.sort_window,
       num_shards=mesh.size)
   steps_per_epoch = train_batches.batches_per_epoch
-  total_steps = config.num_epochs * steps_per_epoch
-  if total_steps < 1:
-    raise ValueError(f"config.num_epochs must be >= 1, got {config.num_epochs}")
+  total_steps = config.max_steps or config.num_epochs * steps_per_epoch
 
   model = registry.get_model(config.model_kind, config.model, len(label_map))
   params_rng, dropout_rng = jax.random.split(jax.random.PRNGKey(config.seed))
@@ -227,17 +339,19 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
 
   loop, dev_scores = LoopState(), None
   parent_record = parent.record() if parent else None
-  if resuming:
-    state, saved = checkpoints.restore(checkpoint_lib.LATEST, state)
-    _check_same_run(saved["config"], config, workdir)
+  if resume.found:
+    state, saved = resume.restore(state)
     train_batches.set_state(saved["data_state"])
     loop, dev_scores = LoopState(**saved["loop"]), saved["dev_scores"]
     parent_record = saved["parent"]
-    logging.info("resumed %s at step %d", workdir, int(state.step))
+    if saved.get("device_count", jax.device_count()) != jax.device_count():
+      _warn(f"{shown} was trained on {saved['device_count']} devices and resumes on "
+            f"{jax.device_count()}: its parameters will differ from an uninterrupted run's")
+  if is_main:
+    (workdir / CONFIG_FILE).write_text(config.to_json(indent=2) + "\n")
 
   results_path = workdir / RESULTS_FILE
   if loop.stop_reason and results_path.exists():
-    checkpoints.close()
     return json.loads(results_path.read_text())
 
   tagger = inference.Tagger(model, mesh, label_map, config.data, config.eval_batch_size)
@@ -249,11 +363,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
     return {"step": step, "epoch": step / steps_per_epoch, "config": json.loads(config.to_json()),
             "model_kind": config.model_kind, "languages": list(languages),
             "label_map": json.loads(label_map.to_json()),
-            "git_revision": revision, "dev_scores": dev_scores,
-            "data_state": train_batches.get_state(), "loop": dataclasses.asdict(loop),
-            "parent": parent_record}
+            "git_revision": revision, "device_count": jax.device_count(),
+            "dev_scores": dev_scores, "data_state": train_batches.get_state(),
+            "loop": dataclasses.asdict(loop), "parent": parent_record}
 
   step = int(state.step)
+  if resume.found and is_main:
+    print(f"resuming {shown} from step {step} (epoch {step / steps_per_epoch:.2f})", flush=True)
   train_step = step_lib.make_train_step(model, tx, mesh)
   eval_every = config.eval_every_steps or steps_per_epoch
   writer = metrics_lib.MetricWriter(workdir, resume_step=step, enabled=is_main)
@@ -282,10 +398,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
           loop.best_step, loop.best_macro_f1, loop.evals_since_best = step, macro_f1, 0
         else:
           loop.evals_since_best += 1
-        if config.patience and loop.evals_since_best >= config.patience:
+        if (config.patience and loop.evals_since_best >= config.patience
+            and step >= config.min_epochs * steps_per_epoch):
           loop.stop_reason = "early_stopping"
         elif step == total_steps:
-          loop.stop_reason = "max_epochs"
+          loop.stop_reason = "max_steps" if config.max_steps else "max_epochs"
       loop.train_seconds += time.perf_counter() - started
       started = time.perf_counter()
       if at_eval and loop.best_step == step:
@@ -298,7 +415,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
 
   results = _test_results(config, model, checkpoints, tagger, mixture, workdir, loop, step,
                           steps_per_epoch)
-  checkpoints.close()
   if is_main:
     results_path.write_text(json.dumps(results, indent=2) + "\n")
   return results
@@ -306,7 +422,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
 
 def _test_results(config: ml_collections.ConfigDict, model: nn.Module,
                   checkpoints: checkpoint_lib.Checkpoints, tagger: inference.Tagger,
-                  mixture: mixture_lib.Mixture, workdir: pathlib.Path, loop: LoopState,
+                  mixture: mixture_lib.Mixture, workdir: epath.Path, loop: LoopState,
                   steps: int, steps_per_epoch: int) -> dict[str, Any]:
   """Scores the best dev checkpoint on every language's test set and writes its predictions."""
   params = checkpoints.restore_params(checkpoint_lib.BEST,

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import math
 import os
-import pathlib
 import time
 from typing import Any, Mapping
 
+from etils import epath
 import tqdm
 
 METRICS_FILE = "metrics.jsonl"
@@ -32,7 +32,7 @@ def flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
   return flat
 
 
-def _truncate_after(path: pathlib.Path, step: int) -> None:
+def _truncate_after(path: epath.Path, step: int) -> None:
   """Drops the records of `path` whose step is past `step` (rewritten atomically)."""
   if not path.exists():
     return
@@ -40,7 +40,7 @@ def _truncate_after(path: pathlib.Path, step: int) -> None:
           if line.strip() and json.loads(line)["step"] <= step]
   tmp = path.with_suffix(".tmp")
   tmp.write_text("".join(line + "\n" for line in kept))
-  os.replace(tmp, path)
+  tmp.replace(path)
 
 
 def _json_safe(value: Any) -> Any:
@@ -63,7 +63,7 @@ class MetricWriter:
     self._tensorboard = None
     if not enabled:
       return
-    workdir = pathlib.Path(workdir)
+    workdir = epath.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / METRICS_FILE
     _truncate_after(path, resume_step)
@@ -72,7 +72,7 @@ class MetricWriter:
       import tensorboardX  # pylint: disable=import-outside-toplevel
     except ImportError:
       return
-    self._tensorboard = tensorboardX.SummaryWriter(str(workdir / "tensorboard"),
+    self._tensorboard = tensorboardX.SummaryWriter(os.fspath(workdir / "tensorboard"),
                                                    purge_step=resume_step + 1)
 
   def write(self, step: int, kind: str, values: Mapping[str, Any]) -> None:

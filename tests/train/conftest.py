@@ -79,9 +79,10 @@ class Interrupted(Exception):
   """Raised in place of a train step by `interrupt_at`."""
 
 
-@pytest.fixture
-def interrupt_at(monkeypatch):
-  """`with interrupt_at(step): train...` stops the run by raising `Interrupted` before that step."""
+@pytest.fixture(scope="session")
+def interrupt_at():
+  """`with interrupt_at(step): train...` stops the run by raising `Interrupted` in place of the
+  train step that would start from `step` (so `step` steps are done)."""
   import contextlib  # pylint: disable=import-outside-toplevel
   from polyglot_ner.train import step as step_lib  # pylint: disable=import-outside-toplevel
   make_train_step = step_lib.make_train_step
@@ -96,9 +97,11 @@ def interrupt_at(monkeypatch):
         return train_step(state, batch)
       return step
 
-    monkeypatch.setattr(step_lib, "make_train_step", interrupting)
-    with pytest.raises(Interrupted):
-      yield
-    monkeypatch.setattr(step_lib, "make_train_step", make_train_step)
+    step_lib.make_train_step = interrupting
+    try:
+      with pytest.raises(Interrupted):
+        yield
+    finally:
+      step_lib.make_train_step = make_train_step
 
   return interrupt

@@ -1,8 +1,11 @@
-"""End-to-end training on the demo corpus: smoke, learning, checkpoints, resume, failures."""
+"""End-to-end training on the demo corpus: smoke, learning, checkpoints, resume (from damaged
+checkpoints too), budgets, failures (divergence)."""
 
 import json
 import os
 import pathlib
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,9 +15,11 @@ import jax
 import numpy as np
 import pytest
 
+from polyglot_ner import errors
 from polyglot_ner.train import checkpoint as checkpoint_lib
 from polyglot_ner.train import inference
 from polyglot_ner.train import loop
+from polyglot_ner.train import state as state_lib
 from polyglot_ner.train import step as step_lib
 from polyglot_ner.models import registry
 
@@ -26,7 +31,14 @@ def _params(workdir, config, kind=checkpoint_lib.LATEST):
   label_map = json.loads((workdir / loop.LABEL_MAP_FILE).read_text())["tags"]
   model = registry.get_model(config.model_kind, config.model, len(label_map))
   target = inference.abstract_params(model, step_lib.make_mesh())
-  return checkpoint_lib.Checkpoints(workdir).restore_params(kind, target)
+  with checkpoint_lib.Checkpoints(workdir, read_only=True) as checkpoints:
+    return checkpoints.restore_params(kind, target)
+
+
+def _assert_same_params(reference_dir, workdir, config):
+  for kind in checkpoint_lib.KINDS:
+    jax.tree.map(lambda a, b: np.testing.assert_array_equal(np.asarray(a), np.asarray(b)),
+                 _params(reference_dir, config, kind), _params(workdir, config, kind))
 
 
 def test_one_step_end_to_end(tmp_path, tiny_config):
@@ -77,10 +89,7 @@ def test_interrupted_run_resumes_to_identical_parameters(trained_run, tmp_path, 
   assert checkpoint_lib.Checkpoints(tmp_path).step(checkpoint_lib.LATEST) == 9
 
   resumed = loop.train_and_evaluate(config, tmp_path)
-  for kind in checkpoint_lib.KINDS:
-    expected, actual = _params(reference_dir, config, kind), _params(tmp_path, config, kind)
-    jax.tree.map(lambda a, b: np.testing.assert_array_equal(np.asarray(a), np.asarray(b)),
-                 expected, actual)
+  _assert_same_params(reference_dir, tmp_path, config)
   assert resumed["test"] == reference["test"]
   assert resumed["dev_history"] == reference["dev_history"]
   steps = [json.loads(line)["step"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()
@@ -88,24 +97,190 @@ def test_interrupted_run_resumes_to_identical_parameters(trained_run, tmp_path, 
   assert steps == sorted(set(steps))  # the interrupted run's records past step 9 were dropped
 
 
-def test_resume_with_another_config_is_refused(trained_run, tiny_config):
+def test_resume_with_another_config_is_refused_and_leaves_config_json(trained_run, tiny_config):
   config, workdir, _ = trained_run
+  saved = (workdir / loop.CONFIG_FILE).read_text()
   other = tiny_config(**{"optimizer.learning_rate": 0.5})
-  with pytest.raises(ValueError, match=r"optimizer\.learning_rate: 0\.01 -> 0\.5"):
+  with pytest.raises(errors.UserError, match=r"optimizer\.learning_rate: 0\.01 -> 0\.5"):
     loop.train_and_evaluate(other, workdir)
+  assert (workdir / loop.CONFIG_FILE).read_text() == saved
+
+
+@pytest.fixture(scope="module")
+def interrupted_run(trained_run, tmp_path_factory, interrupt_at):
+  """A workdir of the tiny run stopped after step 9: latest steps 9 and 8, best step 8."""
+  config, _, _ = trained_run
+  workdir = tmp_path_factory.mktemp("interrupted")
+  with interrupt_at(STEPS_PER_EPOCH + 1):
+    loop.train_and_evaluate(config, workdir)
+  with checkpoint_lib.Checkpoints(workdir, read_only=True) as checkpoints:
+    assert checkpoints.steps(checkpoint_lib.LATEST) == [9, 8]
+    assert checkpoints.steps(checkpoint_lib.BEST) == [8]
+  return workdir
+
+
+def _truncate_data_files(step_dir):
+  for path in step_dir.glob("state/**/d/*"):
+    path.write_bytes(path.read_bytes()[:10])
+
+
+DAMAGES = {  # the damages seen in real workdirs -> how the warning names them
+    "truncated data file": (_truncate_data_files, r"OUT_OF_RANGE: .*/state/d/\w+"),
+    "deleted manifest.ocdbt": (lambda d: (d / "state" / "manifest.ocdbt").unlink(),
+                               "state/manifest.ocdbt is missing"),
+    "deleted meta/metadata": (lambda d: (d / "meta" / "metadata").unlink(),
+                              "meta/metadata is missing"),
+    "deleted state item": (lambda d: shutil.rmtree(d / "state"), "state is missing"),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_a_damaged_latest_step_resumes_from_the_one_before(trained_run, interrupted_run, tmp_path,
+                                                           damage, capsys):
+  config, reference_dir, reference = trained_run
+  workdir = tmp_path / "run"
+  shutil.copytree(interrupted_run, workdir)
+  damage_step, named = DAMAGES[damage]
+  damage_step(workdir / "checkpoints" / "latest" / "9")
+
+  resumed = loop.train_and_evaluate(config, workdir)
+  out, err = capsys.readouterr()
+  assert re.search(rf"warning: skipping step 9: the latest checkpoint {workdir}/checkpoints/latest"
+                   rf"/9 is damaged: {named}", err), err
+  assert f"resuming {workdir} from step 8 (epoch 1.00)" in out
+  _assert_same_params(reference_dir, workdir, config)
+  assert resumed["test"] == reference["test"]
+
+
+def test_with_both_latest_steps_damaged_the_run_resumes_from_best(trained_run, interrupted_run,
+                                                                  tmp_path, capsys):
+  config, reference_dir, reference = trained_run
+  workdir = tmp_path / "run"
+  shutil.copytree(interrupted_run, workdir)
+  for step in ("9", "8"):
+    _truncate_data_files(workdir / "checkpoints" / "latest" / step)
+
+  resumed = loop.train_and_evaluate(config, workdir)
+  out, err = capsys.readouterr()
+  assert "skipping step 9: the latest checkpoint" in err
+  assert "skipping step 8: the latest checkpoint" in err
+  assert f"resuming {workdir} from step 8 (epoch 1.00)" in out
+  _assert_same_params(reference_dir, workdir, config)
+  assert resumed["dev_history"] == reference["dev_history"]
+
+
+def test_with_nothing_intact_the_error_names_the_damage_and_how_to_start_over(
+    trained_run, interrupted_run, tmp_path):
+  config, _, _ = trained_run
+  workdir = tmp_path / "run"
+  shutil.copytree(interrupted_run, workdir)
+  for kind, step in (("latest", "9"), ("latest", "8"), ("best", "8")):
+    (workdir / "checkpoints" / kind / step / "state" / "manifest.ocdbt").unlink()
+  with pytest.raises(errors.UserError) as raised:
+    loop.train_and_evaluate(config, workdir)
+  message = str(raised.value)
+  assert message.startswith(f"no intact checkpoint to resume {workdir} from (")
+  assert message.count("state/manifest.ocdbt is missing") == 3
+  assert message.endswith(f"to start over, delete {workdir} or train in a new --workdir")
+  assert "\n" not in message
+
+
+def test_resuming_on_another_device_count_warns(tiny_config, tmp_path, interrupt_at, capsys):
+  config = tiny_config(**{"data.max_train_sentences": 16, "max_steps": 2,
+                          "checkpoint_every_steps": 1})
+  with interrupt_at(1):
+    loop.train_and_evaluate(config, tmp_path)
+  meta_file = tmp_path / "checkpoints" / "latest" / "1" / "meta" / "metadata"
+  meta = json.loads(meta_file.read_text())
+  assert meta["device_count"] == 4
+  meta_file.write_text(json.dumps({**meta, "device_count": 8}))
+  capsys.readouterr()
+  assert loop.train_and_evaluate(config, tmp_path)["steps"] == 2
+  out, err = capsys.readouterr()
+  assert f"resuming {tmp_path} from step 1 (epoch 0.50)" in out
+  assert f"warning: {tmp_path} was trained on 8 devices and resumes on 4" in err
+
+
+def test_a_relative_workdir_trains_and_resumes(tiny_config, tmp_path, monkeypatch, interrupt_at,
+                                               capsys):
+  monkeypatch.chdir(tmp_path)
+  config = tiny_config(**{"data.max_train_sentences": 16, "max_steps": 2,
+                          "checkpoint_every_steps": 1})
+  with interrupt_at(1):
+    loop.train_and_evaluate(config, "runs/x")
+  assert loop.train_and_evaluate(config, "runs/x")["steps"] == 2
+  assert "resuming runs/x from step 1" in capsys.readouterr().out
+  assert (tmp_path / "runs" / "x" / loop.RESULTS_FILE).exists()
+
+
+def test_max_steps_ends_the_run_and_the_schedule(tiny_config, tmp_path):
+  config = tiny_config(**{"data.max_train_sentences": 16, "max_steps": 5, "log_every_steps": 1})
+  results = loop.train_and_evaluate(config, tmp_path)  # 2 steps per epoch, 2 epochs: 4 steps
+  assert results["steps"] == 5 and results["stop_reason"] == "max_steps"
+  assert [e["step"] for e in results["dev_history"]] == [2, 4, 5]  # every epoch and the last step
+  records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+  last = [r for r in records if r["kind"] == "train"][-1]
+  assert last["step"] == 5
+  assert last["learning_rate"] == pytest.approx(
+      float(state_lib.make_schedule(config.optimizer, 5)(4)))
+
+
+@pytest.mark.parametrize("min_epochs, stopped_at", [(0, 4), (3, 6)])
+def test_early_stopping_waits_for_min_epochs(tiny_config, tmp_path, min_epochs, stopped_at):
+  config = tiny_config(**{"data.max_train_sentences": 16, "num_epochs": 5, "patience": 1,
+                          "min_epochs": min_epochs, "optimizer.learning_rate": 0.0})
+  results = loop.train_and_evaluate(config, tmp_path)  # dev F1 never improves after epoch 1
+  assert results["stop_reason"] == "early_stopping" and results["steps"] == stopped_at
 
 
 def test_non_finite_loss_names_the_step_and_languages(tmp_path, tiny_config):
   config = tiny_config(**{"optimizer.learning_rate": float("inf")})
-  with pytest.raises(FloatingPointError,
+  with pytest.raises(loop.Diverged,
                      match=r"non-finite training loss nan at step 2; .*'demo/aa', 'demo/bb'"):
     loop.train_and_evaluate(config, tmp_path)
 
 
+def test_a_huge_learning_rate_stops_the_run_as_diverged(tmp_path, tiny_config):
+  config = tiny_config(**{"optimizer.learning_rate": 1e6})
+  with pytest.raises(loop.Diverged) as raised:
+    loop.train_and_evaluate(config, tmp_path)
+  assert isinstance(raised.value, errors.UserError) and isinstance(raised.value, FloatingPointError)
+  assert re.fullmatch(r"training diverged at step \d+: loss \S+ for 5 steps in a row \(median of "
+                      r"the steps before \S+, learning rate \S+\); the batch held sentences of "
+                      r"\['demo/aa', 'demo/bb'\]; lower config.optimizer.learning_rate",
+                      str(raised.value)), raised.value
+  assert not (tmp_path / loop.RESULTS_FILE).exists()
+
+
+def test_spikes_need_patience_steps_in_a_row_over_the_median():
+  spikes = loop.Spikes()
+  assert not any(spikes.add(value) for value in [30.0, 20.0, 10.0, 8.0, 9.0])
+  assert spikes.median == 10.0
+  assert not any(spikes.add(value) for value in [1e4] * (loop.PATIENCE - 1))  # interrupted
+  assert not spikes.add(9.0)
+  assert spikes.median == 9.5  # the spikes stayed out of the median
+  assert [spikes.add(1e4) for _ in range(loop.PATIENCE)] == [False] * (loop.PATIENCE - 1) + [True]
+  bounded = loop.Spikes(bound=1e6)
+  assert [bounded.add(1e7) for _ in range(loop.PATIENCE)][-1]  # no history needed
+
+
 def test_batch_not_divisible_by_devices_is_an_error(tmp_path, tiny_config):
   assert jax.device_count() == 4
-  with pytest.raises(ValueError, match="global batch size 6 is not divisible by the 4 devices"):
+  with pytest.raises(errors.UserError,
+                     match="global batch size 6 is not divisible by the 4 devices"):
     loop.train_and_evaluate(tiny_config(batch_size=6), tmp_path)
+  assert not tmp_path.joinpath("checkpoints").exists()
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"dont_load": ("^crf/",)}, "config.dont_load applies only when fine-tuning"),
+    ({"max_steps": -1}, "config.max_steps must be >= 0"),
+    ({"num_epochs": 0}, "config.num_epochs must be >= 1"),
+])
+def test_config_mistakes_are_user_errors(tmp_path, tiny_config, overrides, message):
+  with pytest.raises(errors.UserError, match=re.escape(message)):
+    loop.train_and_evaluate(tiny_config(**overrides), tmp_path / "run")
+  assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.slow
@@ -136,7 +311,6 @@ def test_run_killed_with_sigkill_resumes_to_identical_parameters(tmp_path, tiny_
 
   resumed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
   assert resumed.returncode == 0, resumed.stderr[-3000:]
-  for kind in checkpoint_lib.KINDS:
-    jax.tree.map(lambda a, b: np.testing.assert_array_equal(np.asarray(a), np.asarray(b)),
-                 _params(reference_dir, config, kind), _params(workdir, config, kind))
+  assert f"resuming {workdir} from step {killed_at}" in resumed.stdout
+  _assert_same_params(reference_dir, workdir, config)
   assert json.loads((workdir / loop.RESULTS_FILE).read_text())["test"] == reference["test"]
