@@ -1,6 +1,7 @@
 """The training state (what a checkpoint's "state" item holds) and the optimiser that updates it.
 
-The learning-rate schedule spans the run's real length (`total_steps` = epochs x steps per epoch).
+The learning-rate schedule spans the run's real length (`total_steps`: `max_steps`, else epochs x
+steps per epoch).
 The paper's code decayed the cosine to zero at step 1000 whatever the run's length; we do not.
 """
 
@@ -13,6 +14,8 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import optax
+
+from polyglot_ner import errors
 
 
 @flax.struct.dataclass
@@ -35,8 +38,8 @@ def make_schedule(config: ml_collections.ConfigDict, total_steps: int) -> optax.
     return optax.warmup_cosine_decay_schedule(
         init_value=lr if warmup == 0 else 0.0, peak_value=lr, warmup_steps=warmup,
         decay_steps=max(total_steps, 1), end_value=lr * config.final_lr_fraction)
-  raise ValueError(f"config.optimizer.schedule: unknown schedule {config.schedule!r} "
-                   "(expected 'cosine' or 'constant')")
+  raise errors.UserError(f"config.optimizer.schedule: unknown schedule {config.schedule!r} "
+                         "(expected 'cosine' or 'constant')")
 
 
 def make_optimizer(config: ml_collections.ConfigDict, total_steps: int

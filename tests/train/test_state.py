@@ -7,6 +7,7 @@ import numpy as np
 import optax
 import pytest
 
+from polyglot_ner import errors
 from polyglot_ner.train import state as state_lib
 
 
@@ -35,7 +36,7 @@ def test_warmup_then_cosine_to_the_final_fraction():
 
 def test_constant_and_unknown_schedules():
   assert float(state_lib.make_schedule(_config(schedule="constant"), 10)(7)) == pytest.approx(1e-4)
-  with pytest.raises(ValueError, match="config.optimizer.schedule: unknown schedule 'linear'"):
+  with pytest.raises(errors.UserError, match="config.optimizer.schedule: unknown schedule 'linear'"):
     state_lib.make_schedule(_config(schedule="linear"), 10)
 
 

@@ -6,6 +6,7 @@ import ml_collections
 import numpy as np
 import pytest
 
+from polyglot_ner import errors
 from polyglot_ner.data import batching
 from polyglot_ner.data import corpora
 from polyglot_ner.data import labels
@@ -107,5 +108,5 @@ def test_decode_step_is_the_same_on_one_and_four_devices(setup):
 
 def test_a_batch_not_divisible_by_the_devices_is_an_error_that_says_so(setup):
   batch = {key: value[:6] for key, value in setup[3][1].items()}
-  with pytest.raises(ValueError, match=r"global batch size 6 is not divisible by the 4 devices"):
+  with pytest.raises(errors.UserError, match=r"global batch size 6 is not divisible by the 4 devices"):
     step_lib.shard_batch(batch, step_lib.make_mesh())
