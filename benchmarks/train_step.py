@@ -1,10 +1,15 @@
-"""Training throughput and peak memory of the byte CRF: the `cpu` preset and the paper's config.
+"""Training throughput and peak memory of the byte CRF: the `cpu` preset and the paper's config,
+side by side with a plain PyTorch twin (`../shared/peers/torch_twin.py`) at the `cpu` sizes.
 
 One JSON line per preset: sentences/s and tokens/s of the sharded train step over real batches
 (after every batch shape has been compiled once), compile time, peak host RSS and, where the
-backend reports it, peak device memory.
+backend reports it, peak device memory. With `--twin`, the twin trains the same number of steps
+on the same file at the `cpu` preset's sizes in the same run, and a last line gives ours / twin.
+The twin needs torch and pytorch-crf (never project dependencies): `--twin-python` names an
+interpreter that has them; without them the twin is skipped with a line saying why.
 
   python benchmarks/train_step.py                                  # both presets, CoNLL-2002 es
+  python benchmarks/train_step.py --presets cpu --steps 100 --twin --twin-python /tmp/twin/bin/python
   python benchmarks/train_step.py --presets cpu --langs demo/aa --steps 50
   python benchmarks/train_step.py --presets paper --batch-size 128  # the paper's batch size
 
@@ -17,7 +22,9 @@ import argparse
 import importlib.util
 import json
 import pathlib
+import os
 import resource
+import subprocess
 import sys
 import time
 
@@ -34,6 +41,7 @@ from polyglot_ner.train import step as step_lib
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_ROOT = REPO.parent / "shared" / "data"
+TWIN = REPO.parent / "shared" / "peers" / "torch_twin.py"
 PRESETS = {"cpu": "cpu", "paper": ""}  # name -> configs/byte_crf.py arg
 
 
@@ -72,7 +80,7 @@ def measure(preset: str, langs: list[str], root: str, steps: int, batch_size: in
   compile_start = time.perf_counter()
   shapes = {}
   for batch in host_batches:
-    shapes.setdefault((batch["word_bytes"].shape, batch["word_ids"].shape), batch)
+    shapes.setdefault(tuple(value.shape for value in batch.values()), batch)
   for batch in shapes.values():
     state, metrics = train_step(state, step_lib.shard_batch(batch, mesh))
   jax.block_until_ready(metrics)
@@ -98,6 +106,26 @@ def measure(preset: str, langs: list[str], root: str, steps: int, batch_size: in
   }
 
 
+def measure_twin(python: str, langs: list[str], root: str, steps: int) -> dict:
+  """The PyTorch twin's training sentences/s over `steps` steps at the `cpu` preset's sizes."""
+  config = _get_config(PRESETS["cpu"])
+  check = subprocess.run([python, "-c", "import torch, torchcrf, seqeval"], capture_output=True)
+  if check.returncode or len(langs) != 1 or not TWIN.exists():
+    return {"benchmark": "train_step", "peer": "torch_twin",
+            "skipped": f"needs {TWIN} and torch, pytorch-crf, seqeval in {python}, and one language"}
+  train = corpora.split_path(langs[0], "train", root)
+  m = config.model
+  dev = corpora.split_path(langs[0], "dev", root)
+  command = [python, str(TWIN), str(train), str(dev), "--epochs", "1", "--max_steps", str(steps),
+             "--byte_layers", str(m.byte_layers), "--byte_hidden", str(m.byte_hidden),
+             "--byte_emb", str(m.byte_emb_dim), "--max_bytes", str(config.data.max_word_bytes),
+             "--word_hidden", str(m.word_hidden), "--batch", str(config.batch_size),
+             "--lr", str(config.optimizer.learning_rate), "--threads", str(os.cpu_count())]
+  result = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+  return {"benchmark": "train_step", "preset": "cpu", "langs": langs, "steps": steps,
+          "sentences_per_s": result["train_sent_per_s"], **result}
+
+
 def main(argv: list[str]) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--presets", default="cpu,paper", help="comma-separated: cpu, paper")
@@ -106,12 +134,24 @@ def main(argv: list[str]) -> int:
   parser.add_argument("--steps", type=int, default=20, help="timed steps per preset")
   parser.add_argument("--batch-size", type=int, default=None,
                       help="global batch size (default: the preset's; the paper's is 128)")
+  parser.add_argument("--twin", action="store_true",
+                      help="also time the PyTorch twin at the cpu preset's sizes")
+  parser.add_argument("--twin-python", default=sys.executable,
+                      help="a Python with torch, pytorch-crf and seqeval for the twin")
   args = parser.parse_args(argv)
+  langs = args.langs.split("+")
+  results = {}
   for preset in args.presets.split(","):
     if preset not in PRESETS:
       parser.error(f"unknown preset {preset!r}; expected one of {sorted(PRESETS)}")
-    result = measure(preset, args.langs.split("+"), args.root, args.steps, args.batch_size)
-    print(json.dumps(result), flush=True)
+    results[preset] = measure(preset, langs, args.root, args.steps, args.batch_size)
+    print(json.dumps(results[preset]), flush=True)
+  if args.twin:
+    twin = measure_twin(args.twin_python, langs, args.root, args.steps)
+    print(json.dumps(twin), flush=True)
+    if "cpu" in results and "skipped" not in twin:
+      print(json.dumps({"benchmark": "train_step_vs_twin", "preset": "cpu", "langs": langs,
+                        "ours_over_twin": results["cpu"]["sentences_per_s"] / twin["sentences_per_s"]}))
   return 0
 
 

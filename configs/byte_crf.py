@@ -20,6 +20,7 @@ optimiser and schedule; `polyglot-ner lineage runs/es-nl-ft-es` prints where it 
 Config arg keys (comma-separated; see `polyglot_ner.config_args`):
   langs=a/b+c/d   the mixture's languages; `name:weight` gives a weight (default 1, 0 drops it)
   cpu             small sizes for a 2-core CPU (see below)
+  paper           the published training settings where ours differ (see below)
   mode=proportional|uniform|alpha   mixture sampling (`polyglot_ner.data.mixture`); alpha=<float>
   root=<dir>      data root laid out like ../shared/data
   drop=MISC+...   entity types mapped to O in every split
@@ -68,8 +69,8 @@ def parse_langs(items: tuple[str, ...]) -> dict[str, float]:
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """The locked config; `arg` as described in the module docstring."""
-  arg = config_args.parse_arg(arg, langs=DEMO_LANGS, cpu=False, mode="proportional", alpha=1.0,
-                              root="", drop=(), seed=0)
+  arg = config_args.parse_arg(arg, langs=DEMO_LANGS, cpu=False, paper=False, mode="proportional",
+                              alpha=1.0, root="", drop=(), seed=0)
   config = ml_collections.ConfigDict()
   config.seed = arg.seed
 
@@ -87,7 +88,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
   config.model_kind = "byte_crf"
   config.model = ml_collections.ConfigDict(dict(
-      byte_emb_dim=256, byte_layers=2, byte_hidden=256, byte_dropout=0.2,
+      byte_emb_dim=256, byte_emb_std=1.0, byte_layers=2, byte_hidden=256, byte_dropout=0.2,
       word_layers=1, word_hidden=512, word_dropout=0.2,
       tf_forget_bias=True, crf_start_end=False, crf_method="scan"))
 
@@ -126,6 +127,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.num_epochs = 7
     config.patience = 3
     config.checkpoint_every_steps = 200
+
+  if arg.paper:
+    config.model.byte_emb_std = 0.001
 
   config.lock()
   return config

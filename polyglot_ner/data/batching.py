@@ -14,8 +14,7 @@ than at every occurrence and padding word slots cost nothing. The batch's B rows
 (`word_bytes[s*U:(s+1)*U]`) and `word_ids` holds indices into the row's own block's table, so a
 device that receives one block of every array (sharding `P("data")`) holds a self-contained batch.
 Word slots past a sentence's length point at an empty table entry (byte length 0), and table rows
-past the distinct words are empty too. U is a power of two, capped at the block's word slots
-(`table_size_for`), B is fixed, T taken from `length_buckets` and W from `byte_buckets`, so `jit`
+past the distinct words are empty too. U is the block's number of word slots, B is fixed, T taken from `length_buckets` and W from `byte_buckets`, so `jit`
 sees only a few shapes. `pack_offsets` and `pack_lengths` say how each block's table words lie side
 by side in R rows of W bytes (`pack_words`), for a byte encoder that reads packed rows. Lengths
 are the source of truth; padding is 0 everywhere, and a last
@@ -47,6 +46,10 @@ DEFAULT_LENGTH_BUCKETS = (8, 16, 32, 64, 128)
 DEFAULT_BYTE_BUCKETS = (8, 16, 32, 64)
 DEFAULT_MAX_WORD_BYTES = 64
 DEFAULT_SORT_WINDOW = 64  # batches per window sorted by length
+
+# Packed byte rows per block: this many bytes per word slot, over the row width (CoNLL es needs
+# at most 2.7: a batch's distinct words have few bytes per slot), doubled when a batch needs more.
+_PACKED_BYTES_PER_SLOT = 3
 
 # Seed stream of the batch shuffle; mixture.py uses 0 and 1 for its own streams.
 _BATCH_ORDER_STREAM = 2
@@ -138,9 +141,7 @@ class PackedSentences:
     # Per block: its distinct word types (the padding type, the largest, sorts last) and ids.
     blocks = self.word_type[words].reshape(num_shards, -1)
     distinct, word_ids = zip(*(np.unique(block, return_inverse=True) for block in blocks))
-    table_size = table_size_for(max(map(len, distinct)), maximum=blocks.shape[1],
-                                minimum=batch_size // num_shards * length_buckets[0] // 4)
-    table_types = np.full((num_shards, table_size), self.word_type[self.pad_word])
+    table_types = np.full(blocks.shape, self.word_type[self.pad_word])
     for block, types in enumerate(distinct):
       table_types[block, :len(types)] = types
     table_words = self.type_word[table_types.reshape(-1)]
@@ -148,7 +149,9 @@ class PackedSentences:
     offsets = np.arange(bucket_for(int(word_lengths.max()), byte_buckets))
     byte_index = np.where(offsets < word_lengths[:, None],
                           self.word_start[table_words][:, None] + offsets, len(self.word_bytes) - 1)
-    pack_offsets, pack_lengths = pack_words(word_lengths, len(offsets), num_shards)
+    width = len(offsets)
+    pack_offsets, pack_lengths = pack_words(
+        word_lengths, width, num_shards, min_rows=max(blocks.shape[1] * _PACKED_BYTES_PER_SLOT // width, 1))
     return {
         "word_bytes": self.word_bytes[byte_index].astype(np.int32),
         "word_byte_lengths": word_lengths,
@@ -167,11 +170,12 @@ def check_num_shards(batch_size: int, num_shards: int) -> None:
     raise ValueError(f"batch size {batch_size} does not split into {num_shards} equal shards")
 
 
-def pack_words(word_lengths: np.ndarray, width: int, num_shards: int = 1
+def pack_words(word_lengths: np.ndarray, width: int, num_shards: int = 1, min_rows: int = 8
                ) -> tuple[np.ndarray, np.ndarray]:
   """Where each table word goes when a block's words are packed side by side into rows of
   `width` bytes: `pack_offsets` [S*U] (row * width + column of its first byte, within its block)
-  and `pack_lengths` [S*R] (bytes used per row; R rows per block, from `pack_rows_for`).
+  and `pack_lengths` [S*R] (bytes used per row; R per block is `min_rows` doubled until the
+  words fit, so that a length bucket nearly always compiles to one shape).
 
   A byte encoder that restarts its state at every word reads the packed rows instead of one
   padded row per word: CoNLL words average 7 bytes, so a 16-byte table is mostly padding. Rows
@@ -193,27 +197,13 @@ def pack_words(word_lengths: np.ndarray, width: int, num_shards: int = 1
       offsets[block, take] = len(rows) * width + np.cumsum([0] + [lengths[i] for i in take[:-1]])
       rows.append(used)
     rows_per_block.append(rows)
-  num_rows = pack_rows_for(max(map(len, rows_per_block)))
+  num_rows = min_rows
+  while num_rows < max(map(len, rows_per_block)):
+    num_rows *= 2
   pack_lengths = np.zeros((num_shards, num_rows), np.int32)
   for block, rows in enumerate(rows_per_block):
     pack_lengths[block, :len(rows)] = rows
   return offsets.reshape(-1), pack_lengths.reshape(-1)
-
-
-def pack_rows_for(num_rows: int) -> int:
-  """Packed rows per block: the smallest 2^k or 1.5 * 2^k (k >= 3) that holds `num_rows`, so that
-  few shapes compile and at most a third of the rows are padding."""
-  size = 8
-  while size < num_rows:
-    size = size * 3 // 2 if size & (size - 1) == 0 else size * 4 // 3
-  return size
-
-
-def table_size_for(num_distinct: int, *, minimum: int, maximum: int) -> int:
-  """Word-table rows for `num_distinct` words: the smallest power of two that holds them, within
-  [minimum, maximum] (a quarter of a block's word slots at the smallest length bucket, and all of
-  its word slots), so that each sentence-length bucket compiles to one or two table sizes."""
-  return min(max(1 << (num_distinct - 1).bit_length(), minimum), maximum)
 
 
 def global_word_ids(batch: Mapping[str, np.ndarray], num_shards: int) -> np.ndarray:

@@ -29,6 +29,13 @@ def test_defaults_are_the_papers_settings_on_the_demo_corpus():
   registry.get_model(config.model_kind, config.model, num_tags=9)  # every model key is a field
 
 
+def test_paper_flag_restores_the_published_settings_at_any_size():
+  for size in ("", "cpu,"):
+    ours, paper = _get_config(size), _get_config(size + "paper")
+    assert ours.model.byte_emb_std == 1.0 and paper.model.byte_emb_std == 0.001
+    assert ours.model.byte_hidden == paper.model.byte_hidden
+
+
 def test_cpu_preset_is_smaller():
   paper, cpu = _get_config(), _get_config("cpu")
   assert cpu.model.byte_hidden < paper.model.byte_hidden

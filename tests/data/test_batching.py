@@ -143,8 +143,7 @@ def test_sharded_batches_hold_the_same_rows_with_a_table_per_shard(languages, la
     assert list(_rows(sharded, label_map, num_shards)) == list(_rows(whole, label_map))
     for key in ("lengths", "tags", "lang"):
       np.testing.assert_array_equal(sharded[key], whole[key])
-    table_size, slots = len(sharded["word_byte_lengths"]) // num_shards, sharded["word_ids"].size
-    assert table_size & (table_size - 1) == 0 or table_size == slots // num_shards
+    assert len(sharded["word_byte_lengths"]) == sharded["word_ids"].size  # a row per word slot
   with pytest.raises(ValueError, match="does not split into 3 equal shards"):
     make(3)
 
@@ -153,7 +152,8 @@ def test_word_tables_deduplicate_repeated_words(label_map):
   sentences = [Sentence(("de", "la", "de", "x" * 70), ("O",) * 4)] * 6
   batch = next(batching.TrainBatches({"xx/a": sentences}, label_map, batch_size=8, num_shards=2,
                                      length_buckets=(4,), byte_buckets=(8,), max_word_bytes=8))
-  assert batch["word_bytes"].shape == (2 * 4, 8)  # per shard <= 4 distinct, with the empty word
+  assert batch["word_bytes"].shape == (2 * 4 * 4, 8)  # a table row per word slot of each shard
+  assert np.count_nonzero(batch["word_byte_lengths"]) == 2 * 3  # 3 distinct words per shard
   np.testing.assert_array_equal(batch["word_ids"][:3], batch["word_ids"][3:6])
   assert batch["word_ids"][0, 0] == batch["word_ids"][0, 2] != batch["word_ids"][0, 1]
   assert _words(batch, 2)[5] == [b"de", b"la", b"de", b"x" * 8]
@@ -169,15 +169,6 @@ def test_word_types_are_the_distinct_truncated_byte_strings(label_map):
   np.testing.assert_array_equal(packed.word_type[:-1], [first_seen.index(c) for c in cut])
   assert packed.word_type[-1] == len(first_seen)  # the padding word's own type
   np.testing.assert_array_equal(packed.type_word[:-1], [cut.index(c) for c in first_seen])
-
-
-def test_table_sizes():
-  assert batching.table_size_for(1, minimum=64, maximum=256) == 64
-  assert batching.table_size_for(65, minimum=64, maximum=256) == 128
-  assert batching.table_size_for(128, minimum=64, maximum=256) == 128
-  assert batching.table_size_for(129, minimum=64, maximum=256) == 256
-  assert batching.table_size_for(3, minimum=1, maximum=6) == 4
-  assert batching.table_size_for(5, minimum=1, maximum=6) == 6
 
 
 def test_sorting_window_limits_padding(languages, label_map):
