@@ -31,13 +31,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import pathlib
 import re
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from etils import epath
 from flax import traverse_util
 import optax
 
+from polyglot_ner import errors
 from polyglot_ner.data import conll
 from polyglot_ner.data import labels as labels_lib
 from polyglot_ner.train import checkpoint as checkpoint_lib
@@ -66,7 +67,7 @@ def _compile(key: str, patterns: Iterable[str]) -> list[re.Pattern]:
     try:
       compiled.append(re.compile(pattern))
     except re.error as e:
-      raise ValueError(f"{key}: {pattern!r} is not a regex: {e}") from None
+      raise errors.UserError(f"{key}: {pattern!r} is not a regex: {e}") from None
   return compiled
 
 
@@ -78,8 +79,8 @@ def matching(paths: Iterable[str], patterns: Sequence[str], key: str) -> set[str
   unused = [p.pattern for p in compiled if not any(p.search(path) for path in paths)]
   if unused:
     tops = sorted({path.split("/")[0] for path in paths})
-    raise ValueError(f"{key}: {unused} match no parameter; parameter paths are '/'-joined and "
-                     f"start with one of {tops} (e.g. {paths[0]!r})")
+    raise errors.UserError(f"{key}: {unused} match no parameter; parameter paths are '/'-joined "
+                           f"and start with one of {tops} (e.g. {paths[0]!r})")
   return {path for path in paths if any(p.search(path) for p in compiled)}
 
 
@@ -108,7 +109,7 @@ def format_diff(rows: Sequence[tuple[str, tuple | None, tuple | None]]) -> str:
 class Parent:
   """The checkpoint a fine-tuned run starts from, with its meta."""
 
-  workdir: pathlib.Path  # absolute
+  workdir: epath.Path  # absolute
   kind: str
   step: int
   meta: dict[str, Any]
@@ -118,23 +119,21 @@ class Parent:
     """The parent named by `config.init_from` (a workdir or a checkpoint path)."""
     try:
       workdir, kind, step = checkpoint_lib.locate(init_from)
-    except FileNotFoundError as e:
-      raise FileNotFoundError(f"config.init_from: {e}") from None
+    except errors.NotFound as e:
+      raise errors.NotFound(f"config.init_from: {e}") from None
     directory = checkpoint_lib.checkpoint_dir(workdir, kind)
-    checkpoints = checkpoint_lib.Checkpoints(workdir, read_only=True)
-    try:
-      saved = checkpoints.step(kind)
-      if saved is None:
-        raise FileNotFoundError(f"config.init_from: no {kind} checkpoint in {directory} (has the "
-                                "parent run reached its first evaluation?)")
-      if step is not None and step != saved:
-        raise FileNotFoundError(f"config.init_from: {directory} holds step {saved}, not {step}")
-      return cls(workdir, kind, saved, checkpoints.meta(kind))
-    finally:
-      checkpoints.close()
+    with checkpoint_lib.Checkpoints(workdir, read_only=True) as checkpoints:
+      saved = checkpoints.steps(kind)
+      if not saved:
+        raise errors.NotFound(f"config.init_from: no {kind} checkpoint in {directory} (has the "
+                              "parent run reached its first evaluation?)")
+      if step is not None and step not in saved:
+        raise errors.NotFound(f"config.init_from: {directory} holds step(s) {saved}, not {step}")
+      step = saved[0] if step is None else step
+      return cls(workdir, kind, step, checkpoints.meta(kind, step))
 
   @property
-  def checkpoint(self) -> pathlib.Path:
+  def checkpoint(self) -> epath.Path:
     """The directory of the parent's checkpoint."""
     return checkpoint_lib.checkpoint_dir(self.workdir, self.kind) / str(self.step)
 
@@ -150,19 +149,13 @@ class Parent:
 
   def params_shapes(self) -> dict[str, tuple[int, ...]]:
     """{path: shape} of the parent's stored parameters (from the checkpoint's metadata)."""
-    checkpoints = checkpoint_lib.Checkpoints(self.workdir, read_only=True)
-    try:
-      return shapes(checkpoints.params_shapes(self.kind))
-    finally:
-      checkpoints.close()
+    with checkpoint_lib.Checkpoints(self.workdir, read_only=True) as checkpoints:
+      return shapes(checkpoints.params_shapes(self.kind, self.step))
 
   def restore_params(self, target: Any) -> Any:
     """The parent's parameters at the paths of `target` (a subtree of theirs), placed like it."""
-    checkpoints = checkpoint_lib.Checkpoints(self.workdir, read_only=True)
-    try:
-      return checkpoints.restore_params(self.kind, target)
-    finally:
-      checkpoints.close()
+    with checkpoint_lib.Checkpoints(self.workdir, read_only=True) as checkpoints:
+      return checkpoints.restore_params(self.kind, target, self.step)
 
 
 def child_label_map(parent: Parent, train: Mapping[str, Sequence[conll.Sentence]],
@@ -185,7 +178,7 @@ def child_label_map(parent: Parent, train: Mapping[str, Sequence[conll.Sentence]
   loaded = [path for path in dependent if not any(p.search(path) for p in compiled)]
   if loaded:
     details = "; ".join(f"{name}: {tags}" for name, tags in new.items())
-    raise ValueError(
+    raise errors.UserError(
         f"training tags unknown to the parent's label map {list(inherited.tags)} "
         f"({parent.checkpoint}): {details}. A fine-tuned run keeps its parent's tag ids; to train "
         f"on new tags, re-initialise the parameters that depend on the tag set ({loaded}): "
@@ -196,7 +189,7 @@ def child_label_map(parent: Parent, train: Mapping[str, Sequence[conll.Sentence]
 def load_params(parent: Parent, fresh: Any, dont_load: Sequence[str]) -> Any:
   """`fresh` (the child's initial parameters) with every leaf that `dont_load` does not match
   replaced by the parent's (an Orbax partial restore of the parameters only). Trees that differ
-  outside `dont_load` are a ValueError with the table of differences."""
+  outside `dont_load` are a UserError with the table of differences."""
   fresh_flat = flatten(fresh)
   stored = parent.params_shapes()
   reset = matching(set(fresh_flat) | set(stored), dont_load, "config.dont_load") if dont_load \
@@ -204,7 +197,7 @@ def load_params(parent: Parent, fresh: Any, dont_load: Sequence[str]) -> Any:
   diff = tree_diff({path: shape for path, shape in stored.items() if path not in reset},
                    {path: tuple(x.shape) for path, x in fresh_flat.items() if path not in reset})
   if diff:
-    raise ValueError(
+    raise errors.UserError(
         f"config.init_from: the parameters of {parent.checkpoint} do not fit this run's model "
         f"({len(diff)} difference(s), parent vs child):\n{format_diff(diff)}\n"
         "Re-initialise the differing subtrees with config.dont_load (regexes over these paths), "

@@ -32,6 +32,8 @@ def example_batch(batch_size: int = 1) -> dict[str, np.ndarray]:
   """A minimal batch (one word of one byte per row); parameter shapes do not depend on T or W."""
   return {"word_bytes": np.ones((1, 1), np.int32),
           "word_byte_lengths": np.ones((1,), np.int32),
+          "pack_offsets": np.zeros((1,), np.int32),
+          "pack_lengths": np.ones((1,), np.int32),
           "word_ids": np.zeros((batch_size, 1), np.int32),
           "lengths": np.ones((batch_size,), np.int32),
           "tags": np.zeros((batch_size, 1), np.int32),
@@ -127,14 +129,15 @@ class TrainedRun:
 
   @classmethod
   def load(cls, workdir: str | os.PathLike, kind: str = checkpoint_lib.BEST) -> TrainedRun:
-    """The config, label map, model and `kind` checkpoint's parameters of a run."""
-    checkpoints = checkpoint_lib.Checkpoints(workdir, read_only=True)
-    meta = checkpoints.meta(kind)
-    config = ml_collections.ConfigDict(meta["config"])
-    label_map = labels_lib.LabelMap.from_json(meta["label_map"])
-    model = registry.get_model(meta["model_kind"], config.model, len(label_map))
-    mesh = step_lib.make_mesh()
-    params = checkpoints.restore_params(kind, abstract_params(model, mesh))
+    """The config, label map, model and `kind` checkpoint's parameters of a run (a relative or
+    `gs://` workdir works). A missing or damaged checkpoint is a `UserError` naming it."""
+    with checkpoint_lib.Checkpoints(workdir, read_only=True) as checkpoints:
+      meta = checkpoints.meta(kind)
+      config = ml_collections.ConfigDict(meta["config"])
+      label_map = labels_lib.LabelMap.from_json(meta["label_map"])
+      model = registry.get_model(meta["model_kind"], config.model, len(label_map))
+      mesh = step_lib.make_mesh()
+      params = checkpoints.restore_params(kind, abstract_params(model, mesh))
     return cls(os.fspath(workdir), kind, config, meta, label_map, model, params, mesh)
 
   def tagger(self, batch_size: int | None = None) -> Tagger:

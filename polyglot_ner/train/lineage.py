@@ -26,13 +26,10 @@ Prints the run and the runs it was fine-tuned from, child first."""
 def lineage(path: str | os.PathLike) -> list[dict[str, Any]]:
   """The run at `path` then its ancestors, each {workdir, kind, step, languages, dev_scores}."""
   workdir, kind, step = checkpoint_lib.locate(path)
-  checkpoints = checkpoint_lib.Checkpoints(workdir, read_only=True)
-  try:
+  with checkpoint_lib.Checkpoints(workdir, read_only=True) as checkpoints:
     if step is None and kind == checkpoint_lib.BEST and checkpoints.step(kind) is None:
       kind = checkpoint_lib.LATEST  # a run that has not evaluated yet
-    meta = checkpoints.meta(kind)
-  finally:
-    checkpoints.close()
+    meta = checkpoints.meta(kind, step)
   chain = [{"workdir": os.fspath(workdir), "kind": kind, "step": meta["step"],
             "languages": meta["languages"], "dev_scores": meta["dev_scores"],
             "parent": meta["parent"]}]
@@ -58,13 +55,8 @@ def main(argv: list[str]) -> int:
     print(USAGE)
     return 0
   if len(argv) != 1 or argv[0].startswith("-"):
-    print(f"polyglot-ner lineage: expected one workdir or checkpoint path, got {argv}\n\n{USAGE}",
-          file=sys.stderr)
+    print(f"{USAGE}\npolyglot-ner lineage: error: expected one workdir or checkpoint path, got "
+          f"{argv}", file=sys.stderr)
     return 2
-  try:
-    chain = lineage(argv[0])
-  except FileNotFoundError as e:
-    print(f"polyglot-ner lineage: {e}", file=sys.stderr)
-    return 1
-  print(format_lineage(chain))
+  print(format_lineage(lineage(argv[0])))
   return 0

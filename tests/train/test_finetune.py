@@ -6,6 +6,7 @@ import jax
 import numpy as np
 import pytest
 
+from polyglot_ner import errors
 from polyglot_ner.data import labels as labels_lib
 from polyglot_ner.models import registry
 from polyglot_ner.train import checkpoint as checkpoint_lib
@@ -108,7 +109,7 @@ def test_a_tree_mismatch_is_a_readable_diff_suggesting_dont_load(trained_run, ti
   after = finetune.shapes(_fresh_params(config, num_tags))
   differing = sorted(path for path in after if before[path] != after[path])
   assert differing and {path.split("/")[0] for path in differing} == {"word_encoder", "output"}
-  with pytest.raises(ValueError) as error:
+  with pytest.raises(errors.UserError) as error:
     loop.train_and_evaluate(config, tmp_path / "mismatch")
   message = str(error.value)
   assert f"{len(differing)} difference(s), parent vs child" in message
@@ -134,15 +135,16 @@ def test_a_missing_or_extra_path_is_in_the_diff():
 def test_bad_fine_tuning_configs_name_the_key(trained_run, tiny_config, tmp_path):
   _, parent_dir, _ = trained_run
   cases = [
-      ({"dont_load": ("^crf/",)}, ValueError, r"config\.dont_load applies only when fine-tuning"),
-      ({"init_from": str(parent_dir), "dont_load": ("^crff/",)}, ValueError,
+      ({"dont_load": ("^crf/",)}, errors.UserError,
+       r"config\.dont_load applies only when fine-tuning"),
+      ({"init_from": str(parent_dir), "dont_load": ("^crff/",)}, errors.UserError,
        r"config\.dont_load: \['\^crff/'\] match no parameter; .*'byte_embedding'"),
-      ({"init_from": str(parent_dir), "freeze": ("(",)}, ValueError,
+      ({"init_from": str(parent_dir), "freeze": ("(",)}, errors.UserError,
        r"config\.freeze: '\(' is not a regex"),
-      ({"init_from": str(tmp_path / "nowhere")}, FileNotFoundError,
+      ({"init_from": str(tmp_path / "nowhere")}, errors.NotFound,
        r"config\.init_from: .*nowhere is neither a run workdir"),
-      ({"init_from": str(parent_dir / "checkpoints" / "best" / "12345")}, FileNotFoundError,
-       r"config\.init_from: .*best holds step \d+, not 12345"),
+      ({"init_from": str(parent_dir / "checkpoints" / "best" / "12345")}, errors.NotFound,
+       r"config\.init_from: .*best holds step\(s\) \[\d+\], not 12345"),
   ]
   for i, (overrides, error, pattern) in enumerate(cases):
     with pytest.raises(error, match=pattern):

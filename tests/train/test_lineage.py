@@ -56,5 +56,9 @@ def test_lineage_survives_moved_ancestors_and_takes_checkpoint_paths(three_gener
 def test_lineage_usage_errors(tmp_path, capsys):
   assert polyglot_ner(["lineage"]) == 2
   assert polyglot_ner(["lineage", "--bogus"]) == 2
+  assert capsys.readouterr().err.splitlines()[-1] == (
+      "polyglot-ner lineage: error: expected one workdir or checkpoint path, got ['--bogus']")
   assert polyglot_ner(["lineage", str(tmp_path)]) == 1
-  assert "is neither a run workdir" in capsys.readouterr().err
+  assert capsys.readouterr().err == (
+      f"polyglot-ner lineage: error: {tmp_path} is neither a run workdir (with a checkpoints/ "
+      "folder) nor a checkpoint path like W/checkpoints/best/<step>\n")
