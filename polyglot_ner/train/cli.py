@@ -4,8 +4,9 @@
       --workdir runs/x [--config.optimizer.learning_rate=3e-4 ...]
 
 The config is locked, so an override of a key that does not exist is an error naming it. Rerunning
-the same command resumes from the workdir's latest checkpoint. Also holds the flag parsing shared
-by `evaluate` and `predict`.
+the same command resumes from the workdir's newest intact checkpoint. Also holds the flag parsing
+shared by `evaluate`, `predict` and `experiment`: a bad flag prints the usage and then
+`<prog>: error: <message>` (exit status 2); `polyglot_ner.__main__` prints other user errors.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ Define = Callable[[flags.FlagValues, list[str]], None]  # (flags to define into,
 
 def parse_flags(prog: str, argv: list[str], define: Define, required: tuple[str, ...]
                 ) -> flags.FlagValues:
-  """Parses `argv` into fresh flags; raises UsageError (message includes the usage)."""
+  """Parses `argv` into fresh flags; raises UsageError (the usage, then `prog: error: ...`)."""
   flag_values = flags.FlagValues()
   define(flag_values, [prog, *argv])
   usage = f"usage: {prog} [flags]\n" + "\n".join(
@@ -55,13 +56,14 @@ def parse_flags(prog: str, argv: list[str], define: Define, required: tuple[str,
     if missing:
       raise flags.Error(f"missing required flags: {', '.join('--' + m for m in missing)}")
   except (KeyError, AttributeError) as e:  # a locked config rejecting an unknown override key
-    raise UsageError(f"{prog}: unknown config key {_unquote(e)}\n\n{usage}", 2) from None
+    raise UsageError(f"{usage}\n{prog}: error: unknown config key {_unquote(e)}", 2) from None
   except (flags.Error, ValueError, TypeError) as e:
-    raise UsageError(f"{prog}: {e}\n\n{usage}", 2) from None
+    raise UsageError(f"{usage}\n{prog}: error: {e}", 2) from None
   return flag_values
 
 
-def run_command(prog: str, argv: list[str], define: Define, required: tuple[str, ...], command: Callable[[flags.FlagValues], int]) -> int:
+def run_command(prog: str, argv: list[str], define: Define, required: tuple[str, ...],
+                command: Callable[[flags.FlagValues], int]) -> int:
   """Parses the flags and runs `command`; usage problems print to stderr (stdout for --help)."""
   try:
     flag_values = parse_flags(prog, argv, define, required)

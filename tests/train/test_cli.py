@@ -1,6 +1,8 @@
-"""`polyglot-ner train | evaluate | predict` on the tiny demo run."""
+"""`polyglot-ner train | evaluate | predict` on the tiny demo run: relative paths, one-line errors."""
 
 import json
+import pathlib
+import shutil
 
 import pytest
 
@@ -12,6 +14,7 @@ from polyglot_ner.eval import predictions
 from polyglot_ner.train import checkpoint as checkpoint_lib
 
 REPO_CONFIG = "configs/byte_crf.py"
+REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 def test_train_command_trains_and_prints_test_scores(tmp_path, tiny_flags, capsys, monkeypatch):
@@ -36,7 +39,8 @@ def test_train_command_rejects_unknown_keys_and_flags(tmp_path, tiny_flags, caps
   monkeypatch.chdir(__file__.rsplit("/tests/", 1)[0])
   assert dispatcher.main(["train", *tiny_flags(), f"--workdir={tmp_path}", *bad]) == 2
   err = capsys.readouterr().err
-  assert message in err and "usage: polyglot-ner train" in err
+  assert f"polyglot-ner train: error: " in err and message in err
+  assert err.startswith("usage: polyglot-ner train")
   assert not (tmp_path / "checkpoints").exists()
 
 
@@ -104,10 +108,54 @@ def test_predict_rejects_a_language_outside_the_run(trained_run, tmp_path):
   conll.write_conll(source, corpora.load_split("demo/cc", "test")[:2])
   with pytest.raises(ValueError, match="'demo/cc' is not one of the run's languages"):
     dispatcher.main(["predict", f"--workdir={workdir}", f"--input={source}",
-                     f"--output={tmp_path / 'out.txt'}", "--lang=demo/cc"])
+                     f"--output={tmp_path / 'out.txt'}", "--lang=demo/cc", "--debug"])
 
 
-def test_evaluate_without_a_checkpoint_fails_clearly(tmp_path):
-  with pytest.raises(FileNotFoundError, match="no best checkpoint"):
-    dispatcher.main(["evaluate", f"--workdir={tmp_path}"])
-  assert checkpoint_lib.BEST == "best"
+def _one_line_error(capsys, command):
+  err = capsys.readouterr().err
+  assert err.startswith(f"polyglot-ner {command}: error: ") and err.count("\n") == 1, err
+  return err.strip()
+
+
+def test_evaluate_without_a_checkpoint_fails_in_one_line(tmp_path, capsys):
+  assert dispatcher.main(["evaluate", f"--workdir={tmp_path}"]) == 1
+  assert _one_line_error(capsys, "evaluate").endswith(
+      f"no best checkpoint in {tmp_path}/checkpoints/best")
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_a_damaged_best_checkpoint_fails_in_one_line(trained_run, tmp_path, capsys, command):
+  _, trained, _ = trained_run
+  workdir = tmp_path / "run"
+  shutil.copytree(trained, workdir)
+  best = checkpoint_lib.Checkpoints(workdir, read_only=True).path(checkpoint_lib.BEST)
+  (best / "state" / "manifest.ocdbt").unlink()
+  source = tmp_path / "in.txt"
+  conll.write_conll(source, corpora.load_split("demo/aa", "test")[:2])
+  argv = {"evaluate": ["evaluate", f"--workdir={workdir}"],
+          "predict": ["predict", f"--workdir={workdir}", f"--input={source}",
+                      f"--output={tmp_path / 'out.txt'}"]}[command]
+  assert dispatcher.main(argv) == 1
+  assert _one_line_error(capsys, command) == (
+      f"polyglot-ner {command}: error: the best checkpoint {best} is damaged: "
+      "state/manifest.ocdbt is missing")
+
+
+def test_every_command_takes_relative_paths(tmp_path, tiny_flags, monkeypatch, capsys):
+  monkeypatch.chdir(tmp_path)
+  one_step = {"data.max_train_sentences": 8, "num_epochs": 1}
+  flags = [f"--config={REPO / REPO_CONFIG}:" + tiny_flags()[0].split(":", 1)[1],
+           *tiny_flags(**one_step)[1:]]
+  assert dispatcher.main(["train", *flags, "--workdir=runs/parent"]) == 0
+  assert dispatcher.main(["train", *flags, "--config.init_from=runs/parent",
+                          "--workdir=runs/child"]) == 0
+  assert dispatcher.main(["evaluate", "--workdir=runs/child"]) == 0
+  conll.write_conll(tmp_path / "in.txt", corpora.load_split("demo/aa", "test")[:2])
+  assert dispatcher.main(["predict", "--workdir=runs/child", "--input=in.txt",
+                          "--output=out.txt"]) == 0
+  capsys.readouterr()
+  assert dispatcher.main(["lineage", "runs/child/checkpoints/best"]) == 0
+  lines = capsys.readouterr().out.splitlines()
+  assert lines[0].startswith(f"{tmp_path}/runs/child  best step 1")
+  assert lines[1].startswith(f"  <- {tmp_path}/runs/parent  best step 1")
+  assert (tmp_path / "out.txt").exists() and not (REPO / "runs" / "parent").exists()
