@@ -165,7 +165,8 @@ class Checkpoints:
     return sorted(self._managers[kind].all_steps(), reverse=True)
 
   def save(self, kind: str, state: Any, meta: dict[str, Any]) -> None:
-    """Starts an asynchronous save of `state` + `meta` at `state.step` (replacing the previous).
+    """Starts an asynchronous save of `state` + `meta` at `state.step`; once it is committed, the
+    oldest step beyond the `KEEP` of `kind` is removed.
 
     A step already saved is kept as it is: a resumed run that repeats a save completed before
     the interruption (e.g. "best" written, then killed before "latest") computes the same state.
