@@ -120,7 +120,7 @@ def measure_twin(python: str, langs: list[str], root: str, steps: int) -> dict:
              "--byte_layers", str(m.byte_layers), "--byte_hidden", str(m.byte_hidden),
              "--byte_emb", str(m.byte_emb_dim), "--max_bytes", str(config.data.max_word_bytes),
              "--word_hidden", str(m.word_hidden), "--batch", str(config.batch_size),
-             "--lr", str(config.optimizer.learning_rate), "--threads", str(os.cpu_count())]
+             "--lr", str(config.optimizer.learning_rate), "--threads", str(len(os.sched_getaffinity(0)))]
   result = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
   return {"benchmark": "train_step", "preset": "cpu", "langs": langs, "steps": steps,
           "sentences_per_s": result["train_sent_per_s"], **result}
