@@ -1,0 +1,264 @@
+"""README.md is a contract (project issue 9): the commands of its ```bash blocks run as written.
+
+The blocks are read from README.md at collection time, so a README edit is tested without touching
+this file. Each command is either run or listed in SKIPPED with the reason, and a command that is
+neither fails `test_every_command_is_run_or_skipped`: a new README command cannot slip by.
+
+A block runs in its own temporary directory laid out like the repository root (`configs/` and
+`launch/` linked in, `../shared/data` linked beside it, `sentences.txt` standing for the reader's
+own text), its commands in order (`evaluate` needs the run `train` wrote), with the relative paths
+as written, so that `runs/es` never touches a reader's runs. Runs are shrunk only by flags appended
+to the command (APPENDED), and each command's exit status and key outputs are checked (CHECKS).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+README = REPO / "README.md"
+REPO_PIECES = ("configs", "launch")  # what the run commands read from the repository root
+# Files a command reads that the README leaves to the reader.
+READER_FILES = {"sentences.txt": "El Real Madrid jugó en Sevilla contra el Betis .\n"
+                                 "Ana Botella vive en Barcelona\n"}
+
+# Command prefix (after leading `NAME=value` assignments) -> why the test does not run it.
+SKIPPED = {
+    "pip install": "changes the environment the tests run in",
+    "python -m pytest": "runs the test suite this module is part of",
+    "python benchmarks/": "measures speed at full sizes, minutes per benchmark",
+    "launch/local.sh": "trains every run of a sweep; tests/launch/test_local.py runs the runner",
+    "sbatch": "needs SLURM; tests/launch/test_slurm.py checks the script",
+    "python launch/slurm_submit.py": "needs SLURM; tests/launch/test_slurm.py fakes sbatch",
+    "launch/tpu_vm.sh": "needs a Cloud TPU VM; tests/launch/test_tpu_vm.py fakes gcloud",
+}
+
+# Tiny training sizes, as `--config.<key>=<value>` of configs/byte_crf.py: one epoch of 64
+# sentences per language, and one padded length (64 words) to compile.
+TINY_TRAIN = ("num_epochs=1", "data.max_train_sentences=64", "model.byte_emb_dim=8",
+              "model.byte_hidden=8", "model.word_hidden=16", "batch_size=16",
+              "data.length_buckets=(64,)", "eval_batch_size=256")
+# Flags appended to a run command, by its key (`command_key`).
+APPENDED = {
+    "train": tuple(f"--config.{value}" for value in TINY_TRAIN),
+    "experiment": tuple(f"--config.train.{value}" for value in TINY_TRAIN)
+                  + ("--config.finetune.num_epochs=1", "--config.bootstrap.num_samples=10"),
+}
+
+ENV = {**os.environ, "JAX_PLATFORMS": "cpu",
+       # The tests' persistent compilation cache (as tests/train/conftest.py), not the reader's.
+       "JAX_COMPILATION_CACHE_DIR": os.path.join(tempfile.gettempdir(),
+                                                 "polyglot_ner_test_jax_cache")}
+_SCRIPT = pathlib.Path(sys.executable).with_name("polyglot-ner")
+POLYGLOT_NER = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "polyglot_ner"]
+
+
+def readme_blocks() -> list[tuple[str, list[list[str]]]]:
+  """(id, commands) of every ```bash block; a command is its argv, continuations joined."""
+  text = README.read_text(encoding="utf-8")
+  blocks = []
+  for match in re.finditer(r"^```bash\n(.*?)^```", text, re.M | re.S):
+    line = text.count("\n", 0, match.start()) + 1
+    prose = re.sub(r"^```.*?^```", "", text[:match.start()], flags=re.M | re.S)
+    heading = re.findall(r"^#+ (.+)$", prose, re.M)[-1]  # of the section, not a bash comment
+    source = match.group(1).replace("\\\n", " ")
+    commands = [argv for command in source.splitlines()
+                if (argv := shlex.split(command, comments=True))]
+    blocks.append((f"line{line}-{re.sub(r'[^a-z]+', '-', heading.lower()).strip('-')}",
+                   commands))
+  return blocks
+
+
+def without_assignments(argv: list[str]) -> list[str]:
+  """`argv` without its leading `NAME=value` environment assignments."""
+  while argv and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", argv[0]):
+    argv = argv[1:]
+  return argv
+
+
+def skip_reason(argv: list[str]) -> str | None:
+  """Why the test does not run `argv` (SKIPPED), None when it is not skipped."""
+  command = " ".join(without_assignments(argv))
+  return next((why for prefix, why in SKIPPED.items() if command.startswith(prefix)), None)
+
+
+def command_key(argv: list[str]) -> str | None:
+  """What kind of run command `argv` is (a key of CHECKS), None when it is no run command."""
+  if argv[0] == "polyglot-ner" and len(argv) > 1:
+    return " ".join(argv[1:3]) if argv[1] == "data" else argv[1]
+  if argv[:2] == ["python", "launch/sweep.py"]:
+    return "sweep"
+  return None
+
+
+def flag(argv: list[str], name: str) -> str | None:
+  """The value of `--name value` or `--name=value` in `argv`, None without it."""
+  for i, arg in enumerate(argv):
+    if arg == f"--{name}":
+      return argv[i + 1]
+    if arg.startswith(f"--{name}="):
+      return arg.partition("=")[2]
+  return None
+
+
+def positional(argv: list[str]) -> list[str]:
+  """The arguments of `argv` that are neither `--options` nor the value of one (every option in
+  the README's `data` commands takes a value)."""
+  return [arg for i, arg in enumerate(argv) if not arg.startswith("-")
+          and not (i and argv[i - 1].startswith("--") and "=" not in argv[i - 1])]
+
+
+def sentences(path: pathlib.Path) -> list[list[list[str]]]:
+  """The sentences of a CoNLL file, each a list of token lines split into columns."""
+  blocks = path.read_text(encoding="utf-8").strip().split("\n\n")
+  return [[line.split() for line in block.splitlines()] for block in blocks]
+
+
+def run_predictions(workdir: pathlib.Path) -> list[list[list[str]]]:
+  """The predictions files a run wrote for its test sets, each as `sentences`."""
+  return [sentences(path) for path in sorted((workdir / "predictions" / "test").glob("*.txt"))]
+
+
+def check_train(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
+  workdir = cwd / flag(argv, "workdir")
+  results = json.loads((workdir / "results.json").read_text())
+  assert json.loads(stdout.strip().splitlines()[-1])["test_macro_f1"] == pytest.approx(
+      results["test"]["macro_f1"])
+  predictions = run_predictions(workdir)
+  assert len(predictions) == len(results["languages"])
+  assert all(len(token) == 3 for tagged in predictions for sentence in tagged for token in sentence)
+
+
+def check_experiment(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
+  workdir = cwd / flag(argv, "workdir")
+  results = json.loads((workdir / "results.json").read_text())
+  table = (workdir / "results.md").read_text()
+  assert (workdir / "results.png").stat().st_size > 0
+  for lang in results["langs"]:
+    assert lang in table
+  for row in ("| mono |", "| polyglot |", "| polyglot+FT |"):
+    assert row in table and row in stdout
+
+
+def check_evaluate(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
+  del argv, cwd
+  assert "macro_f1" in json.loads(stdout.strip().splitlines()[-1])
+
+
+def check_predict(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
+  del stdout
+  tagged = sentences(cwd / flag(argv, "output"))
+  if flag(argv, "format") == "text":
+    source = (cwd / flag(argv, "input")).read_text(encoding="utf-8")
+    assert [[token[0] for token in sentence] for sentence in tagged] == [
+        line.split() for line in source.splitlines() if line.strip()]
+    assert all(len(token) == 2 for sentence in tagged for token in sentence)
+    return
+  assert all(len(token) == 3 for sentence in tagged for token in sentence)
+  # A test file of the run is tagged as the run tagged it.
+  tokens = [[token[0] for token in sentence] for sentence in tagged]
+  for own in run_predictions(cwd / flag(argv, "workdir")):
+    if [[token[0] for token in sentence] for sentence in own] == tokens:
+      assert tagged == own
+
+
+def check_lineage(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
+  del cwd
+  child, parent = stdout.strip().splitlines()[:2]
+  assert os.path.basename(argv[-1]) in child and parent.lstrip().startswith("<- "), stdout
+
+
+def check_data_stats(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
+  del cwd
+  assert stdout.count("  sentences  ") == len(positional(argv[3:])), stdout
+
+
+def check_data_validate(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
+  del cwd
+  assert stdout.count(": ok (") == len(positional(argv[3:])), stdout
+
+
+def check_data_convert(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
+  del stdout
+  tagged = sentences(cwd / positional(argv[3:])[1])
+  assert tagged and all(len(token) == 2 for sentence in tagged for token in sentence)
+
+
+def check_sweep(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
+  del stdout
+  manifest = cwd / flag(argv, "root") / "manifest.jsonl"
+  assert [json.loads(line) for line in manifest.read_text().splitlines()]
+
+
+# Command key -> check(argv as run, its stdout, the directory it ran in) after exit status 0.
+CHECKS: dict[str, Callable[[list[str], str, pathlib.Path], None]] = {
+    "train": check_train, "experiment": check_experiment, "evaluate": check_evaluate,
+    "predict": check_predict, "lineage": check_lineage, "data stats": check_data_stats,
+    "data validate": check_data_validate, "data convert": check_data_convert,
+    "sweep": check_sweep,
+}
+
+BLOCKS = readme_blocks()
+RUN_BLOCKS = [pytest.param(commands, id=block_id) for block_id, commands in BLOCKS
+              if any(command_key(argv) for argv in commands)]
+
+
+def test_every_command_is_run_or_skipped():
+  problems = []
+  for block_id, commands in BLOCKS:
+    for argv in commands:
+      key = command_key(argv)
+      if key is None and skip_reason(argv) is None:
+        problems.append(f"{block_id}: neither run nor in SKIPPED: {shlex.join(argv)}")
+      if key is not None and key not in CHECKS:
+        problems.append(f"{block_id}: no output check in CHECKS for {key!r}")
+      if key is not None and any(arg.startswith("/") for arg in argv):
+        problems.append(f"{block_id}: an absolute path escapes the test's directory: "
+                        f"{shlex.join(argv)}")
+  used = {prefix for _, commands in BLOCKS for argv in commands for prefix in SKIPPED
+          if " ".join(without_assignments(argv)).startswith(prefix)}
+  problems += [f"SKIPPED entry matches no README command: {prefix!r}"
+               for prefix in SKIPPED if prefix not in used]
+  assert not problems, "\n".join(problems)
+
+
+def repo_layout(tmp_path: pathlib.Path, data_root: pathlib.Path | None) -> pathlib.Path:
+  """A directory laid out like the repository root, with `../shared/data` beside it."""
+  root = tmp_path / "repo"
+  root.mkdir()
+  for piece in REPO_PIECES:
+    (root / piece).symlink_to(REPO / piece, target_is_directory=True)
+  for name, text in READER_FILES.items():
+    (root / name).write_text(text, encoding="utf-8")
+  if data_root:
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "data").symlink_to(data_root, target_is_directory=True)
+  return root
+
+
+@pytest.mark.parametrize("commands", RUN_BLOCKS)
+def test_readme_block(commands: list[list[str]], tmp_path: pathlib.Path,
+                      request: pytest.FixtureRequest):
+  needs_data = any("../shared/data" in arg for argv in commands for arg in argv)
+  repo_copy = repo_layout(tmp_path, request.getfixturevalue("data_root") if needs_data else None)
+  for argv in commands:
+    key = command_key(argv)
+    if key is None:
+      continue  # skipped, see test_every_command_is_run_or_skipped
+    argv = argv + list(APPENDED.get(key, ()))
+    program = POLYGLOT_NER if argv[0] == "polyglot-ner" else [sys.executable]
+    result = subprocess.run(program + argv[1:], cwd=repo_copy, env=ENV, capture_output=True,
+                            text=True, timeout=300, check=False)
+    assert result.returncode == 0, (
+        f"{shlex.join(argv)} exited with {result.returncode}:\n{result.stderr[-3000:]}")
+    CHECKS[key](argv, result.stdout, repo_copy)
