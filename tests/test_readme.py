@@ -38,7 +38,7 @@ SKIPPED = {
     "python -m pytest": "runs the test suite this module is part of",
     "python benchmarks/": "measures speed at full sizes, minutes per benchmark",
     "launch/local.sh": "trains every run of a sweep; tests/launch/test_local.py runs the runner",
-    "sbatch": "needs SLURM; tests/launch/test_slurm.py checks the script",
+    "sbatch": "needs SLURM; tests/launch/test_slurm.py runs the script under a fake SLURM",
     "python launch/slurm_submit.py": "needs SLURM; tests/launch/test_slurm.py fakes sbatch",
     "launch/tpu_vm.sh": "needs a Cloud TPU VM; tests/launch/test_tpu_vm.py fakes gcloud",
 }
