@@ -13,15 +13,11 @@ import dataclasses
 import json
 import os
 import pathlib
-from collections.abc import Mapping
 from typing import Any
 
 import ml_collections
 
 from polyglot_ner.train import loop
-
-LEAVES = ("langs", "type_map")  # dicts compared whole: a key is data, not a config field
-
 
 @dataclasses.dataclass(frozen=True)
 class Status:
@@ -41,29 +37,10 @@ class Status:
     return self.results is not None and bool(self.differences)
 
 
-def _flat(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-  flat = {}
-  for key, value in config.items():
-    if isinstance(value, Mapping) and key not in LEAVES:
-      flat.update(_flat(value, f"{prefix}{key}."))
-    else:
-      flat[f"{prefix}{key}"] = value
-  return flat
-
-
-def config_differences(recorded: Mapping[str, Any], config: ml_collections.ConfigDict
-                       ) -> tuple[str, ...]:
-  """`"key: recorded -> wanted"` for every key that changes what a run computes."""
-  old, new = _flat(recorded), _flat(json.loads(config.to_json()))
-  return tuple(f"{key}: {old.get(key)!r} -> {new.get(key)!r}"
-               for key in sorted(set(old) | set(new))
-               if key not in loop.RESUMABLE_CHANGES and old.get(key) != new.get(key))
-
-
 def status(workdir: str | os.PathLike, config: ml_collections.ConfigDict) -> Status:
   """The status of the run of `config` in `workdir`."""
   path = pathlib.Path(workdir) / loop.RESULTS_FILE
   if not path.is_file():
     return Status(None)
   results = json.loads(path.read_text())
-  return Status(results, config_differences(results.get("config", {}), config))
+  return Status(results, loop.config_differences(results.get("config", {}), config))

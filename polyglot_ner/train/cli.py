@@ -19,6 +19,8 @@ from typing import Any, Callable, Mapping
 from absl import flags
 from ml_collections import config_flags
 
+from polyglot_ner.eval import conlleval
+
 
 class UsageError(Exception):
   """Bad command-line flags; `code` is the exit status (0 for --help)."""
@@ -74,11 +76,12 @@ def run_command(prog: str, argv: list[str], define: Define, required: tuple[str,
 
 
 def format_scores(scores: Mapping[str, Any]) -> str:
-  """A table of per-language precision, recall and F1 (percent) with the macro average."""
+  """A table of per-language precision, recall and F1 (percent, conlleval's digits) with the macro
+  average."""
   rows = [f"{'language':<20}{'P':>8}{'R':>8}{'F1':>8}"]
   for name, s in scores["per_language"].items():
-    rows.append(f"{name:<20}{100 * s['precision']:8.2f}{100 * s['recall']:8.2f}"
-                f"{100 * s['f1']:8.2f}")
+    p = conlleval.percentages(s)
+    rows.append(f"{name:<20}{p['precision']:8.2f}{p['recall']:8.2f}{p['f1']:8.2f}")
   rows.append(f"{'macro':<20}{100 * scores['macro_precision']:8.2f}"
               f"{100 * scores['macro_recall']:8.2f}{100 * scores['macro_f1']:8.2f}")
   return "\n".join(rows)

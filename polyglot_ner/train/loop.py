@@ -89,23 +89,30 @@ class LoopState:
 def _flat_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
   flat = {}
   for key, value in config.items():
-    if isinstance(value, Mapping) and key not in ("langs", "type_map"):
+    if isinstance(value, Mapping) and key not in ("langs", "type_map"):  # dicts of data: whole
       flat.update(_flat_config(value, f"{prefix}{key}."))
     else:
       flat[f"{prefix}{key}"] = value
   return flat
 
 
+def config_differences(recorded: Mapping[str, Any], config: ml_collections.ConfigDict
+                       ) -> tuple[str, ...]:
+  """`"key: recorded -> wanted"` for every key whose change changes what a run computes."""
+  old, new = _flat_config(recorded), _flat_config(json.loads(config.to_json()))
+  return tuple(f"{key}: {old.get(key)!r} -> {new.get(key)!r}"
+               for key in sorted(set(old) | set(new))
+               if key not in RESUMABLE_CHANGES and old.get(key) != new.get(key))
+
+
 def _check_same_run(saved: Mapping[str, Any], config: ml_collections.ConfigDict,
                     workdir: epath.Path) -> None:
   """A workdir resumes only the run it holds: any other config difference is an error."""
-  old, new = _flat_config(saved), _flat_config(json.loads(config.to_json()))
-  differ = sorted(key for key in set(old) | set(new)
-                  if key not in RESUMABLE_CHANGES and old.get(key) != new.get(key))
-  if differ:
-    details = "; ".join(f"{key}: {old.get(key)!r} -> {new.get(key)!r}" for key in differ)
-    raise errors.UserError(f"{workdir} holds a run with another config ({details}); resume it "
-                           "with the same config or train in a new --workdir")
+  differences = config_differences(saved, config)
+  if differences:
+    raise errors.UserError(f"{workdir} holds a run with another config "
+                           f"({'; '.join(differences)}); resume it with the same config or train "
+                           "in a new --workdir")
 
 
 def _label_map(workdir: epath.Path, train: Mapping[str, list[conll.Sentence]],

@@ -54,7 +54,6 @@ def read_input(path: str | os.PathLike, input_format: str = "conll",
   """The sentences to tag and whether their tags are gold (else they are all "O")."""
   if input_format == "text":
     tokens = text.read_sentences(path, encoding=encoding or "utf-8")
-    with_gold = False
   else:
     file_format = corpora.file_format(path, encoding=encoding)
     if conll.has_tags(path, encoding=file_format.encoding):
