@@ -9,7 +9,7 @@ The twin needs torch and pytorch-crf (never project dependencies): `--twin-pytho
 interpreter that has them; without them the twin is skipped with a line saying why.
 
   python benchmarks/train_step.py                                  # both presets, CoNLL-2002 es
-  python benchmarks/train_step.py --presets cpu --steps 100 --twin --twin-python /tmp/twin/bin/python
+  python benchmarks/train_step.py --presets cpu --steps 100 --twin --twin-python venv-torch/bin/python
   python benchmarks/train_step.py --presets cpu --langs demo/aa --steps 50
   python benchmarks/train_step.py --presets paper --batch-size 128  # the paper's batch size
 
@@ -112,7 +112,7 @@ def measure_twin(python: str, langs: list[str], root: str, steps: int) -> dict:
   check = subprocess.run([python, "-c", "import torch, torchcrf, seqeval"], capture_output=True)
   if check.returncode or len(langs) != 1 or not TWIN.exists():
     return {"benchmark": "train_step", "peer": "torch_twin",
-            "skipped": f"needs {TWIN} and torch, pytorch-crf, seqeval in {python}, and one language"}
+            "skipped": f"needs {TWIN}, one language, and torch, pytorch-crf, seqeval in {python}"}
   train = corpora.split_path(langs[0], "train", root)
   m = config.model
   dev = corpora.split_path(langs[0], "dev", root)
@@ -120,7 +120,8 @@ def measure_twin(python: str, langs: list[str], root: str, steps: int) -> dict:
              "--byte_layers", str(m.byte_layers), "--byte_hidden", str(m.byte_hidden),
              "--byte_emb", str(m.byte_emb_dim), "--max_bytes", str(config.data.max_word_bytes),
              "--word_hidden", str(m.word_hidden), "--batch", str(config.batch_size),
-             "--lr", str(config.optimizer.learning_rate), "--threads", str(len(os.sched_getaffinity(0)))]
+             "--lr", str(config.optimizer.learning_rate),
+             "--threads", str(len(os.sched_getaffinity(0)))]
   result = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
   return {"benchmark": "train_step", "preset": "cpu", "langs": langs, "steps": steps,
           "sentences_per_s": result["train_sent_per_s"], **result}
@@ -150,8 +151,9 @@ def main(argv: list[str]) -> int:
     twin = measure_twin(args.twin_python, langs, args.root, args.steps)
     print(json.dumps(twin), flush=True)
     if "cpu" in results and "skipped" not in twin:
+      ratio = results["cpu"]["sentences_per_s"] / twin["sentences_per_s"]
       print(json.dumps({"benchmark": "train_step_vs_twin", "preset": "cpu", "langs": langs,
-                        "ours_over_twin": results["cpu"]["sentences_per_s"] / twin["sentences_per_s"]}))
+                        "ours_over_twin": ratio}))
   return 0
 
 

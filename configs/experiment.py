@@ -45,6 +45,7 @@ Config arg keys (comma-separated; see `polyglot_ner.config_args`):
                   with 4 epochs for mono and polyglot runs and 2 for fine-tuning (minutes).
   model=byte_crf  the model kind; `configs/<model>.py` gives the training config of every run
   cpu             that config's `cpu` preset
+  paper           that config's `paper` flag (the published training settings)
   root=<dir>, drop=MISC+...   data root and dropped entity types, as in the model config
   seeds=0+1+2     seeds; every seed runs the whole protocol (default: num_seeds=1, i.e. seed 0)
   num_seeds=<n>   seeds 0 .. n-1 when `seeds` is not given
@@ -133,9 +134,9 @@ def _apply_budget(train: ml_collections.ConfigDict, budget: str, arg: ml_collect
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """The locked experiment config; `arg` as described in the module docstring."""
-  arg = config_args.parse_arg(arg, langs=(), model="byte_crf", cpu=False, root="", drop=(),
-                              seeds=(), num_seeds=1, budget="", steps=0, epochs=0, ft_epochs=0,
-                              ft_lr=0.0, samples=1000)
+  arg = config_args.parse_arg(arg, langs=(), model="byte_crf", cpu=False, paper=False, root="",
+                              drop=(), seeds=(), num_seeds=1, budget="", steps=0, epochs=0,
+                              ft_epochs=0, ft_lr=0.0, samples=1000)
   quickstart = not arg.langs
   langs = QUICKSTART_LANGS if quickstart else arg.langs
   if len(langs) < 2:
@@ -148,7 +149,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     raise UserError(f"config arg num_seeds: must be >= 1, got {arg.num_seeds}")
 
   train_arg = ",".join(
-      (["cpu"] if arg.cpu or quickstart else []) + ([f"root={arg.root}"] if arg.root else [])
+      (["cpu"] if arg.cpu or quickstart else []) + (["paper"] if arg.paper else [])
+      + ([f"root={arg.root}"] if arg.root else [])
       + ([f"drop={'+'.join(arg.drop)}"] if arg.drop else []))
   train = model_config(arg.model, train_arg)
   if quickstart:

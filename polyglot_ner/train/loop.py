@@ -315,6 +315,9 @@ def _train(config: ml_collections.ConfigDict, workdir: epath.Path, shown: str,
   train_sets = mixture.load("train", root, type_map=type_map)
   if config.data.max_train_sentences:
     train_sets = {name: s[:config.data.max_train_sentences] for name, s in train_sets.items()}
+  # Every split is read, and so checked, before the first step: a bad test file must not surface
+  # after hours of training.
+  dev, test = (mixture.load(split, root, type_map=type_map) for split in ("dev", "test"))
 
   def shapes_for(num_tags: int) -> finetune.Shapes:
     model = registry.get_model(config.model_kind, config.model, num_tags)
@@ -362,7 +365,7 @@ def _train(config: ml_collections.ConfigDict, workdir: epath.Path, shown: str,
     return json.loads(results_path.read_text())
 
   tagger = inference.Tagger(model, mesh, label_map, config.data, config.eval_batch_size)
-  dev_sets = inference.eval_sets(tagger, mixture.load("dev", root, type_map=type_map), languages)
+  dev_sets = inference.eval_sets(tagger, dev, languages)
 
   revision = checkpoint_lib.git_revision()
 
@@ -420,7 +423,7 @@ def _train(config: ml_collections.ConfigDict, workdir: epath.Path, shown: str,
     writer.close()
     checkpoints.wait_until_finished()
 
-  results = _test_results(config, model, checkpoints, tagger, mixture, workdir, loop, step,
+  results = _test_results(config, model, checkpoints, tagger, mixture, test, workdir, loop, step,
                           steps_per_epoch)
   if is_main:
     results_path.write_text(json.dumps(results, indent=2) + "\n")
@@ -429,13 +432,13 @@ def _train(config: ml_collections.ConfigDict, workdir: epath.Path, shown: str,
 
 def _test_results(config: ml_collections.ConfigDict, model: nn.Module,
                   checkpoints: checkpoint_lib.Checkpoints, tagger: inference.Tagger,
-                  mixture: mixture_lib.Mixture, workdir: epath.Path, loop: LoopState,
+                  mixture: mixture_lib.Mixture, test: Mapping[str, list[conll.Sentence]],
+                  workdir: epath.Path, loop: LoopState,
                   steps: int, steps_per_epoch: int) -> dict[str, Any]:
   """Scores the best dev checkpoint on every language's test set and writes its predictions."""
   params = checkpoints.restore_params(checkpoint_lib.BEST,
                                       inference.abstract_params(model, tagger.mesh))
   best_meta = checkpoints.meta(checkpoint_lib.BEST)
-  test = mixture.load("test", config.data.root or None, type_map=dict(config.data.type_map) or None)
   test_sets = inference.eval_sets(tagger, test, mixture.names)
   test_scores, predicted = inference.evaluate(tagger, params, test_sets)
   if jax.process_index() == 0:

@@ -314,3 +314,18 @@ def test_run_killed_with_sigkill_resumes_to_identical_parameters(tmp_path, tiny_
   assert f"resuming {workdir} from step {killed_at}" in resumed.stdout
   _assert_same_params(reference_dir, workdir, config)
   assert json.loads((workdir / loop.RESULTS_FILE).read_text())["test"] == reference["test"]
+
+
+def test_a_bad_test_file_stops_training_before_the_first_step(tmp_path, tiny_config):
+  """Every split is checked when the run starts, not when the test set is scored at the end."""
+  corpus = tmp_path / "data" / "conll2002" / "es"
+  corpus.mkdir(parents=True)
+  good = "Juan B-PER\nvive O\nen O\nMadrid B-LOC\n\n"
+  for split in ("train", "dev"):
+    (corpus / f"{split}.txt").write_text(good * 20)
+  (corpus / "test.txt").write_text(good + "Lima X-LOC\n\n")
+  config = tiny_config(**{"data.langs": {"conll2002/es": 1.0}, "data.root": str(tmp_path / "data")})
+  with pytest.raises(errors.UserError, match=r"test\.txt:6.*X-LOC"):
+    loop.train_and_evaluate(config, tmp_path / "run")
+  assert not (tmp_path / "run" / "checkpoints" / "latest").exists() or not any(
+      (tmp_path / "run" / "checkpoints" / "latest").iterdir())
