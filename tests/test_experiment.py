@@ -4,9 +4,7 @@ import importlib.util
 import json
 import os
 import pathlib
-import tempfile
 
-import jax
 import numpy as np
 import pytest
 
@@ -18,11 +16,6 @@ from polyglot_ner.eval import conlleval
 from polyglot_ner.eval import predictions as predictions_lib
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-
-# The runs compile the same tiny programs as tests/train: share its persistent compilation cache.
-jax.config.update("jax_compilation_cache_dir",
-                  os.path.join(tempfile.gettempdir(), "polyglot_ner_test_jax_cache"))
-jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 
 
 def get_config(arg):
@@ -192,11 +185,12 @@ def test_collect_means_stds_and_bootstrap(tmp_path):
 
 
 def tiny_config(stages):
-  """Two demo languages, 32 training sentences each, one epoch of tiny models."""
+  """Two demo languages, 32 training sentences each, one epoch of tiny models (the programs of
+  tests/train/conftest.py's tiny config: compiled once for both, with a constant rate)."""
   config = get_config("langs=demo/aa+demo/bb,epochs=1,ft_epochs=1,samples=200")  # converged
   config.train.update(dict(
       model=dict(byte_emb_dim=8, byte_hidden=8, word_hidden=16),
-      data=dict(max_word_bytes=16, byte_buckets=(16,), length_buckets=(16,),
+      data=dict(max_word_bytes=16, byte_buckets=(16,), length_buckets=(32,),
                 max_train_sentences=32),
       batch_size=16, eval_batch_size=32, optimizer=dict(learning_rate=1e-2)))
   with config.unlocked():

@@ -5,14 +5,19 @@ this file. Each command is either run or listed in SKIPPED with the reason, and 
 neither fails `test_every_command_is_run_or_skipped`: a new README command cannot slip by.
 
 A block runs in its own temporary directory laid out like the repository root (`configs/` and
-`launch/` linked in, `../shared/data` linked beside it, `sentences.txt` standing for the reader's
-own text), its commands in order (`evaluate` needs the run `train` wrote), with the relative paths
-as written, so that `runs/es` never touches a reader's runs. Runs are shrunk only by flags appended
-to the command (APPENDED), and each command's exit status and key outputs are checked (CHECKS).
+`launch/` linked in, `../shared/data` beside it, `sentences.txt` standing for the reader's own
+text), its commands in order (`evaluate` needs the run `train` wrote), with the relative paths
+as written, so that `runs/es` never touches a reader's runs. Runs are shrunk by flags appended to
+the command (APPENDED) and by `../shared/data` holding the real corpus files cut to their first
+SMALL_SPLIT sentences (same formats, encodings and compression; evaluating the full dev and test
+sets took most of the time; tests/data reads every real file in full), and each command's exit
+status and key outputs are checked (CHECKS).
+The commands inherit tests/conftest.py's environment: CPU, and the tests' compilation cache.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import pathlib
@@ -20,7 +25,6 @@ import re
 import shlex
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 
 import pytest
@@ -37,6 +41,7 @@ SKIPPED = {
     "pip install": "changes the environment the tests run in",
     "python -m pytest": "runs the test suite this module is part of",
     "python benchmarks/": "measures speed at full sizes, minutes per benchmark",
+    "benchmarks/accelerator.sh": "measures on a GPU at full sizes",
     "launch/local.sh": "trains every run of a sweep; tests/launch/test_local.py runs the runner",
     "sbatch": "needs SLURM; tests/launch/test_slurm.py runs the script under a fake SLURM",
     "python launch/slurm_submit.py": "needs SLURM; tests/launch/test_slurm.py fakes sbatch",
@@ -48,6 +53,7 @@ SKIPPED = {
 TINY_TRAIN = ("num_epochs=1", "data.max_train_sentences=64", "model.byte_emb_dim=8",
               "model.byte_hidden=8", "model.word_hidden=16", "batch_size=16",
               "data.length_buckets=(64,)", "eval_batch_size=256")
+SMALL_SPLIT = 100  # sentences kept per corpus file (training reads 64, TINY_TRAIN)
 # Flags appended to a run command, by its key (`command_key`).
 APPENDED = {
     "train": tuple(f"--config.{value}" for value in TINY_TRAIN),
@@ -55,10 +61,6 @@ APPENDED = {
                   + ("--config.finetune.num_epochs=1", "--config.bootstrap.num_samples=10"),
 }
 
-ENV = {**os.environ, "JAX_PLATFORMS": "cpu",
-       # The tests' persistent compilation cache (as tests/train/conftest.py), not the reader's.
-       "JAX_COMPILATION_CACHE_DIR": os.path.join(tempfile.gettempdir(),
-                                                 "polyglot_ner_test_jax_cache")}
 _SCRIPT = pathlib.Path(sys.executable).with_name("polyglot-ner")
 POLYGLOT_NER = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "polyglot_ner"]
 
@@ -232,6 +234,33 @@ def test_every_command_is_run_or_skipped():
   assert not problems, "\n".join(problems)
 
 
+def first_sentences(data: bytes, count: int) -> bytes:
+  """The lines of CoNLL `data` up to the end of its `count`-th blank-line-separated block."""
+  lines = data.splitlines(keepends=True)
+  ends = [i for i, (line, after) in enumerate(zip(lines, lines[1:] + [b""]))
+          if line.strip() and not after.strip()]
+  return data if len(ends) <= count else b"".join(lines[:ends[count - 1] + 2])
+
+
+@pytest.fixture(scope="session")
+def small_data_root(data_root: pathlib.Path, tmp_path_factory: pytest.TempPathFactory
+                    ) -> pathlib.Path:
+  """`data_root` with every corpus file (`*.txt`, `*.txt.gz`) cut to SMALL_SPLIT sentences."""
+  small = tmp_path_factory.mktemp("small_data")
+  for path in sorted(data_root.rglob("*")):
+    target = small / path.relative_to(data_root)
+    if path.is_dir():
+      target.mkdir()
+    elif path.name.endswith(".txt.gz"):
+      target.write_bytes(gzip.compress(first_sentences(gzip.decompress(path.read_bytes()),
+                                                       SMALL_SPLIT)))
+    elif path.name.endswith(".txt"):
+      target.write_bytes(first_sentences(path.read_bytes(), SMALL_SPLIT))
+    else:
+      target.symlink_to(path)
+  return small
+
+
 def repo_layout(tmp_path: pathlib.Path, data_root: pathlib.Path | None) -> pathlib.Path:
   """A directory laid out like the repository root, with `../shared/data` beside it."""
   root = tmp_path / "repo"
@@ -250,14 +279,15 @@ def repo_layout(tmp_path: pathlib.Path, data_root: pathlib.Path | None) -> pathl
 def test_readme_block(commands: list[list[str]], tmp_path: pathlib.Path,
                       request: pytest.FixtureRequest):
   needs_data = any("../shared/data" in arg for argv in commands for arg in argv)
-  repo_copy = repo_layout(tmp_path, request.getfixturevalue("data_root") if needs_data else None)
+  repo_copy = repo_layout(tmp_path,
+                          request.getfixturevalue("small_data_root") if needs_data else None)
   for argv in commands:
     key = command_key(argv)
     if key is None:
       continue  # skipped, see test_every_command_is_run_or_skipped
     argv = argv + list(APPENDED.get(key, ()))
     program = POLYGLOT_NER if argv[0] == "polyglot-ner" else [sys.executable]
-    result = subprocess.run(program + argv[1:], cwd=repo_copy, env=ENV, capture_output=True,
+    result = subprocess.run(program + argv[1:], cwd=repo_copy, capture_output=True,
                             text=True, timeout=300, check=False)
     assert result.returncode == 0, (
         f"{shlex.join(argv)} exited with {result.returncode}:\n{result.stderr[-3000:]}")

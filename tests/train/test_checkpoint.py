@@ -141,7 +141,7 @@ def test_a_damaged_step_is_one_sentence_naming_it(tmp_path, damage, capfd):
   message = str(raised.value)
   assert isinstance(raised.value, errors.UserError) and "\n" not in message
   assert message.startswith(f"the latest checkpoint {tmp_path}/checkpoints/latest/3 is damaged: ")
-  assert len(message) < 400
+  assert len(message.replace(str(tmp_path), "")) < 300  # however long the temp directory's name
   assert re.search(named, message)
   assert "Traceback" not in capfd.readouterr().err  # nor the failed reads' stragglers'
 

@@ -45,9 +45,7 @@ def test_two_processes_train_the_parameters_of_one(trained_run, tiny_flags, tmp_
   workdir = tmp_path / "two_processes"
   env = {**os.environ, "JAX_PLATFORMS": "cpu",
          "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
-         "JAX_COORDINATOR_ADDRESS": f"127.0.0.1:{_free_port()}", "JAX_NUM_PROCESSES": "2",
-         "JAX_COMPILATION_CACHE_DIR": jax.config.jax_compilation_cache_dir,
-         "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
+         "JAX_COORDINATOR_ADDRESS": f"127.0.0.1:{_free_port()}", "JAX_NUM_PROCESSES": "2"}
   command = [sys.executable, "-m", "polyglot_ner", "train", *tiny_flags(), f"--workdir={workdir}"]
   logs = [tmp_path / f"process{i}.log" for i in range(2)]
   processes = []
