@@ -49,10 +49,11 @@ SKIPPED = {
 }
 
 # Tiny training sizes, as `--config.<key>=<value>` of configs/byte_crf.py: one epoch of 64
-# sentences per language, and one padded length (64 words) to compile.
+# sentences per language, one padded length (64 words) and a constant rate (a schedule's length is
+# part of the compiled step), so that the runs of a command share their compiled programs.
 TINY_TRAIN = ("num_epochs=1", "data.max_train_sentences=64", "model.byte_emb_dim=8",
               "model.byte_hidden=8", "model.word_hidden=16", "batch_size=16",
-              "data.length_buckets=(64,)", "eval_batch_size=256")
+              "data.length_buckets=(64,)", "eval_batch_size=256", "optimizer.schedule=constant")
 SMALL_SPLIT = 100  # sentences kept per corpus file (training reads 64, TINY_TRAIN)
 # Flags appended to a run command, by its key (`command_key`).
 APPENDED = {
