@@ -79,7 +79,7 @@ def _segment_starts(segments: jax.Array) -> jax.Array:
 
 
 def _scan(inputs: jax.Array, lengths: jax.Array, resets: jax.Array | None, kernel: jax.Array,
-          bias: jax.Array, forget_bias: float, unroll: int) -> tuple[jax.Array, Carry]:
+          bias: jax.Array, forget_bias: float) -> tuple[jax.Array, Carry]:
   """K independent LSTMs run forward in one scan: inputs [K, B, T, D] (already dropped out),
   kernels [K, D + n, 4n], biases [K, 4n], resets [K, B, T] (zero the state before that step) or
   None. Returns outputs [K, B, T, n] (zero past each length) and the state at each length.
@@ -106,8 +106,7 @@ def _scan(inputs: jax.Array, lengths: jax.Array, resets: jax.Array | None, kerne
 
   # Zeros derived from the inputs, so that under `shard_map` they vary along the same axes.
   zeros = jnp.zeros_like(projected[0, ..., :recurrent_kernel.shape[1]])
-  final, outputs = jax.lax.scan(step, (zeros, zeros), (projected, alive, continues),
-                                unroll=unroll)
+  final, outputs = jax.lax.scan(step, (zeros, zeros), (projected, alive, continues))
   return jnp.transpose(outputs, (1, 2, 0, 3)), final
 
 
@@ -134,7 +133,6 @@ class LSTM(nn.Module):
   tf_forget_bias: bool = True
   input_dropout: float = 0.0
   output_dropout: float = 0.0
-  unroll: int = 1
 
   @nn.compact
   def __call__(self, inputs: jax.Array, lengths: jax.Array, *,
@@ -144,7 +142,7 @@ class LSTM(nn.Module):
     if self.reverse:
       inputs = reverse_within_lengths(inputs, lengths)
     outputs, (c, h) = _scan(inputs[None], lengths, None, kernel[None], bias[None],
-                            TF_FORGET_BIAS if self.tf_forget_bias else 0.0, self.unroll)
+                            TF_FORGET_BIAS if self.tf_forget_bias else 0.0)
     outputs = reverse_within_lengths(outputs[0], lengths) if self.reverse else outputs[0]
     outputs = nn.Dropout(self.output_dropout, name="output_dropout")(outputs, deterministic=deterministic)
     return outputs, (c[0], h[0])
@@ -164,7 +162,6 @@ class BiLSTM(nn.Module):
   tf_forget_bias: bool = True
   input_dropout: float = 0.0
   output_dropout: float = 0.0
-  unroll: int = 1
 
   @nn.compact
   def __call__(self, inputs: jax.Array, lengths: jax.Array, *, deterministic: bool,
@@ -179,7 +176,7 @@ class BiLSTM(nn.Module):
                           _segment_starts(reverse_within_lengths(segments, lengths))])
     outputs, (c, h) = _scan(both, lengths, resets, jnp.stack([fw_kernel, bw_kernel]),
                             jnp.stack([fw_bias, bw_bias]),
-                            TF_FORGET_BIAS if self.tf_forget_bias else 0.0, self.unroll)
+                            TF_FORGET_BIAS if self.tf_forget_bias else 0.0)
     outputs = nn.Dropout(self.output_dropout, name="output_dropout")(outputs, deterministic=deterministic)
     outputs = jnp.concatenate([outputs[0], reverse_within_lengths(outputs[1], lengths)], axis=-1)
     return outputs, (c[0], h[0]), (c[1], h[1])
@@ -204,7 +201,6 @@ class StackedBiLSTM(nn.Module):
   tf_forget_bias: bool = True
   input_dropout: float = 0.0
   output_dropout: float = 0.0
-  unroll: int = 1
 
   @nn.compact
   def __call__(self, inputs: jax.Array, lengths: jax.Array, *, deterministic: bool,
@@ -213,7 +209,7 @@ class StackedBiLSTM(nn.Module):
     for layer in range(self.num_layers):
       inputs, (_, fw_h), (_, bw_h) = BiLSTM(
           self.features, tf_forget_bias=self.tf_forget_bias, input_dropout=self.input_dropout,
-          output_dropout=self.output_dropout, unroll=self.unroll, name=f"layer_{layer}")(
+          output_dropout=self.output_dropout, name=f"layer_{layer}")(
               inputs, lengths, deterministic=deterministic, segments=segments)
       outputs.append(inputs)
       final_fw.append(fw_h)

@@ -143,3 +143,20 @@ def test_dropout_is_per_step_and_leaves_the_state_alone():
   other, _ = dropped.apply(params, x, lengths, deterministic=False,
                            rngs={"dropout": jax.random.key(2)})
   assert np.any(np.asarray(other) != np.asarray(out))
+
+
+def test_segments_restart_the_state_in_both_directions():
+  """Segments packed side by side in one row give exactly the outputs of each read alone."""
+  model = lstm.BiLSTM(HIDDEN)
+  rng = np.random.default_rng(7)
+  pieces = [rng.normal(size=(length, IN)).astype(np.float32) for length in (3, 1, 2)]
+  row = np.concatenate(pieces + [rng.normal(scale=100.0, size=(2, IN))])[None]  # 2 padding steps
+  segments = jnp.asarray([[1, 1, 1, 2, 3, 3, 0, 0]])
+  params = model.init(jax.random.key(0), row, jnp.array([6]), deterministic=True)
+  packed, _, _ = model.apply(params, row, jnp.array([6]), deterministic=True, segments=segments)
+  start = 0
+  for piece in pieces:
+    alone, _, _ = model.apply(params, piece[None], jnp.array([len(piece)]), deterministic=True)
+    np.testing.assert_allclose(packed[0, start:start + len(piece)], alone[0], atol=1e-6)
+    start += len(piece)
+  assert not np.any(packed[0, 6:])
