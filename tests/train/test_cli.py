@@ -39,7 +39,7 @@ def test_train_command_rejects_unknown_keys_and_flags(tmp_path, tiny_flags, caps
   monkeypatch.chdir(__file__.rsplit("/tests/", 1)[0])
   assert dispatcher.main(["train", *tiny_flags(), f"--workdir={tmp_path}", *bad]) == 2
   err = capsys.readouterr().err
-  assert f"polyglot-ner train: error: " in err and message in err
+  assert "polyglot-ner train: error: " in err and message in err
   assert err.startswith("usage: polyglot-ner train")
   assert not (tmp_path / "checkpoints").exists()
 
