@@ -14,11 +14,11 @@ than at every occurrence and padding word slots cost nothing. The batch's B rows
 (`word_bytes[s*U:(s+1)*U]`) and `word_ids` holds indices into the row's own block's table, so a
 device that receives one block of every array (sharding `P("data")`) holds a self-contained batch.
 Word slots past a sentence's length point at an empty table entry (byte length 0), and table rows
-past the distinct words are empty too. U is the block's number of word slots, B is fixed, T taken from `length_buckets` and W from `byte_buckets`, so `jit`
-sees only a few shapes. `pack_offsets` and `pack_lengths` say how each block's table words lie side
-by side in R rows of W bytes (`pack_words`), for a byte encoder that reads packed rows. Lengths
-are the source of truth; padding is 0 everywhere, and a last
-partial batch is filled with empty rows (length 0).
+past the distinct words are empty too. U is the block's number of word slots, B is fixed, T taken
+from `length_buckets` and W from `byte_buckets`, so `jit` sees only a few shapes. `pack_offsets`
+and `pack_lengths` say how each block's table words lie side by side in R rows of W bytes
+(`pack_words`), for a byte encoder that reads packed rows. Lengths are the source of truth;
+padding is 0 everywhere, and a last partial batch is filled with empty rows (length 0).
 
 `TrainBatches` walks a language mixture epoch by epoch: the mixture's seeded order (see
 `mixture.py`) is cut into windows of `sort_window` batches, sorted by length inside each window to
@@ -150,8 +150,8 @@ class PackedSentences:
     byte_index = np.where(offsets < word_lengths[:, None],
                           self.word_start[table_words][:, None] + offsets, len(self.word_bytes) - 1)
     width = len(offsets)
-    pack_offsets, pack_lengths = pack_words(
-        word_lengths, width, num_shards, min_rows=max(blocks.shape[1] * _PACKED_BYTES_PER_SLOT // width, 1))
+    min_rows = max(blocks.shape[1] * _PACKED_BYTES_PER_SLOT // width, 1)
+    pack_offsets, pack_lengths = pack_words(word_lengths, width, num_shards, min_rows)
     return {
         "word_bytes": self.word_bytes[byte_index].astype(np.int32),
         "word_byte_lengths": word_lengths,
