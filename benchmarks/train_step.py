@@ -19,7 +19,6 @@ The data root defaults to ../shared/data; without it, use `--langs demo/aa` (syn
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import pathlib
 import os
@@ -31,6 +30,7 @@ import time
 import jax
 import numpy as np
 
+from polyglot_ner import config_files
 from polyglot_ner.data import batching
 from polyglot_ner.data import corpora
 from polyglot_ner.data import labels
@@ -45,13 +45,6 @@ TWIN = REPO.parent / "shared" / "peers" / "torch_twin.py"
 PRESETS = {"cpu": "cpu", "paper": ""}  # name -> configs/byte_crf.py arg
 
 
-def _get_config(arg: str):
-  spec = importlib.util.spec_from_file_location("byte_crf_config", REPO / "configs" / "byte_crf.py")
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config(arg)
-
-
 def _peak_device_bytes() -> int | None:
   stats = [device.memory_stats() for device in jax.local_devices()]
   peaks = [s.get("peak_bytes_in_use") for s in stats if s]
@@ -60,7 +53,7 @@ def _peak_device_bytes() -> int | None:
 
 def measure(preset: str, langs: list[str], root: str, steps: int, batch_size: int | None) -> dict:
   """Times `steps` training steps of `preset` on the first batches of `langs`' training data."""
-  config = _get_config(PRESETS[preset])
+  config = config_files.load_config(f"byte_crf.py:{PRESETS[preset]}")
   batch_size = batch_size or config.batch_size
   train = {name: corpora.load_split(name, "train", root) for name in langs}
   label_map = labels.LabelMap.from_sentences(s for group in train.values() for s in group)
@@ -108,7 +101,7 @@ def measure(preset: str, langs: list[str], root: str, steps: int, batch_size: in
 
 def measure_twin(python: str, langs: list[str], root: str, steps: int) -> dict:
   """The PyTorch twin's training sentences/s over `steps` steps at the `cpu` preset's sizes."""
-  config = _get_config(PRESETS["cpu"])
+  config = config_files.load_config(f"byte_crf.py:{PRESETS['cpu']}")
   check = subprocess.run([python, "-c", "import torch, torchcrf, seqeval"], capture_output=True)
   if check.returncode or len(langs) != 1 or not TWIN.exists():
     return {"benchmark": "train_step", "peer": "torch_twin",

@@ -85,12 +85,12 @@ learning rate, the same budget and early stopping on the language's dev F1.
 
 from __future__ import annotations
 
-import importlib.util
 import pathlib
 
 import ml_collections
 
 from polyglot_ner import config_args
+from polyglot_ner import config_files
 from polyglot_ner.errors import NotFound, UserError
 
 QUICKSTART_LANGS = ("demo/aa", "demo/bb", "demo/cc", "demo/dd")
@@ -111,13 +111,10 @@ CONVERGED_MAX_EPOCHS = 50
 
 def model_config(model: str, arg: str) -> ml_collections.ConfigDict:
   """`get_config(arg)` of the model config file `configs/<model>.py` beside this one."""
-  path = pathlib.Path(__file__).with_name(f"{model}.py")
-  if not path.is_file():
-    raise NotFound(f"config arg model={model!r}: no config file {path}")
-  spec = importlib.util.spec_from_file_location(f"configs_{model}", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config(arg)
+  try:
+    return config_files.load_config(f"{pathlib.Path(__file__).with_name(model + '.py')}:{arg}")
+  except NotFound as e:
+    raise NotFound(f"config arg model={model!r}: {e}") from None
 
 
 def _budget(arg: ml_collections.ConfigDict, quickstart: bool) -> str:

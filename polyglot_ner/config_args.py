@@ -1,8 +1,10 @@
-"""The one parser for a config file's `arg` string (`configs/x.py:langs=a/b+c/d,cpu`).
+"""The one parser for a config file's `arg` string (`configs/x.py:langs=a/b+c/d,cpu`), and for the
+language mixture that model configs take as `langs=a/b:2+c/d`.
 
 big_vision style: comma-separated `key=value` pairs and bare flags (`cpu` means `cpu=True`); a value
 is typed by the key's default; `+` separates the items of a list. A key that the config does not
-declare is an error that names it, so a typo never passes silently.
+declare is an error that names it, so a typo never passes silently. Loading a config file is
+`polyglot_ner.config_files`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 import ml_collections
+
+from polyglot_ner.errors import UserError
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
@@ -28,7 +32,7 @@ def _convert(key: str, text: str, default: Any) -> Any:
       return text
     return type(default)(text)
   except ValueError as e:
-    raise ValueError(f"config arg {key}={text!r}: {e}") from None
+    raise UserError(f"config arg {key}={text!r}: {e}") from None
 
 
 def parse_arg(arg: str | None, **spec: Any) -> ml_collections.ConfigDict:
@@ -46,13 +50,27 @@ def parse_arg(arg: str | None, **spec: Any) -> ml_collections.ConfigDict:
     key = key.strip()
     if key not in spec:
       known = ", ".join(sorted(spec))
-      raise ValueError(f"unknown config arg {key!r} in {arg!r}; known keys: {known}")
+      raise UserError(f"unknown config arg {key!r} in {arg!r}; known keys: {known}")
     if not has_value:
       if not isinstance(spec[key], bool):
-        raise ValueError(f"config arg {key!r} needs a value ({key}=...)")
+        raise UserError(f"config arg {key!r} needs a value ({key}=...)")
       values[key] = True
     else:
       values[key] = _convert(key, text.strip(), spec[key])
   result = ml_collections.ConfigDict(values)
   result.lock()
   return result
+
+
+def parse_langs(items: tuple[str, ...]) -> dict[str, float]:
+  """A mixture from `langs` items: `("a/b:2", "c/d")` -> `{"a/b": 2.0, "c/d": 1.0}` (weight 0
+  drops a language); a bad weight is an error naming it."""
+  langs = {}
+  for item in items:
+    name, has_weight, weight = item.partition(":")
+    try:
+      langs[name] = float(weight) if has_weight else 1.0
+    except ValueError:
+      raise UserError(f"config arg langs: weight of {name!r} is not a number: {weight!r}"
+                      ) from None
+  return langs

@@ -3,6 +3,7 @@
 import pytest
 
 from polyglot_ner import config_args
+from polyglot_ner.errors import UserError
 
 
 def test_pairs_flags_lists_and_types():
@@ -39,3 +40,9 @@ def test_result_is_locked():
   arg = config_args.parse_arg("", seed=0)
   with pytest.raises(AttributeError):
     arg.sed = 1
+
+
+def test_mixture_weights():
+  assert config_args.parse_langs(("a/b:2", "c/d", "e/f:0")) == {"a/b": 2.0, "c/d": 1.0, "e/f": 0.0}
+  with pytest.raises(UserError, match="weight of 'a/b' is not a number: 'x'"):
+    config_args.parse_langs(("a/b:x",))

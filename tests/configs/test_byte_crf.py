@@ -1,20 +1,13 @@
 """configs/byte_crf.py: the paper's sizes, the cpu preset, mixtures, and locking."""
 
-import importlib.util
-import pathlib
-
 import pytest
 
+from polyglot_ner import config_files
 from polyglot_ner.models import registry
 
-CONFIG_FILE = pathlib.Path(__file__).resolve().parents[2] / "configs" / "byte_crf.py"
 
-
-def _get_config(arg=None):
-  spec = importlib.util.spec_from_file_location("byte_crf_config", CONFIG_FILE)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config(arg)
+def _get_config(arg=""):
+  return config_files.load_config(f"byte_crf.py:{arg}")
 
 
 def test_defaults_are_the_papers_settings_on_the_demo_corpus():

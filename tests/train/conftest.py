@@ -5,12 +5,9 @@ the same ones in every test: a constant learning rate (a schedule's constants de
 step count) and one padded shape (tests/conftest.py caches what is compiled across processes).
 """
 
-import importlib.util
-import pathlib
-
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
+from polyglot_ner import config_files
 
 # Tiny sizes and one padded shape per program: demo sentences have <= 14 words of <= 12 bytes, and
 # with 32 word slots per sentence every batch's words fit the minimum of packed byte rows (with 16,
@@ -25,17 +22,9 @@ TINY_OVERRIDES = {
 }
 
 
-def load_config_module(name: str):
-  """A config file of configs/ as a module."""
-  spec = importlib.util.spec_from_file_location(name, REPO / "configs" / f"{name}.py")
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
-
-
 def make_tiny_config(**overrides):
   """configs/byte_crf.py with TINY_OVERRIDES and then `overrides` ("a.b" keys)."""
-  config = load_config_module("byte_crf").get_config(TINY_ARG)
+  config = config_files.load_config(f"byte_crf.py:{TINY_ARG}")
   for key, value in {**TINY_OVERRIDES, **overrides}.items():
     *parents, leaf = key.split(".")
     node = config

@@ -1,0 +1,53 @@
+"""Loading `configs/*.py` from Python: what `polyglot-ner train --config` (ml_collections'
+config_flags) loads, wherever the file is named from."""
+
+import pathlib
+
+from absl import flags
+from ml_collections import config_flags
+import pytest
+
+from polyglot_ner import config_files
+from polyglot_ner.errors import NotFound
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+ARG = "langs=conll2002/es:2+conll2002/nl,cpu,seed=3"
+
+
+def config_flag(spec):
+  """The config that `--config=<spec>` gives a command."""
+  flag_values = flags.FlagValues()
+  config_flags.DEFINE_config_file("config", None, flag_values=flag_values, lock_config=True)
+  flag_values(["prog", f"--config={spec}"])
+  return flag_values.config
+
+
+def test_the_configs_folder_the_working_directory_and_config_flags_agree(monkeypatch, tmp_path):
+  monkeypatch.chdir(REPO)
+  flag = config_flag(f"configs/byte_crf.py:{ARG}")
+  for spec in (f"configs/byte_crf.py:{ARG}", f"{REPO}/configs/byte_crf.py:{ARG}"):
+    assert config_files.load_config(spec).to_dict() == flag.to_dict()
+  monkeypatch.chdir(tmp_path)  # not the repository: configs/ is where byte_crf.py is found
+  config = config_files.load_config(f"byte_crf.py:{ARG}")
+  assert config.to_dict() == flag.to_dict() and config.is_locked
+  assert dict(config.data.langs) == {"conll2002/es": 2.0, "conll2002/nl": 1.0}
+
+
+def test_a_file_in_the_working_directory_and_the_arg(monkeypatch, tmp_path):
+  (tmp_path / "byte_crf.py").write_text(
+      "import ml_collections\n\n"
+      "def get_config(arg='none'):\n"
+      "  return ml_collections.ConfigDict({'arg': arg})\n")
+  monkeypatch.chdir(tmp_path)
+  assert config_files.load_config("byte_crf.py").arg == "none"  # no ':': get_config()
+  assert config_files.load_config("byte_crf.py:a=b:c").arg == "a=b:c"  # after the first ':'
+  config = config_files.load_config(tmp_path / "byte_crf.py")
+  with pytest.raises(AttributeError):
+    config.other = 1  # locked, as the commands lock it
+
+
+def test_a_missing_file_is_named(tmp_path):
+  with pytest.raises(NotFound, match=r"no config file nope\.py \(nor in .*configs\)"):
+    config_files.load_config("nope.py:cpu")
+  with pytest.raises(NotFound, match=f"no config file {tmp_path}/nope.py$"):
+    config_files.load_config(f"{tmp_path}/nope.py")
