@@ -354,7 +354,7 @@ class TrainBatches:
 class EvalBatches:
   """Every sentence of one language exactly once, in a fixed length-sorted order, never truncated.
 
-  Iterating yields `(batch, indices)`: `indices[r]` is the position in `sentences` of batch row r,
+  Iterating yields the batches; `indices[i][r]` is the position in `sentences` of batch i's row r,
   or -1 for an empty padding row. Packing happens once, so iterating again (each evaluation) is
   cheap. `num_shards` as in `TrainBatches`.
   """
@@ -373,19 +373,18 @@ class EvalBatches:
     longest = int(self.packed.lengths.max(initial=0))
     self.length_buckets = eval_length_buckets(length_buckets, longest)
     self.byte_buckets = byte_buckets_for(byte_buckets, max_word_bytes)
-    self._order = np.argsort(self.packed.lengths, kind="stable")
+    order = np.argsort(self.packed.lengths, kind="stable")
+    self._rows = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+    self.indices = [np.pad(rows, (0, batch_size - len(rows)), constant_values=-1)
+                    for rows in self._rows]
 
   def __len__(self) -> int:
-    return math.ceil(len(self.packed) / self.batch_size)
+    return len(self._rows)
 
-  def __iter__(self) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:
-    for start in range(0, len(self._order), self.batch_size):
-      rows = self._order[start:start + self.batch_size]
-      indices = np.full(self.batch_size, -1, dtype=np.int64)
-      indices[:len(rows)] = rows
-      batch = self.packed.batch(rows, self.batch_size, self.length_buckets, self.byte_buckets,
-                                self.num_shards)
-      yield batch, indices
+  def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
+    for rows in self._rows:
+      yield self.packed.batch(rows, self.batch_size, self.length_buckets, self.byte_buckets,
+                              self.num_shards)
 
 
 def sentence_bytes(sentence: conll.Sentence) -> tuple[np.ndarray, np.ndarray]:

@@ -16,14 +16,20 @@ _TOKEN = re.compile(r"\S+")
 
 def read_sentences(path: str | os.PathLike, *, encoding: str = "utf-8") -> list[tuple[str, ...]]:
   """The tokens of each non-blank line of a text file."""
+  sentences = split_sentences(conll.read_text(path, encoding), path)
+  if not sentences:
+    raise conll.ConllFormatError(path, 1, "no sentences found (empty file?)")
+  return sentences
+
+
+def split_sentences(text: str, source: str | os.PathLike = "<text>") -> list[tuple[str, ...]]:
+  """The tokens of each non-blank line of `text`; a bad token names `source`, line and column."""
   sentences = []
-  for number, line in enumerate(conll.read_text(path, encoding).split("\n"), 1):
+  for number, line in enumerate(text.split("\n"), 1):
     tokens = []
     for match in _TOKEN.finditer(line):
-      conll.check_token(path, number, match.start() + 1, match.group())
+      conll.check_token(source, number, match.start() + 1, match.group())
       tokens.append(match.group())
     if tokens:
       sentences.append(tuple(tokens))
-  if not sentences:
-    raise conll.ConllFormatError(path, 1, "no sentences found (empty file?)")
   return sentences

@@ -159,11 +159,12 @@ class Parent:
 
 
 def child_label_map(parent: Parent, train: Mapping[str, Sequence[conll.Sentence]],
-                    dont_load: Sequence[str], shapes_for: Callable[[int], Shapes]
+                    dont_load: Sequence[str],
+                    shapes_for: Callable[[labels_lib.LabelMap], Shapes]
                     ) -> labels_lib.LabelMap:
   """The child's label map: its parent's, or (tags new to the parent, with every tag-dependent
-  parameter in `dont_load`) the parent's types plus the new ones. `shapes_for(num_tags)` gives the
-  child model's parameter shapes for a label map of that size."""
+  parameter in `dont_load`) the parent's types plus the new ones. `shapes_for(label_map)` gives the
+  child model's parameter shapes with that label map."""
   inherited = parent.label_map
   new = {name: inherited.missing(tag for s in sentences for tag in s.tags)
          for name, sentences in train.items()}
@@ -172,7 +173,7 @@ def child_label_map(parent: Parent, train: Mapping[str, Sequence[conll.Sentence]
     return inherited
   union = labels_lib.LabelMap(set(inherited.types) | {tag[2:] for tags in new.values()
                                                       for tag in tags})
-  before, after = shapes_for(len(inherited)), shapes_for(len(union))
+  before, after = shapes_for(inherited), shapes_for(union)
   dependent = sorted(path for path in after if before.get(path) != after[path])
   compiled = _compile("config.dont_load", dont_load)
   loaded = [path for path in dependent if not any(p.search(path) for p in compiled)]

@@ -33,19 +33,17 @@ from typing import Any, Callable, Mapping
 
 from absl import logging
 from etils import epath
-import flax.linen as nn
 import jax
 import ml_collections
 import numpy as np
 import optax
 
 from polyglot_ner import errors
-from polyglot_ner.data import batching
 from polyglot_ner.data import conll
 from polyglot_ner.data import labels as labels_lib
 from polyglot_ner.data import mixture as mixture_lib
 from polyglot_ner.eval import predictions as predictions_lib
-from polyglot_ner.models import registry
+from polyglot_ner import kinds
 from polyglot_ner.train import checkpoint as checkpoint_lib
 from polyglot_ner.train import compilation_cache
 from polyglot_ner.train import distributed
@@ -319,9 +317,8 @@ def _train(config: ml_collections.ConfigDict, workdir: epath.Path, shown: str,
   # after hours of training.
   dev, test = (mixture.load(split, root, type_map=type_map) for split in ("dev", "test"))
 
-  def shapes_for(num_tags: int) -> finetune.Shapes:
-    model = registry.get_model(config.model_kind, config.model, num_tags)
-    return finetune.shapes(inference.abstract_params(model, mesh))
+  def shapes_for(candidate: labels_lib.LabelMap) -> finetune.Shapes:
+    return finetune.shapes(kinds.build(config, candidate).abstract_params(mesh))
 
   def new_label_map() -> labels_lib.LabelMap:
     if parent:
@@ -329,17 +326,13 @@ def _train(config: ml_collections.ConfigDict, workdir: epath.Path, shown: str,
     return labels_lib.LabelMap.from_sentences(s for group in train_sets.values() for s in group)
 
   label_map = _label_map(workdir, train_sets, new_label_map)
-  train_batches = batching.TrainBatches(
-      train_sets, label_map, batch_size=config.batch_size, mixture=mixture, seed=config.seed,
-      length_buckets=config.data.length_buckets, byte_buckets=config.data.byte_buckets,
-      max_word_bytes=config.data.max_word_bytes, sort_window=config.data.sort_window,
-      num_shards=mesh.size)
+  kind = kinds.build(config, label_map)
+  train_batches = kind.train_batches(train_sets, mixture, seed=config.seed, num_shards=mesh.size)
   steps_per_epoch = train_batches.batches_per_epoch
   total_steps = config.max_steps or config.num_epochs * steps_per_epoch
 
-  model = registry.get_model(config.model_kind, config.model, len(label_map))
   params_rng, dropout_rng = jax.random.split(jax.random.PRNGKey(config.seed))
-  params = inference.init_params(model, params_rng, mesh)
+  params = kind.init_params(params_rng, mesh)
   if parent:
     params = finetune.load_params(parent, params, config.dont_load)
     logging.info("initialised from %s (dont_load %s)", parent.checkpoint, config.dont_load)
@@ -364,7 +357,7 @@ def _train(config: ml_collections.ConfigDict, workdir: epath.Path, shown: str,
   if loop.stop_reason and results_path.exists():
     return json.loads(results_path.read_text())
 
-  tagger = inference.Tagger(model, mesh, label_map, config.data, config.eval_batch_size)
+  tagger = inference.Tagger(kind, mesh, config.eval_batch_size)
   dev_sets = inference.eval_sets(tagger, dev, languages)
 
   revision = checkpoint_lib.git_revision()
@@ -380,7 +373,7 @@ def _train(config: ml_collections.ConfigDict, workdir: epath.Path, shown: str,
   step = int(state.step)
   if resume.found and is_main:
     print(f"resuming {shown} from step {step} (epoch {step / steps_per_epoch:.2f})", flush=True)
-  train_step = step_lib.make_train_step(model, tx, mesh)
+  train_step = step_lib.make_train_step(kind, tx, mesh)
   eval_every = config.eval_every_steps or steps_per_epoch
   writer = metrics_lib.MetricWriter(workdir, resume_step=step, enabled=is_main)
   progress = metrics_lib.Progress(total_steps, step, enabled=is_main)
@@ -423,21 +416,21 @@ def _train(config: ml_collections.ConfigDict, workdir: epath.Path, shown: str,
     writer.close()
     checkpoints.wait_until_finished()
 
-  results = _test_results(config, model, checkpoints, tagger, mixture, test, workdir, loop, step,
+  results = _test_results(config, checkpoints, tagger, mixture, test, workdir, loop, step,
                           steps_per_epoch)
   if is_main:
     results_path.write_text(json.dumps(results, indent=2) + "\n")
   return results
 
 
-def _test_results(config: ml_collections.ConfigDict, model: nn.Module,
+def _test_results(config: ml_collections.ConfigDict,
                   checkpoints: checkpoint_lib.Checkpoints, tagger: inference.Tagger,
                   mixture: mixture_lib.Mixture, test: Mapping[str, list[conll.Sentence]],
                   workdir: epath.Path, loop: LoopState,
                   steps: int, steps_per_epoch: int) -> dict[str, Any]:
   """Scores the best dev checkpoint on every language's test set and writes its predictions."""
   params = checkpoints.restore_params(checkpoint_lib.BEST,
-                                      inference.abstract_params(model, tagger.mesh))
+                                      tagger.kind.abstract_params(tagger.mesh))
   best_meta = checkpoints.meta(checkpoint_lib.BEST)
   test_sets = inference.eval_sets(tagger, test, mixture.names)
   test_scores, predicted = inference.evaluate(tagger, params, test_sets)

@@ -2,10 +2,11 @@
 
 Global batches are sharded `P("data")` (each device gets B / n rows), parameters and optimiser state
 are replicated. Each device computes the loss of its rows and its gradient; `lax.pmean` averages
-both across devices (pmap's semantics on the current API). The loss is the mean negative
-log-likelihood over the global batch's real sentences (rows of length 0 pad a last batch): each
-device divides its sum by the mean number of real rows per device, so the `pmean` of the per-device
-losses is exactly the global mean, whatever the number of devices.
+both across devices (pmap's semantics on the current API). The model kind (`polyglot_ner.kinds`)
+gives each row's loss and whether the row is real (rows of length 0 pad a last batch); the step
+minimises their mean over the global batch's real rows: each device divides its sum by the mean
+number of real rows per device, so the `pmean` of the per-device losses is exactly the global mean,
+whatever the number of devices.
 
 `check_vma=False` keeps pmap's semantics: `jax.grad` inside the body returns each device's own
 gradient (with the checker on, the gradient of a replicated parameter would come back already
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
-import flax.linen as nn
 import jax
 from jax import lax
 import jax.numpy as jnp
@@ -29,6 +29,7 @@ import numpy as np
 import optax
 
 from polyglot_ner import errors
+from polyglot_ner.kinds import base as kinds_base
 from polyglot_ner.train import state as state_lib
 
 AXIS = "data"
@@ -73,19 +74,18 @@ def shard_batch(batch: Batch, mesh: Mesh) -> dict[str, jax.Array]:
   return {key: local(value) for key, value in batch.items()}
 
 
-def make_train_step(model: nn.Module, tx: optax.GradientTransformation, mesh: Mesh, *,
+def make_train_step(kind: kinds_base.Kind, tx: optax.GradientTransformation, mesh: Mesh, *,
                     dropout: bool = True
                     ) -> Callable[[state_lib.TrainState, Batch],
                                   tuple[state_lib.TrainState, dict[str, jax.Array]]]:
-  """`step(state, batch) -> (state, {"loss", "grad_norm"})`, jitted and sharded over `mesh`.
+  """`step(state, batch) -> (state, {"loss", "grad_norm"})`, jitted and sharded over `mesh`:
+  one optimiser update on the mean of `kind.loss` over the global batch's real rows.
 
   `dropout=False` makes the loss deterministic (no dropout), e.g. to compare device counts.
   The input state is donated.
   """
 
   def per_device(state: state_lib.TrainState, batch: Batch):
-    real = (batch["lengths"] > 0).astype(jnp.float32)
-    mean_real_rows = jnp.maximum(lax.pmean(jnp.sum(real), AXIS), 1e-9)
     rng = jax.random.fold_in(jax.random.fold_in(state.rng, state.step), lax.axis_index(AXIS))
     # Dropout masks from XLA's RngBitGenerator rather than threefry: the step compiles in half
     # the time (threefry's hash is unrolled into every mask), and the masks stay a pure function
@@ -93,8 +93,10 @@ def make_train_step(model: nn.Module, tx: optax.GradientTransformation, mesh: Me
     rng = jax.random.wrap_key_data(jax.random.bits(rng, (4,), jnp.uint32), impl="rbg")
 
     def loss_fn(params):
-      log_likelihood = model.apply({"params": params}, batch, train=dropout, rngs={"dropout": rng})
-      return -jnp.sum(log_likelihood * real) / mean_real_rows
+      losses, real = kind.loss(params, batch, rng, train=dropout)
+      real = real.astype(jnp.float32)
+      mean_real_rows = jnp.maximum(lax.pmean(jnp.sum(real), AXIS), 1e-9)
+      return jnp.sum(losses * real) / mean_real_rows
 
     loss, grads = jax.value_and_grad(loss_fn)(state.params)
     loss, grads = lax.pmean((loss, grads), AXIS)
@@ -106,13 +108,16 @@ def make_train_step(model: nn.Module, tx: optax.GradientTransformation, mesh: Me
   return jax.jit(sharded, donate_argnums=0)
 
 
-def make_decode_step(model: nn.Module, mesh: Mesh) -> Callable[[Any, Batch], jax.Array]:
-  """`decode(params, batch) -> tags [B, T]` (Viterbi, 0 past each length), jitted and sharded."""
+def make_predict_step(predict: Callable[..., Any], mesh: Mesh) -> Callable[..., Any]:
+  """`predict(params, batch, *args)` (a pure per-row function such as `Kind.predict`: a pytree
+  with leading axis B) jitted and sharded over `mesh`; `args` are replicated."""
 
-  def per_device(params: Any, batch: Batch) -> jax.Array:
-    tags, _ = model.apply({"params": params}, batch, method="decode")
-    return tags
+  def per_device(params: Any, batch: Batch, *args: Any) -> Any:
+    return predict(params, batch, *args)
 
-  sharded = jax.shard_map(per_device, mesh=mesh, in_specs=(P(), P(AXIS)), out_specs=P(AXIS),
-                          check_vma=False)
-  return jax.jit(sharded)
+  def step(params: Any, batch: Batch, *args: Any) -> Any:
+    sharded = jax.shard_map(per_device, mesh=mesh, in_specs=(P(), P(AXIS)) + (P(),) * len(args),
+                            out_specs=P(AXIS), check_vma=False)
+    return sharded(params, batch, *args)
+
+  return jax.jit(step)

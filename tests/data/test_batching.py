@@ -187,7 +187,7 @@ def test_eval_batches_cover_all_sentences_once_untruncated(languages, label_map)
   seen = []
   for _ in range(2):  # iterating again gives the same batches
     indices_seen = []
-    for batch, indices in eval_batches:
+    for batch, indices in zip(eval_batches, eval_batches.indices):
       _check_padding(batch)
       assert batch["word_ids"].shape[1] in eval_batches.length_buckets
       assert np.all((indices == -1) == (batch["lengths"] == 0))

@@ -18,8 +18,8 @@ import jax
 import numpy as np
 import pytest
 
+from polyglot_ner import runs
 from polyglot_ner.train import checkpoint as checkpoint_lib
-from polyglot_ner.train import inference
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,7 @@ def _free_port() -> int:
 
 
 def _params(workdir, kind):
-  return jax.tree.map(np.asarray, inference.TrainedRun.load(workdir, kind).params)
+  return jax.tree.map(np.asarray, runs.load(workdir, kind).params)
 
 
 def _records(workdir):

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from polyglot_ner import errors
+from polyglot_ner import kinds
+from polyglot_ner import runs
 from polyglot_ner.data import labels as labels_lib
-from polyglot_ner.models import registry
 from polyglot_ner.train import checkpoint as checkpoint_lib
 from polyglot_ner.train import finetune
-from polyglot_ner.train import inference
 from polyglot_ner.train import loop
 from polyglot_ner.train import state as state_lib
 from polyglot_ner.train import step as step_lib
@@ -41,14 +41,14 @@ def _initial_state(config, workdir, monkeypatch):
 
 def _stored_params(workdir, kind=checkpoint_lib.BEST):
   """A run's `kind` parameters as numpy, read back independently of the fine-tuning code."""
-  run = inference.TrainedRun.load(workdir, kind)
+  run = runs.load(workdir, kind)
   return jax.tree.map(np.asarray, run.params)
 
 
-def _fresh_params(config, num_tags):
-  model = registry.get_model(config.model_kind, config.model, num_tags)
+def _fresh_params(config, label_map):
   key = jax.random.split(jax.random.PRNGKey(config.seed))[0]
-  return jax.tree.map(np.asarray, inference.init_params(model, key, step_lib.make_mesh()))
+  return jax.tree.map(np.asarray, kinds.build(config, label_map).init_params(
+      key, step_lib.make_mesh()))
 
 
 def _assert_trees_equal(a, b):
@@ -78,7 +78,7 @@ def test_child_starts_from_the_parents_best_params_with_a_fresh_optimiser(
   _assert_trees_equal(state.params, parent)
   tx = state_lib.make_optimizer(config.optimizer, 2 * 4)
   _assert_trees_equal(state.opt_state, jax.tree.map(np.asarray, tx.init(parent)))
-  fresh = _fresh_params(config, len(labels_lib.LabelMap.load(parent_dir / "label_map.json")))
+  fresh = _fresh_params(config, labels_lib.LabelMap.load(parent_dir / "label_map.json"))
   assert not np.array_equal(_flat(fresh)["crf/transitions"], _flat(parent)["crf/transitions"])
   assert (tmp_path / "label_map.json").read_text() == (parent_dir / "label_map.json").read_text()
 
@@ -90,7 +90,7 @@ def test_dont_load_keeps_a_fresh_init_of_the_matched_subtrees(trained_run, tiny_
   config = tiny_config(**CHILD, init_from=str(best), dont_load=("^crf/", "^output/"), seed=1)
   state = _initial_state(config, tmp_path, monkeypatch)
   params, parent = _flat(state.params), _flat(_stored_params(parent_dir))
-  fresh = _flat(_fresh_params(config, len(labels_lib.LabelMap.load(tmp_path / "label_map.json"))))
+  fresh = _flat(_fresh_params(config, labels_lib.LabelMap.load(tmp_path / "label_map.json")))
   reset = {path for path in params if path.startswith(("crf/", "output/"))}
   assert reset == {"crf/transitions", "output/kernel", "output/bias"}
   for path, value in params.items():
@@ -104,9 +104,9 @@ def test_a_tree_mismatch_is_a_readable_diff_suggesting_dont_load(trained_run, ti
                                                                  tmp_path, monkeypatch):
   parent_config, parent_dir, _ = trained_run
   config = tiny_config(**CHILD, init_from=str(parent_dir), **{"model.word_hidden": 24})
-  num_tags = len(labels_lib.LabelMap.load(parent_dir / "label_map.json"))
-  before = finetune.shapes(_fresh_params(parent_config, num_tags))
-  after = finetune.shapes(_fresh_params(config, num_tags))
+  label_map = labels_lib.LabelMap.load(parent_dir / "label_map.json")
+  before = finetune.shapes(_fresh_params(parent_config, label_map))
+  after = finetune.shapes(_fresh_params(config, label_map))
   differing = sorted(path for path in after if before[path] != after[path])
   assert differing and {path.split("/")[0] for path in differing} == {"word_encoder", "output"}
   with pytest.raises(errors.UserError) as error:

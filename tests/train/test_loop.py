@@ -1,6 +1,8 @@
 """End-to-end training on the demo corpus: smoke, learning, checkpoints, resume (from damaged
 checkpoints too), budgets, failures (divergence)."""
 
+import copy
+import hashlib
 import json
 import pathlib
 import re
@@ -15,21 +17,22 @@ import numpy as np
 import pytest
 
 from polyglot_ner import errors
+from polyglot_ner import kinds
+from polyglot_ner.data import labels as labels_lib
+from polyglot_ner import runs
 from polyglot_ner.train import checkpoint as checkpoint_lib
-from polyglot_ner.train import inference
+from polyglot_ner.train import finetune
 from polyglot_ner.train import loop
 from polyglot_ner.train import state as state_lib
 from polyglot_ner.train import step as step_lib
-from polyglot_ner.models import registry
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 STEPS_PER_EPOCH = 8  # the tiny config: 2 languages x 64 sentences / batch 16
 
 
 def _params(workdir, config, kind=checkpoint_lib.LATEST):
-  label_map = json.loads((workdir / loop.LABEL_MAP_FILE).read_text())["tags"]
-  model = registry.get_model(config.model_kind, config.model, len(label_map))
-  target = inference.abstract_params(model, step_lib.make_mesh())
+  label_map = labels_lib.LabelMap.load(workdir / loop.LABEL_MAP_FILE)
+  target = kinds.build(config, label_map).abstract_params(step_lib.make_mesh())
   with checkpoint_lib.Checkpoints(workdir, read_only=True) as checkpoints:
     return checkpoints.restore_params(kind, target)
 
@@ -74,6 +77,36 @@ def test_few_steps_learn_and_leave_a_complete_workdir(trained_run):
   assert meta["git_revision"] and meta["parent"] is None
   for lang in ("demo_aa", "demo_bb"):
     assert (workdir / "predictions" / "test" / f"{lang}.txt").exists()
+
+
+# The tiny run's parameters and scores (unconstrained decoding) recorded before the model-kind
+# seam (commit 3ca80e1), on the machine below; XLA's CPU code depends on the processor.
+RECORDED_CPU = ("AMD EPYC", True)  # (model name, has avx512f)
+RECORDED_PARAMS_SHA256 = "6f5df75b0d772ede5919c087d051925cbfba49eedb5ac9defeaf6f333c8872f1"
+RECORDED_F1 = {"dev": 0.010714285714285716, "test": 0.0035587188612099647}
+
+
+def _cpu():
+  info = pathlib.Path("/proc/cpuinfo").read_text() if pathlib.Path("/proc/cpuinfo").exists() else ""
+  model = re.search(r"^model name\s*:\s*(.*)$", info, re.M)
+  return (model.group(1).strip() if model else None, "avx512f" in info)
+
+
+def test_the_tiny_run_is_bitwise_what_it_was_before_the_kind_seam(trained_run):
+  if _cpu() != RECORDED_CPU:
+    pytest.skip(f"recorded on {RECORDED_CPU}, this is {_cpu()}")
+  config, workdir, _ = trained_run
+  digest = hashlib.sha256()
+  for path, leaf in sorted(finetune.flatten(jax.device_get(_params(workdir, config))).items()):
+    digest.update(path.encode())
+    digest.update(np.asarray(leaf).tobytes())
+  assert digest.hexdigest() == RECORDED_PARAMS_SHA256
+  run = runs.load(workdir, checkpoint_lib.LATEST)
+  unconstrained = copy.deepcopy(run.config)
+  unconstrained.model.constrained_decoding = False
+  run.kind = kinds.build(unconstrained, run.label_map)
+  for split, f1 in RECORDED_F1.items():
+    assert run.evaluate(split=split)["macro_f1"] == f1
 
 
 def test_rerun_of_a_finished_run_returns_its_results(trained_run):

@@ -1,4 +1,4 @@
-"""The sharded train and decode steps: 1 device == 4 devices == an unsharded computation."""
+"""The sharded train and predict steps: 1 device == 4 devices == an unsharded computation."""
 
 import jax
 import jax.numpy as jnp
@@ -10,8 +10,7 @@ from polyglot_ner import errors
 from polyglot_ner.data import batching
 from polyglot_ner.data import corpora
 from polyglot_ner.data import labels
-from polyglot_ner.models import registry
-from polyglot_ner.train import inference
+from polyglot_ner import kinds
 from polyglot_ner.train import state as state_lib
 from polyglot_ner.train import step as step_lib
 
@@ -30,11 +29,12 @@ def setup():
       max_word_bytes=16, num_shards=shards)) for shards in (1, 4)}
   assert list(batches[1]["lengths"] > 0).count(True) == 6
   assert np.max(batches[4]["word_ids"]) < len(batches[4]["word_bytes"]) // 4  # ids are per shard
-  model = registry.get_model("byte_crf", dict(byte_emb_dim=8, byte_hidden=8, word_hidden=16),
-                             len(label_map))
+  config = ml_collections.ConfigDict(dict(
+      model_kind="byte_crf", model=dict(byte_emb_dim=8, byte_hidden=8, word_hidden=16)))
+  model = kinds.build(config, label_map)
   tx = state_lib.make_optimizer(OPTIMIZER, total_steps=10)
   mesh = step_lib.make_mesh()
-  params = inference.init_params(model, jax.random.PRNGKey(0), mesh)
+  params = model.init_params(jax.random.PRNGKey(0), mesh)
   state = jax.device_get(state_lib.create_train_state(params, tx, jax.random.PRNGKey(1)))
   return model, tx, state, batches
 
@@ -55,7 +55,7 @@ def _unsharded(setup):
   real = batch["lengths"] > 0
 
   def loss_fn(params):
-    log_likelihood = model.apply({"params": params}, batch, train=False)
+    log_likelihood = model.module.apply({"params": params}, batch, train=False)
     return -jnp.sum(jnp.where(real, log_likelihood, 0.0)) / real.sum()
 
   loss, grads = jax.jit(jax.value_and_grad(loss_fn))(state.params)
@@ -92,16 +92,16 @@ def test_dropout_is_active_and_reproducible_from_the_state(setup):
   jax.tree.map(np.testing.assert_array_equal, state_a.params, state_b.params)
 
 
-def test_decode_step_is_the_same_on_one_and_four_devices(setup):
+def test_predict_step_is_the_same_on_one_and_four_devices(setup):
   model, _, state, batches = setup
   tags = []
   for devices in (jax.devices()[:1], jax.devices()):
     mesh = step_lib.make_mesh(devices)
-    decode = step_lib.make_decode_step(model, mesh)
-    tags.append(np.asarray(decode(step_lib.replicate(state.params, mesh),
-                                  step_lib.shard_batch(batches[len(devices)], mesh))))
-  expected, _ = jax.jit(lambda p, b: model.apply({"params": p}, b, method="decode"))(state.params,
-                                                                                    batches[1])
+    predict = step_lib.make_predict_step(model.predict, mesh)
+    tags.append(np.asarray(predict(step_lib.replicate(state.params, mesh),
+                                   step_lib.shard_batch(batches[len(devices)], mesh))))
+  expected, _ = jax.jit(lambda p, b: model.module.apply({"params": p}, b, method="decode"))(
+      state.params, batches[1])
   np.testing.assert_array_equal(tags[0], tags[1])
   np.testing.assert_array_equal(tags[1], np.asarray(expected))
 

@@ -1,0 +1,154 @@
+"""The model-kind seam: everything training, evaluation, fine-tuning, the experiment and the
+analysis may know about a model, in one interface.
+
+A kind (the byte CRF, CharNER, Byte-to-Span, ...) is one module of `polyglot_ner.kinds` defining a
+`Kind` subclass. The rest of the code holds a `Kind` built from a run's config and label map, and
+calls only what is below; batch keys, output sizes and decoding are the kind's own business.
+
+The contract shared by every kind's batches: a dict of arrays, each split along its leading axis
+over the devices of the data mesh (`polyglot_ner.train.step.shard_batch`), holding at least
+`lengths` [B] (a row's size in the kind's own units: words, bytes, ...; 0 for a row padding a last
+partial batch) and `lang` [B] (the row's index in the run's language list). Training logs, the
+divergence guard and the loss's mean over real rows read only those two.
+
+The label space of every kind is the run's IOB2 `LabelMap` (its entity types, saved with the run
+and inherited by a fine-tuned child); a kind derives its own outputs from it (the byte CRF: one
+score per IOB2 tag; a byte tagger: one per type), and turns its predictions back into word-level
+IOB2 tags, which scoring, bootstrap and prediction files share.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Protocol
+
+import flax.linen as nn
+import jax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+import ml_collections
+
+from polyglot_ner import errors
+from polyglot_ner.data import conll
+from polyglot_ner.data import labels as labels_lib
+
+Batch = Mapping[str, Any]
+Params = Any
+
+
+class TrainData(Protocol):
+  """Training batches over a language mixture: endless, reshuffled each epoch, resumable."""
+
+  batches_per_epoch: int
+  num_truncated: int  # training sentences (or windows) cut to the largest bucket
+
+  def __next__(self) -> dict[str, Any]: ...
+  def get_state(self) -> dict[str, Any]: ...  # JSON-serialisable position
+  def set_state(self, state: Mapping[str, Any]) -> None: ...
+
+
+class EvalData(Protocol):
+  """The batches of one language's sentences (each exactly once), reusable across evaluations."""
+
+  indices: list[Any]  # per batch, the sentence of each row (-1: a padding row)
+
+  def __iter__(self) -> Iterator[dict[str, Any]]: ...
+  def __len__(self) -> int: ...
+
+
+class Kind(abc.ABC):
+  """A model kind for one run: its Flax module, batches, loss, predictions and their tags.
+
+  Built from the run's whole config (`config.model` for the module, `config.data` for batching)
+  and its label map. `loss` and `predict` are pure functions of arrays: the training and predict
+  steps run them inside `jax.shard_map`, the analysis under `jax.vmap(jax.grad(...))`.
+  """
+
+  module_class: type[nn.Module]  # built from `config.model` (a field per key) and `module_args`
+  label_fields: tuple[str, ...] = ()  # the module's fields that `module_args` gives
+
+  def __init__(self, config: ml_collections.ConfigDict, label_map: labels_lib.LabelMap):
+    self.config = config
+    self.label_map = label_map
+    self.module = self.module_class(**self.module_args(), **self._model_fields(config.model))
+
+  @abc.abstractmethod
+  def module_args(self) -> dict[str, Any]:
+    """The module's `label_fields`, which come from the label map rather than `config.model`."""
+
+  @classmethod
+  def config_fields(cls) -> tuple[str, ...]:
+    """The keys `config.model` may hold: the module's fields but its `label_fields`."""
+    return tuple(field.name for field in dataclasses.fields(cls.module_class)
+                 if field.init and field.name not in ("parent", "name", *cls.label_fields))
+
+  @classmethod
+  def _model_fields(cls, model_config: Mapping[str, Any]) -> dict[str, Any]:
+    """`config.model` as module fields; a key that is not one is a UserError naming it."""
+    fields = dict(model_config.items())
+    unknown = sorted(set(fields) - set(cls.config_fields()))
+    if unknown:
+      raise errors.UserError(f"config.model keys {unknown} are not fields of "
+                             f"{cls.module_class.__name__}; its fields are {list(cls.config_fields())}")
+    return fields
+
+  # Batches.
+
+  @abc.abstractmethod
+  def train_batches(self, languages: Mapping[str, Sequence[conll.Sentence]], mixture: Any, *,
+                    seed: int, num_shards: int) -> TrainData:
+    """Training batches of `config.batch_size` rows over `languages` sampled by `mixture`."""
+
+  @abc.abstractmethod
+  def eval_batches(self, sentences: Sequence[conll.Sentence], *, lang: int, batch_size: int,
+                   num_shards: int) -> EvalData:
+    """Every sentence once, never truncated, with its gold labels (all "O" when tagging)."""
+
+  @abc.abstractmethod
+  def example_batch(self) -> dict[str, Any]:
+    """A smallest valid batch: parameter shapes never depend on batch shapes."""
+
+  # Pure functions of arrays.
+
+  @abc.abstractmethod
+  def loss(self, params: Params, batch: Batch, rng: jax.Array | None, *, train: bool
+           ) -> tuple[jax.Array, jax.Array]:
+    """(loss [B], real [B]): each row's loss (e.g. its negative log-likelihood) and whether the
+    row is real; training minimises the mean over real rows. `rng` drives dropout (train only)."""
+
+  @abc.abstractmethod
+  def predict(self, params: Params, batch: Batch) -> Any:
+    """The model's prediction of every row: a pytree of arrays with leading axis B."""
+
+  # Host side.
+
+  @abc.abstractmethod
+  def tags(self, data: EvalData, predictions: Sequence[Any]) -> list[list[str]]:
+    """Word-level IOB2 tags of every sentence of `data`, in its sentences' order, from
+    `predictions` (one host pytree per batch of `data`, in order)."""
+
+  @abc.abstractmethod
+  def per_sentence(self, data: EvalData, outputs: Sequence[Any], axis: int | None = 0
+                   ) -> list[Any]:
+    """Per-row `outputs` (one host array per batch of `data`, rows first) as one array per
+    sentence of `data`, in its order, cut to the sentence's length along `axis` of a row (None:
+    uncut). The runs API and the analysis use it for per-sentence outputs."""
+
+  # Shared.
+
+  def init_params(self, rng: jax.Array, mesh: Mesh) -> Params:
+    """Freshly initialised parameters, replicated over `mesh`."""
+    init = jax.jit(self._init, out_shardings=NamedSharding(mesh, P()))
+    return init(rng)
+
+  def abstract_params(self, mesh: Mesh) -> Params:
+    """The parameter tree as replicated `jax.ShapeDtypeStruct`s (a restore target, no compute)."""
+    shapes = jax.eval_shape(self._init, jax.random.PRNGKey(0))
+    replicated = NamedSharding(mesh, P())
+    return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=replicated),
+                        shapes)
+
+  def _init(self, rng: jax.Array) -> Params:
+    return self.module.init({"params": rng}, self.example_batch(), train=False)["params"]
+
