@@ -1,0 +1,52 @@
+"""`polyglot-ner evaluate`: score a trained run's checkpoint on every language of a split.
+
+  polyglot-ner evaluate --workdir runs/x [--split test] [--checkpoint best] [--data_root DIR]
+
+Prints a table of per-language precision, recall and F1 with the macro average, then the full
+scores (per entity type, micro, macro) as one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+
+from absl import flags
+
+from polyglot_ner.data import corpora
+from polyglot_ner.train import checkpoint as checkpoint_lib
+from polyglot_ner.train import cli
+
+
+def _define(flag_values: flags.FlagValues, argv: list[str]) -> None:
+  del argv  # no config flag here
+  flags.DEFINE_string("workdir", None, "run directory written by `polyglot-ner train`",
+                      flag_values=flag_values)
+  flags.DEFINE_enum("split", "test", list(corpora.SPLITS), "split to score",
+                    flag_values=flag_values)
+  flags.DEFINE_enum("checkpoint", checkpoint_lib.BEST, list(checkpoint_lib.KINDS),
+                    "which checkpoint to score", flag_values=flag_values)
+  flags.DEFINE_string("data_root", None, "data root (default: the run's config.data.root)",
+                      flag_values=flag_values)
+
+
+def _evaluate(flag_values: flags.FlagValues) -> int:
+  from polyglot_ner.train import inference  # pylint: disable=import-outside-toplevel
+  run = inference.TrainedRun.load(flag_values.workdir, flag_values.checkpoint)
+  root = flag_values.data_root or run.config.data.root or None
+  type_map = dict(run.config.data.type_map) or None
+  languages = run.meta["languages"]
+  tagger = run.tagger()
+  sets = inference.eval_sets(
+      tagger, {name: corpora.load_split(name, flag_values.split, root, type_map=type_map)
+               for name in languages}, languages)
+  scores, _ = inference.evaluate(tagger, run.params, sets)
+  print(f"{flag_values.workdir}: {flag_values.checkpoint} checkpoint (step {run.meta['step']}), "
+        f"{flag_values.split} split")
+  print(cli.format_scores(scores))
+  print(json.dumps(scores))
+  return 0
+
+
+def main(argv: list[str]) -> int:
+  """Entry point of `polyglot-ner evaluate`."""
+  return cli.run_command("polyglot-ner evaluate", argv, _define, ("workdir",), _evaluate)

@@ -1,0 +1,87 @@
+"""`polyglot-ner predict`: tag a CoNLL file or raw text with a trained run.
+
+  polyglot-ner predict --workdir runs/x --input in.conll --output out.conll [--lang conll2002/es]
+      [--format conll|text] [--encoding latin-1]
+
+`--format conll` (the default): an input with tags (`token ... tag`) is written as conlleval input,
+`token gold pred`, its gold tags normalised to IOB2 as training does; an input of tokens only (one
+column) is written as `token pred`; `-DOCSTART-` lines are skipped. A file of the corpus registry
+(e.g. `<root>/wikiann/sw/test.txt.gz`) is read exactly as training reads it, so WikiANN's `sw:`
+token prefixes are stripped and the predictions equal the run's own. `--format text`: one sentence
+per line, split at whitespace, written as `token pred` lines, a blank line after each sentence.
+`--encoding` sets the input's encoding (default: the registry's, else UTF-8). `--lang` picks the
+`lang` id the batches carry (default: the run's first language).
+"""
+
+from __future__ import annotations
+
+import os
+
+from absl import flags
+
+from polyglot_ner import errors
+from polyglot_ner.data import conll
+from polyglot_ner.data import corpora
+from polyglot_ner.data import text
+from polyglot_ner.eval import predictions as predictions_lib
+from polyglot_ner.train import checkpoint as checkpoint_lib
+from polyglot_ner.train import cli
+
+FORMATS = ("conll", "text")
+
+
+def _define(flag_values: flags.FlagValues, argv: list[str]) -> None:
+  del argv  # no config flag here
+  flags.DEFINE_string("workdir", None, "run directory written by `polyglot-ner train`",
+                      flag_values=flag_values)
+  flags.DEFINE_string("input", None, "file to tag: CoNLL (tags optional) or text, see --format",
+                      flag_values=flag_values)
+  flags.DEFINE_string("output", None, "where to write the predictions", flag_values=flag_values)
+  flags.DEFINE_enum("format", "conll", list(FORMATS),
+                    "input format: CoNLL columns, or text with one sentence per line",
+                    flag_values=flag_values)
+  flags.DEFINE_string("encoding", None,
+                      "input encoding (default: the corpus registry's for its files, else utf-8)",
+                      flag_values=flag_values)
+  flags.DEFINE_enum("checkpoint", checkpoint_lib.BEST, list(checkpoint_lib.KINDS),
+                    "which checkpoint to use", flag_values=flag_values)
+  flags.DEFINE_string("lang", None, "language of the input, one of the run's languages",
+                      flag_values=flag_values)
+
+
+def read_input(path: str | os.PathLike, input_format: str = "conll",
+               encoding: str | None = None) -> tuple[list[conll.Sentence], bool]:
+  """The sentences to tag and whether their tags are gold (else they are all "O")."""
+  if input_format == "text":
+    tokens = text.read_sentences(path, encoding=encoding or "utf-8")
+  else:
+    file_format = corpora.file_format(path, encoding=encoding)
+    if conll.has_tags(path, encoding=file_format.encoding):
+      return file_format.read_iob2(path), True
+    tokens = file_format.read_tokens(path)
+  return [conll.Sentence(t, ("O",) * len(t)) for t in tokens], False
+
+
+def _predict(flag_values: flags.FlagValues) -> int:
+  from polyglot_ner.train import inference  # pylint: disable=import-outside-toplevel
+  sentences, with_gold = read_input(flag_values.input, flag_values.format, flag_values.encoding)
+  run = inference.TrainedRun.load(flag_values.workdir, flag_values.checkpoint)
+  languages = run.meta["languages"]
+  lang = flag_values.lang or languages[0]
+  if lang not in languages:
+    raise errors.UserError(f"--lang {lang!r} is not one of the run's languages {languages}")
+  tagger = run.tagger()
+  predicted = tagger.tag(run.params, tagger.batches(sentences, lang=languages.index(lang)))
+  if with_gold:
+    predictions_lib.write_predictions(flag_values.output, sentences, predicted)
+  else:
+    conll.write_conll(flag_values.output,
+                      [conll.Sentence(s.tokens, tuple(p)) for s, p in zip(sentences, predicted)])
+  print(f"tagged {len(sentences)} sentences of {flag_values.input} -> {flag_values.output}")
+  return 0
+
+
+def main(argv: list[str]) -> int:
+  """Entry point of `polyglot-ner predict`."""
+  return cli.run_command("polyglot-ner predict", argv, _define, ("workdir", "input", "output"),
+                         _predict)
