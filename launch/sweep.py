@@ -1,15 +1,17 @@
 """Expands language sets into training runs and writes them as a manifest (JSON lines).
 
 A sweep is designs (mono, polyglot, polyglot -> fine-tune, leave-one-out, pairs, subsets) x seeds x
-model kinds. Every run gets a canonical workdir named after what it trains on, so the same run
-requested by two designs is one run, and a researcher can glob the results:
+model kinds, planned by `polyglot_ner.run_plan` as `polyglot-ner experiment` plans its runs. Every
+run gets a canonical workdir named after what it trains on, so the same run requested by two
+designs is one run, and a researcher can glob the results:
 
   <root>/<model>/seed<seed>/<langs>                  a model trained on a set of languages
   <root>/<model>/seed<seed>/<langs>.ft-<lang>        that model fine-tuned on one language
 
 `<langs>` is the sorted set joined by "+", each `corpus/lang` written `corpus_lang`, e.g.
-`byte_crf/seed0/conll2002_es+conll2002_nl+conll2003_en.ft-conll2002_es`. The manifest is run by
-launch/local.py, or submitted to SLURM by launch/slurm_submit.py.
+`byte_crf/seed0/conll2002_es+conll2002_nl+conll2003_en.ft-conll2002_es`; `<model>` names the config
+`<configs-dir>/<model>.py` of its runs. The manifest is run by launch/local.py, or submitted to
+SLURM by launch/slurm_submit.py.
 
 A fine-tuned run follows `polyglot_ner.finetune_recipe` (as `polyglot-ner experiment` does): its
 command adds the recipe's overrides (half the learning rate, ...) of the config it would have as a
@@ -33,8 +35,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
-import itertools
 import json
 import os
 import pathlib
@@ -47,15 +47,11 @@ import ml_collections
 
 from polyglot_ner import finetune_recipe
 from polyglot_ner import finished_runs
+from polyglot_ner import run_plan
 from polyglot_ner.errors import UserError
 from polyglot_ner.train import cli as train_cli
 
 RESULTS_FILE = "results.json"
-DESIGNS = ("mono", "polyglot", "finetune", "leave_one_out", "leave_one_out_ft", "pairs",
-           "subsets")
-LANG_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*(/[A-Za-z0-9][A-Za-z0-9_-]*)*")
-PARENT_DESIGN = {"finetune": "polyglot", "leave_one_out_ft": "leave_one_out"}
-MAX_NAME_CHARS = 200  # File names longer than 255 bytes fail on common filesystems.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,53 +100,15 @@ def train_config(command: Sequence[str]) -> ml_collections.ConfigDict:
   return flag_values.config
 
 
-def lang_slug(lang: str) -> str:
-  """`conll2003/en` -> `conll2003_en`: a language as a file-name part."""
-  if not LANG_PATTERN.fullmatch(lang):
-    raise UserError(f"language {lang!r} is not `corpus/lang` made of letters, digits, '_', '-'")
-  return lang.replace("/", "_")
-
-
-def langs_name(langs: Iterable[str]) -> str:
-  """The canonical name of a language set: sorted slugs joined by '+' (hashed when too long)."""
-  slugs = sorted(lang_slug(lang) for lang in langs)
-  name = "+".join(slugs)
-  if len(name) > MAX_NAME_CHARS:
-    name = f"{len(slugs)}langs-{hashlib.sha1(name.encode()).hexdigest()[:12]}"
-  return name
-
-
-def _design_sets(design: str, langs: Sequence[str],
-                 max_subset: int) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
-  """(training languages, languages to fine-tune on) pairs that a design asks for."""
-  if design == "mono":
-    return [((lang,), ()) for lang in langs]
-  if design == "polyglot":
-    return [(tuple(langs), ())]
-  if design == "finetune":  # one language: the polyglot model is the mono one, nothing to tune
-    return [(tuple(langs), tuple(langs) if len(langs) > 1 else ())]
-  if design in ("leave_one_out", "leave_one_out_ft"):
-    if len(langs) < 2:
-      return []
-    fine_tune = design == "leave_one_out_ft"
-    return [(tuple(l for l in langs if l != held_out), (held_out,) if fine_tune else ())
-            for held_out in langs]
-  if design == "pairs":
-    return [(pair, ()) for pair in itertools.combinations(langs, 2)]
-  assert design == "subsets", design  # expand() checked the names
-  return [(subset, ()) for size in range(1, max_subset + 1)
-          for subset in itertools.combinations(langs, size)]
-
-
 def expand(langs: Sequence[str], designs: Sequence[str], seeds: Sequence[int],
            models: Sequence[str], root: str = "runs/sweep", *, max_subset: int | None = None,
            preset: str | None = None, extra: Sequence[str] = (), configs_dir: str = "configs",
            ft_epochs: int = 0, ft_lr: float = 0.0) -> list[Run]:
-  """All runs of a sweep, de-duplicated, every run after the runs it depends on.
+  """All runs of a sweep (`run_plan.expand`), each with its command and whether it is finished.
 
   Args:
     langs: `corpus/lang` names; each run trains on their sorted subset.
-    designs: names from DESIGNS; run order follows DESIGNS whatever the order given.
+    designs: names from `run_plan.DESIGNS`; run order follows DESIGNS whatever the order given.
     seeds, models: one copy of every run per seed and model kind (`configs/<model>.py`).
     root: folder the workdirs go under.
     max_subset: largest subset for the "subsets" design (default: all languages).
@@ -159,32 +117,13 @@ def expand(langs: Sequence[str], designs: Sequence[str], seeds: Sequence[int],
     configs_dir: where `<model>.py` configs live.
     ft_epochs, ft_lr: fine-tuning epochs and learning rate (0: `finetune_recipe`'s).
   """
-  langs = sorted(dict.fromkeys(langs), key=lang_slug)
-  if not langs:
-    raise UserError("no languages given")
-  if len({lang_slug(lang) for lang in langs}) != len(langs):
-    raise UserError(f"languages {langs} collide once '/' becomes '_'")
-  unknown = [d for d in designs if d not in DESIGNS]
-  if unknown:
-    raise UserError(f"unknown design(s) {unknown}; choose from {', '.join(DESIGNS)}")
-  max_subset = len(langs) if max_subset is None else max_subset
   runs: dict[str, Run] = {}
-
-  def add(run: Run) -> None:
-    if run.id in runs:
-      merged = tuple(dict.fromkeys(runs[run.id].designs + run.designs))
-      run = dataclasses.replace(runs[run.id], designs=merged)
-    runs[run.id] = run
-
-  def make(model: str, seed: int, train_langs: tuple[str, ...], design: str,
-           parent: Run | None = None) -> Run:
-    name = langs_name(train_langs)
-    run_id = f"{model}/seed{seed}/" + (f"{parent.id.rsplit('/', 1)[1]}.ft-{name}" if parent
-                                        else name)
-    workdir = os.path.join(root, run_id)
-    config_arg = f"{configs_dir}/{model}.py:langs={'+'.join(train_langs)}"
+  for planned in run_plan.expand(langs, designs, seeds, models, max_subset=max_subset):
+    parent = runs[planned.parent] if planned.parent else None
+    workdir = os.path.join(root, planned.id)
+    config_arg = f"{configs_dir}/{planned.model}.py:langs={'+'.join(planned.langs)}"
     command = ["polyglot-ner", "train", "--config", config_arg + (f",{preset}" if preset else ""),
-               f"--config.seed={seed}"]
+               f"--config.seed={planned.seed}"]
     if parent:
       command.append(f"--config.init_from={parent.workdir}")
     command += ["--workdir", workdir, *extra]
@@ -197,18 +136,11 @@ def expand(langs: Sequence[str], designs: Sequence[str], seeds: Sequence[int],
     stale = ("config differs in " + "; ".join(status.differences)) if status.stale else ""
     if status.finished and parent and not parent.done:
       stale = f"its parent {parent.id} is not finished with its config"
-    return Run(id=run_id, workdir=workdir, command=tuple(command),
-               deps=(parent.id,) if parent else (), designs=(design,), langs=train_langs,
-               seed=seed, model=model, init_from=parent.workdir if parent else None,
-               done=status.finished and not stale, stale=stale)
-
-  for model, seed in itertools.product(models, seeds):
-    for design in (d for d in DESIGNS if d in designs):
-      for train_langs, fine_tune_langs in _design_sets(design, langs, max_subset):
-        parent = make(model, seed, train_langs, PARENT_DESIGN.get(design, design))
-        add(parent)
-        for lang in fine_tune_langs:
-          add(make(model, seed, (lang,), design, parent))
+    runs[planned.id] = Run(
+        id=planned.id, workdir=workdir, command=tuple(command),
+        deps=(parent.id,) if parent else (), designs=planned.designs, langs=planned.langs,
+        seed=planned.seed, model=planned.model, init_from=parent.workdir if parent else None,
+        done=status.finished and not stale, stale=stale)
   return list(runs.values())
 
 
@@ -266,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   parser.add_argument("--langs", required=True, help="corpus/lang names joined by '+' or ','")
   parser.add_argument("--designs", default="mono,polyglot,finetune",
-                      help=f"comma-separated, from: {', '.join(DESIGNS)}")
+                      help=f"comma-separated, from: {', '.join(run_plan.DESIGNS)}")
   parser.add_argument("--max-subset", type=int, help="largest subset for the 'subsets' design")
   parser.add_argument("--seeds", default="0", help="comma-separated integers")
   parser.add_argument("--models", default="byte_crf", help="comma-separated configs/<model>.py")

@@ -1,9 +1,14 @@
-"""The paper's protocol for one model kind and one language set, per seed:
+"""The paper's protocol for one model kind and one language set, per seed: one monolingual model
+per language, one polyglot model on all the languages, and one fine-tuned child of the polyglot
+model per language (`init_from` = the polyglot workdir: its best dev checkpoint's parameters and
+label map). These are the designs mono, polyglot and finetune of launch/sweep.py, planned and named
+by `polyglot_ner.run_plan`, with the experiment's workdir W as the root:
 
-* one monolingual model per language (`W/seed<s>/mono/<corpus_lang>`),
-* one polyglot model on all the languages (`W/seed<s>/polyglot`),
-* one fine-tuned child of the polyglot model per language (`W/seed<s>/finetune/<corpus_lang>`,
-  `init_from` = the polyglot workdir: its best dev checkpoint's parameters and label map).
+  W/<model_kind>/seed<s>/<lang>                      mono, e.g. W/byte_crf/seed0/conll2002_es
+  W/<model_kind>/seed<s>/<langs>                     polyglot (`<langs>`: sorted, joined by "+")
+  W/<model_kind>/seed<s>/<langs>.ft-<lang>           polyglot fine-tuned on one language
+
+The polyglot run trains on its languages in that sorted order; the table keeps `config.langs`'.
 
 Every run is `polyglot_ner.train.loop.train_and_evaluate` in its own workdir, so each is scored on
 its languages' test sets with its best-on-dev checkpoint, and an interrupted run resumes. A run
@@ -35,12 +40,11 @@ import numpy as np
 from polyglot_ner import experiment_report
 from polyglot_ner import finetune_recipe
 from polyglot_ner import finished_runs
-from polyglot_ner.data import corpora
+from polyglot_ner import run_plan
+from polyglot_ner import runs as runs_lib
 from polyglot_ner.errors import UserError
 from polyglot_ner.eval import bootstrap
-from polyglot_ner.eval import conlleval
 from polyglot_ner.eval import predictions as predictions_lib
-from polyglot_ner.train import inference
 from polyglot_ner.train import loop
 
 STAGES = ("mono", "polyglot", "finetune")
@@ -66,32 +70,19 @@ class Run:
                                                else "")
 
 
-def lang_slug(lang: str) -> str:
-  """`conll2003/en` -> `conll2003_en`: a language as a file name (as the loop names predictions
-  files)."""
-  return lang.replace("/", "_")
-
-
 def plan(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> list[Run]:
-  """The runs of the experiment, each after the run it fine-tunes."""
+  """The runs of the experiment (`run_plan.expand`), each after the run it fine-tunes."""
   unknown = [stage for stage in config.stages if stage not in STAGES]
   if unknown:
     raise UserError(f"config.stages: unknown stage(s) {unknown}; choose from {STAGES}")
   if len(set(config.langs)) != len(config.langs) or len(config.langs) < 2:
     raise UserError(f"config.langs: need two or more distinct languages, got {config.langs}")
-  runs = []
-  for seed in config.seeds:
-    seed_dir = pathlib.Path(workdir) / f"seed{seed}"
-    polyglot = seed_dir / "polyglot"
-    if "mono" in config.stages:
-      runs += [Run("mono", seed, (lang,), seed_dir / "mono" / lang_slug(lang))
-               for lang in config.langs]
-    if "polyglot" in config.stages or "finetune" in config.stages:
-      runs.append(Run("polyglot", seed, tuple(config.langs), polyglot))
-    if "finetune" in config.stages:
-      runs += [Run("finetune", seed, (lang,), seed_dir / "finetune" / lang_slug(lang), polyglot)
-               for lang in config.langs]
-  return runs
+  root = pathlib.Path(workdir)
+  # With two or more languages the designs share no run, so each run has one design: its stage.
+  return [Run(planned.designs[0], planned.seed, planned.langs, root / planned.id,
+              root / planned.parent if planned.parent else None)
+          for planned in run_plan.expand(config.langs, config.stages, config.seeds,
+                                         [config.model_kind])]
 
 
 def run_config(config: ml_collections.ConfigDict, run: Run) -> ml_collections.ConfigDict:
@@ -118,22 +109,14 @@ def _transfer_scores(config: ml_collections.ConfigDict, run: Run) -> dict[str, d
   scores = {lang: cached.get(lang) or own.get(lang) for lang in config.langs}
   missing = [lang for lang, score in scores.items() if score is None]
   if missing:
-    trained = inference.TrainedRun.load(run.workdir)
-    tagger = trained.tagger()
-    data = trained.config.data
-    for lang in missing:
-      sentences = corpora.load_split(lang, "test", data.root or None,
-                                     type_map=dict(data.type_map) or None)
-      predicted = tagger.tag(trained.params, tagger.batches(sentences))
-      scored = conlleval.score([s.tags for s in sentences], predicted)
-      scores[lang] = {key: scored[key] for key in METRICS}
+    scores.update(runs_lib.load(run.workdir).evaluate(missing, split="test")["per_language"])
     path.write_text(json.dumps(scores, indent=2) + "\n")
   return {lang: {key: score[key] for key in METRICS} for lang, score in scores.items()}
 
 
 def _test_counts(run: Run, lang: str) -> np.ndarray:
   """Per-sentence (correct, found, gold) of a run's test predictions for `lang`."""
-  path = run.workdir / loop.PREDICTIONS_DIR / "test" / f"{lang_slug(lang)}.txt"
+  path = run.workdir / loop.PREDICTIONS_DIR / "test" / f"{run_plan.lang_slug(lang)}.txt"
   sentences, predicted = predictions_lib.read_predictions(path)
   return bootstrap.sentence_counts([s.tags for s in sentences], predicted)
 

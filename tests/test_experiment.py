@@ -1,6 +1,5 @@
 """The experiment protocol: its plan, the runs' configs, the results, and a tiny run end to end."""
 
-import importlib.util
 import json
 import os
 import pathlib
@@ -8,22 +7,19 @@ import pathlib
 import numpy as np
 import pytest
 
+from polyglot_ner import config_files
 from polyglot_ner import experiment
 from polyglot_ner import finetune_recipe
+from polyglot_ner import run_plan
 from polyglot_ner.errors import UserError
 from polyglot_ner.data import corpora
 from polyglot_ner.eval import conlleval
 from polyglot_ner.eval import predictions as predictions_lib
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
-def get_config(arg):
-  spec = importlib.util.spec_from_file_location("configs_experiment",
-                                                REPO / "configs" / "experiment.py")
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config(arg)
+def get_config(arg=""):
+  return config_files.load_config(f"experiment.py:{arg}")
 
 
 needs_init_from = pytest.mark.skipif(
@@ -31,17 +27,20 @@ needs_init_from = pytest.mark.skipif(
     reason="the training config has no init_from (fine-tuning) yet")
 
 
-def test_plan_lays_out_every_seed_and_stage(tmp_path):
-  config = get_config("langs=demo/aa+demo/bb,seeds=3+5")
+def test_plan_lays_out_every_seed_and_stage_as_the_sweep_does(tmp_path):
+  config = get_config("langs=demo/bb+demo/aa,seeds=3+5")
   runs = experiment.plan(config, tmp_path)
   assert [(r.seed, r.stage, r.langs) for r in runs] == [
       (seed, stage, langs) for seed in (3, 5) for stage, langs in (
           ("mono", ("demo/aa",)), ("mono", ("demo/bb",)), ("polyglot", ("demo/aa", "demo/bb")),
           ("finetune", ("demo/aa",)), ("finetune", ("demo/bb",)))]
   assert [str(r.workdir.relative_to(tmp_path)) for r in runs[:5]] == [
-      "seed3/mono/demo_aa", "seed3/mono/demo_bb", "seed3/polyglot", "seed3/finetune/demo_aa",
-      "seed3/finetune/demo_bb"]
-  assert [r.parent for r in runs[3:5]] == [tmp_path / "seed3" / "polyglot"] * 2
+      "byte_crf/seed3/demo_aa", "byte_crf/seed3/demo_bb", "byte_crf/seed3/demo_aa+demo_bb",
+      "byte_crf/seed3/demo_aa+demo_bb.ft-demo_aa", "byte_crf/seed3/demo_aa+demo_bb.ft-demo_bb"]
+  assert [r.parent for r in runs[3:5]] == [runs[2].workdir] * 2
+  planned = run_plan.expand(config.langs, ["mono", "polyglot", "finetune"], config.seeds,
+                            ["byte_crf"])
+  assert [r.workdir for r in runs] == [tmp_path / p.id for p in planned]
 
 
 def test_plan_of_some_stages(tmp_path):
@@ -87,7 +86,7 @@ def test_steps_and_epochs_budgets():
   epochs = get_config("langs=demo/aa+demo/bb,cpu,budget=epochs,epochs=30,ft_epochs=15")
   assert (epochs.train.num_epochs, epochs.train.patience, epochs.train.max_steps) == (30, 3, 0)
   assert epochs.finetune.num_epochs == 15
-  quickstart = get_config(None)
+  quickstart = get_config()
   assert quickstart.budget == "epochs" and quickstart.train.num_epochs == 4
   assert quickstart.finetune.num_epochs == 2
 
@@ -142,7 +141,7 @@ def _fake_run(run, predicted_by_lang):
   (run.workdir / "predictions" / "test").mkdir(parents=True)
   for lang, (sentences, predicted) in predicted_by_lang.items():
     predictions_lib.write_predictions(
-        run.workdir / "predictions" / "test" / f"{experiment.lang_slug(lang)}.txt",
+        run.workdir / "predictions" / "test" / f"{run_plan.lang_slug(lang)}.txt",
         sentences, predicted)
     scores[lang] = conlleval.score([s.tags for s in sentences], predicted)
   results = {"test": {"per_language": scores,
@@ -226,16 +225,16 @@ def test_tiny_experiment_writes_results_and_a_rerun_trains_nothing(mono_and_poly
     assert (workdir / name).stat().st_size > 0
   assert json.loads((workdir / "results.json").read_text()) == json.loads(json.dumps(results))
   assert list(results["cells"]) == ["mono", "polyglot"] and "significance" not in results
-  polyglot = json.loads((workdir / "seed0" / "polyglot" / "results.json").read_text())
+  seed_dir = workdir / "byte_crf" / "seed0"
+  polyglot = json.loads((seed_dir / "demo_aa+demo_bb" / "results.json").read_text())
   for lang in config.langs:
-    mono = json.loads((workdir / "seed0" / "mono" / experiment.lang_slug(lang) /
-                       "results.json").read_text())["test"]["per_language"][lang]
+    mono = json.loads((seed_dir / run_plan.lang_slug(lang) / "results.json").read_text()
+                      )["test"]["per_language"][lang]
     assert results["cells"]["mono"][lang]["mean"]["f1"] == mono["f1"]
     assert results["transfer"][lang][lang]["mean"]["f1"] == mono["f1"]
     assert results["cells"]["polyglot"][lang]["seeds"]["0"]["recall"] == (
         polyglot["test"]["per_language"][lang]["recall"])
-  other = json.loads((workdir / "seed0" / "mono" / "demo_aa" / experiment.TRANSFER_FILE
-                      ).read_text())["demo/bb"]
+  other = json.loads((seed_dir / "demo_aa" / experiment.TRANSFER_FILE).read_text())["demo/bb"]
   assert results["transfer"]["demo/aa"]["demo/bb"]["mean"]["f1"] == other["f1"]
   assert results["budget"] == {"name": "converged", "schedule": "constant", "max_epochs": 1,
                                "finetune_max_epochs": 1, "patience": 10, "min_epochs": 5}
@@ -247,7 +246,7 @@ def test_tiny_experiment_writes_results_and_a_rerun_trains_nothing(mono_and_poly
   assert trained == []
   changed = tiny_config(("mono", "polyglot"))
   changed.train.optimizer.learning_rate = 1e-3
-  with pytest.raises(UserError, match="seed0/mono/demo_aa holds a finished run with another "
+  with pytest.raises(UserError, match="seed0/demo_aa holds a finished run with another "
                      r"config than this experiment's \(optimizer.learning_rate: 0.01 -> 0.001\)"):
     experiment.run_experiment(changed, workdir)
   resumable = tiny_config(("mono", "polyglot"))
@@ -262,8 +261,9 @@ def test_adding_fine_tuning_trains_only_the_children(mono_and_polyglot, monkeypa
   config = tiny_config(("mono", "polyglot", "finetune"))
   trained = record_training(monkeypatch, really_train=True)
   results = experiment.run_experiment(config, workdir)
-  assert trained == [workdir / "seed0" / "finetune" / "demo_aa",
-                     workdir / "seed0" / "finetune" / "demo_bb"]
+  seed_dir = workdir / "byte_crf" / "seed0"
+  assert trained == [seed_dir / "demo_aa+demo_bb.ft-demo_aa",
+                     seed_dir / "demo_aa+demo_bb.ft-demo_bb"]
   assert list(results["cells"]) == ["mono", "polyglot", "finetune"]
   for lang in config.langs:
     assert 0 <= results["significance"]["per_language"][lang]["p_value"] <= 1

@@ -1,17 +1,16 @@
-"""Sweep expansion: counts per design against brute force, de-duplication, dependencies, names."""
+"""The sweep: a command per planned run (the planner itself: tests/test_run_plan.py), dependencies,
+finished and stale runs, the fine-tuning recipe, canonical names, the manifest and the CLI."""
 
-import itertools
 import json
-import math
+import pathlib
 import re
 import shlex
-
-import pathlib
 import shutil
 
 import pytest
 
 from polyglot_ner import finetune_recipe
+from polyglot_ner import run_plan
 import sweep
 
 LANGS = ["conll2003/en", "conll2002/es", "conll2002/nl"]
@@ -36,55 +35,23 @@ def finish(run, command=None):
       json.dumps({"config": json.loads(config.to_json())}))
 
 
-def lang_sets(runs):
-  return sorted(tuple(r.langs) for r in runs)
-
-
-@pytest.mark.parametrize("design,max_subset,n_train,n_finetune", [
-    ("mono", None, 3, 0),
-    ("polyglot", None, 1, 0),
-    ("finetune", None, 1, 3),
-    ("leave_one_out", None, 3, 0),
-    ("leave_one_out_ft", None, 3, 3),
-    ("pairs", None, 3, 0),
-    ("subsets", 2, 6, 0),
-    ("subsets", 3, 7, 0),
-])
-def test_counts_per_design(tmp_path, two_models, design, max_subset, n_train, n_finetune):
-  runs = sweep.expand(LANGS, [design], seeds=[0, 1], models=["byte_crf", "charner"],
-                      root=str(tmp_path), max_subset=max_subset, configs_dir=two_models)
-  assert len({r.id for r in runs}) == len(runs) == 4 * (n_train + n_finetune)
-  for model, seed in itertools.product(["byte_crf", "charner"], [0, 1]):
-    cell = [r for r in runs if r.model == model and r.seed == seed]
-    assert sum(r.init_from is None for r in cell) == n_train
-    assert sum(r.init_from is not None for r in cell) == n_finetune
-
-
-@pytest.mark.parametrize("n_langs,max_subset", [(1, 1), (3, 2), (4, 3), (5, 5)])
-def test_language_sets_match_brute_force(n_langs, max_subset):
-  langs = [f"wikiann/l{i}" for i in range(n_langs)]
-  def design_sets(design):
-    return lang_sets(sweep.expand(langs, [design], [0], ["byte_crf"], max_subset=max_subset))
-  subsets = sorted(tuple(sorted(c)) for k in range(1, max_subset + 1)
-                   for c in itertools.combinations(langs, k))
-  assert len(subsets) == sum(math.comb(n_langs, k) for k in range(1, max_subset + 1))
-  assert design_sets("subsets") == subsets
-  assert design_sets("mono") == [(lang,) for lang in langs]
-  assert design_sets("pairs") == [s for s in subsets if len(s) == 2]
-  assert design_sets("leave_one_out") == (
-      sorted(tuple(l for l in langs if l != x) for x in langs) if n_langs > 1 else [])
-
-
-def test_duplicates_across_designs_are_one_run():
-  runs = sweep.expand(LANGS, list(sweep.DESIGNS), [0], ["byte_crf"])
-  # 3 singles, 3 pairs (== leave-one-out), 1 triple, 3 fine-tunes of it, 3 of the pairs.
-  assert len(runs) == 13
-  by_langs = {r.langs: r for r in runs if r.init_from is None}
-  assert len(by_langs) == 7
-  assert by_langs[("conll2002/es", "conll2002/nl")].designs == (
-      "leave_one_out", "pairs", "subsets")
-  pair = sweep.expand(LANGS[:2], ["pairs", "polyglot"], [0], ["byte_crf"])
-  assert len(pair) == 1 and pair[0].designs == ("polyglot", "pairs")
+def test_every_planned_run_gets_its_command(tmp_path, two_models):
+  runs = sweep.expand(LANGS, ["leave_one_out_ft", "mono"], [0, 1], ["byte_crf", "charner"],
+                      root=str(tmp_path), preset="cpu", configs_dir=two_models)
+  planned = run_plan.expand(LANGS, ["mono", "leave_one_out_ft"], [0, 1], ["byte_crf", "charner"])
+  assert len(runs) == len(planned) == 2 * 2 * (3 + 3 + 3)
+  for run, plan in zip(runs, planned):
+    assert (run.id, run.designs, run.langs, run.seed, run.model) == (
+        plan.id, plan.designs, plan.langs, plan.seed, plan.model)
+    assert run.workdir == str(tmp_path / plan.id)
+    assert run.deps == ((plan.parent,) if plan.parent else ())
+    assert run.init_from == (str(tmp_path / plan.parent) if plan.parent else None)
+    assert run.command[:5] == (
+        "polyglot-ner", "train", "--config",
+        f"{two_models}/{plan.model}.py:langs={'+'.join(plan.langs)},cpu",
+        f"--config.seed={plan.seed}")
+    config = sweep.train_config(run.command)
+    assert dict(config.data.langs) == dict.fromkeys(plan.langs, 1.0) and config.seed == plan.seed
 
 
 def test_fine_tunes_follow_their_parent(tmp_path):
@@ -210,19 +177,10 @@ def test_names_are_canonical():
   assert runs[4].workdir == f"runs/sweep/byte_crf/seed0/{poly}.ft-conll2002_es"
 
 
-def test_long_language_sets_get_a_short_stable_name():
-  langs = [f"wikiann/lang{i:02d}" for i in range(29)]
-  name = sweep.langs_name(langs)
-  assert name == sweep.langs_name(langs[::-1]) and name.startswith("29langs-")
-  assert name != sweep.langs_name(langs[1:])
-  assert sweep.langs_name(langs[:3]) == "wikiann_lang00+wikiann_lang01+wikiann_lang02"
-
-
-@pytest.mark.parametrize("langs,design", [(["conll2003/en us"], "mono"), (["a/b.c"], "mono"),
-                                          (["a/b_c", "a_b/c"], "mono"), (["a/b"], "nope")])
-def test_bad_input_is_an_error(langs, design):
-  with pytest.raises(ValueError):
-    sweep.expand(langs, [design], [0], ["byte_crf"])
+def test_bad_input_is_a_usage_error(capsys):
+  with pytest.raises(SystemExit):
+    sweep.main(["--langs", "conll2002/es+a/b.c"])
+  assert "language 'a/b.c' is not `corpus/lang`" in capsys.readouterr().err
 
 
 def test_cli_writes_the_commands(tmp_path, capsys):
