@@ -1,0 +1,198 @@
+"""Byte-level batches for CharNER: each sentence one row of UTF-8 bytes, one class per byte.
+
+A sentence is the byte stream of `batching.sentence_bytes` (words joined by one space) and its
+per-byte entity types (research-notes §2.2). A batch is a dict of int32 arrays
+
+  bytes [B, L]    byte values (0 past each row's length)
+  labels [B, L]   per-byte class ids: 0 = O, 1 + i = `label_map.types[i]` (`byte_classes`)
+  kinds [B, L]    what each byte is: WORD_START, INSIDE (a word's later bytes), SPACE, or PAD past
+                  the length; word k of a row starts at its k-th WORD_START byte, which is all the
+                  decoder needs to go back to words
+  lengths [B]     bytes per row (0 for a row padding a last partial batch)
+  lang [B]        the row's language index
+
+L is one of a few byte-length buckets, so `jit` compiles a handful of programs. The batch's rows
+split into `num_shards` equal blocks along B, as word-level batches do.
+
+`ByteTrainBatches` is `batching.TrainBatches` (language mixture, seeded epoch plans sorted by length
+within windows, exact resumption) over `PackedBytes` instead of word tables: only the packing
+differs. It truncates sentences longer than the largest bucket (and reports how many).
+`ByteEvalBatches` has `batching.EvalBatches`' interface and never truncates: it adds a bucket that
+covers the longest sentence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+
+from absl import logging
+import numpy as np
+
+from polyglot_ner.data import batching
+from polyglot_ner.data import conll
+from polyglot_ner.data import labels as labels_lib
+from polyglot_ner.data import mixture as mixture_lib
+from polyglot_ner.data import tags as tags_lib
+
+# Sentence lengths in bytes: CoNLL en has none over 512, es 19 of 8,323 training sentences.
+DEFAULT_LENGTH_BUCKETS = (32, 64, 128, 256, 512)
+
+# Byte kinds (`kinds` of a batch).
+PAD, WORD_START, INSIDE, SPACE = 0, 1, 2, 3
+
+_SPACE_BYTE = ord(" ")
+
+
+def byte_classes(label_map: labels_lib.LabelMap) -> tuple[str, ...]:
+  """The per-byte classes of a run: "O", then the label map's entity types (sorted).
+
+  Class t >= 1 is the type of the label map's tags `B-` (id 2t - 1) and `I-` (id 2t).
+  """
+  return (tags_lib.OUTSIDE,) + label_map.types
+
+
+def _byte_kinds(stream: np.ndarray, sentence_start: np.ndarray) -> np.ndarray:
+  """WORD_START / INSIDE / SPACE of each byte of sentences' streams laid end to end."""
+  space = stream == _SPACE_BYTE
+  word_start = np.zeros_like(space)
+  word_start[1:] = space[:-1]
+  word_start[sentence_start[sentence_start < len(stream)]] = True
+  return np.where(space, SPACE, np.where(word_start, WORD_START, INSIDE)).astype(np.int8)
+
+
+class PackedBytes:
+  """Sentences as one flat byte buffer, so that a batch is a few vectorised gathers.
+
+  Attributes (n = sentences): `bytes` uint8, `labels` int32 and `kinds` int8 over all sentences'
+  bytes plus one padding byte at the end (value 0, class O, kind PAD), `sentence_start` int64 [n],
+  `lengths` int32 [n] (cut to `max_bytes`), `num_words` int32 [n] (whole sentences, to cut a
+  row's word tags), `lang` int32 [n], `num_truncated` (sentences cut).
+  """
+
+  def __init__(self, sentences: Sequence[conll.Sentence], label_map: labels_lib.LabelMap, *,
+               lang: int | np.ndarray = 0, max_bytes: int | None = None):
+    # Tags the label map lacks, or that are not IOB2, fail here with the label map's own message.
+    label_map.encode([tag for sentence in sentences for tag in sentence.tags])
+    streams, names = zip(*map(batching.sentence_bytes, sentences)) if sentences else ((), ())
+    full_lengths = np.fromiter(map(len, streams), dtype=np.int64, count=len(streams))
+    lengths = full_lengths if max_bytes is None else np.minimum(full_lengths, max_bytes)
+    self.num_truncated = int(np.sum(lengths < full_lengths))
+    self.sentence_start = np.concatenate([[0], np.cumsum(full_lengths)[:-1]]).astype(np.int64)
+    stream = np.concatenate([np.zeros(0, np.uint8), *streams]).astype(np.uint8)
+    # Class ids by lookup in the sorted class names (a vectorised string -> id map).
+    classes = byte_classes(label_map)
+    order = np.argsort(classes)
+    names_flat = np.concatenate([np.zeros(0, str), *names])
+    labels = order[np.searchsorted(np.asarray(classes)[order], names_flat)]
+    self.bytes = np.append(stream, 0)
+    self.labels = np.append(labels, 0).astype(np.int32)
+    self.kinds = np.append(_byte_kinds(stream, self.sentence_start), PAD).astype(np.int8)
+    self.lengths = lengths.astype(np.int32)
+    self.num_words = np.fromiter(map(len, sentences), dtype=np.int32, count=len(sentences))
+    self.lang = np.broadcast_to(np.asarray(lang, dtype=np.int32), lengths.shape).copy()
+
+  def __len__(self) -> int:
+    return len(self.lengths)
+
+  def batch(self, rows: np.ndarray, batch_size: int, length_buckets: Sequence[int],
+            byte_buckets: Sequence[int] = (), num_shards: int = 1) -> dict[str, np.ndarray]:
+    """The padded batch of sentences `rows` (at most `batch_size`; the rest are empty rows).
+
+    `length_buckets` are in bytes. `byte_buckets` (word widths of word-level batches, which
+    `batching.TrainBatches` passes) has no meaning here: a byte row has no word table.
+    """
+    del byte_buckets
+    if len(rows) > batch_size:
+      raise ValueError(f"{len(rows)} sentences do not fit a batch of {batch_size}")
+    batching.check_num_shards(batch_size, num_shards)
+    lengths = np.zeros(batch_size, dtype=np.int32)
+    lengths[:len(rows)] = self.lengths[rows]
+    lang = np.zeros(batch_size, dtype=np.int32)
+    lang[:len(rows)] = self.lang[rows]
+    starts = np.zeros(batch_size, dtype=np.int64)
+    starts[:len(rows)] = self.sentence_start[rows]
+    positions = np.arange(batching.bucket_for(int(lengths.max()), length_buckets))
+    index = np.where(positions < lengths[:, None], starts[:, None] + positions, len(self.bytes) - 1)
+    return {"bytes": self.bytes[index].astype(np.int32),
+            "labels": self.labels[index].astype(np.int32),
+            "kinds": self.kinds[index].astype(np.int32),
+            "lengths": lengths,
+            "lang": lang}
+
+
+class ByteTrainBatches(batching.TrainBatches):
+  """`batching.TrainBatches` over byte rows: the same mixture, epoch plans, sort windows, shuffle
+  and `get_state`/`set_state`; `length_buckets` are in bytes and longer sentences are truncated
+  (`num_truncated`)."""
+
+  def __init__(self, languages: Mapping[str, Sequence[conll.Sentence]],
+               label_map: labels_lib.LabelMap, *, batch_size: int,
+               mixture: mixture_lib.Mixture | None = None, seed: int = 0,
+               num_epochs: int | None = None,
+               length_buckets: Sequence[int] = DEFAULT_LENGTH_BUCKETS,
+               sort_window: int = batching.DEFAULT_SORT_WINDOW, num_shards: int = 1):
+    # The attributes that TrainBatches' methods read, with a PackedBytes as `packed`.
+    if batch_size < 1 or sort_window < 1 or seed < 0:
+      raise ValueError(f"need batch_size >= 1, sort_window >= 1 and seed >= 0, got {batch_size}, "
+                       f"{sort_window} and {seed}")
+    batching.check_num_shards(batch_size, num_shards)
+    self.mixture = mixture or mixture_lib.Mixture({name: 1.0 for name in languages})
+    missing = [name for name in self.mixture.names if name not in languages]
+    if missing:
+      raise KeyError(f"no training sentences given for mixture languages {missing}")
+    groups = [languages[name] for name in self.mixture.names]
+    self.sizes = [len(group) for group in groups]
+    self.mixture.probabilities(self.sizes)  # fails early on an empty language
+    self.batch_size = batch_size
+    self.num_shards = num_shards
+    self.seed = seed
+    self.num_epochs = num_epochs
+    self.sort_window = sort_window
+    self.length_buckets = batching.normalise_buckets(length_buckets, "length_buckets")
+    self.byte_buckets = ()
+    self.packed = PackedBytes(
+        [s for group in groups for s in group], label_map,
+        lang=np.repeat(np.arange(len(groups), dtype=np.int32), self.sizes),
+        max_bytes=self.length_buckets[-1])
+    if self.packed.num_truncated:
+      logging.warning("truncated %d of %d training sentences to %d bytes",
+                      self.packed.num_truncated, len(self.packed), self.length_buckets[-1])
+    self._offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
+    self._epoch = 0
+    self._position = 0
+    self._plan = None
+
+
+class ByteEvalBatches:
+  """Every sentence of one language exactly once, in a fixed length-sorted order, never truncated
+  (a bucket of a multiple of the largest one covers the longest sentence).
+
+  The same interface as `batching.EvalBatches`: iterating yields the batches, `indices[i][r]` is
+  the position in `sentences` of batch i's row r (-1 for an empty padding row), `packed` holds the
+  sentences (`packed.num_words` cuts a row's word tags).
+  """
+
+  def __init__(self, sentences: Sequence[conll.Sentence], label_map: labels_lib.LabelMap, *,
+               batch_size: int, lang: int = 0,
+               length_buckets: Sequence[int] = DEFAULT_LENGTH_BUCKETS, num_shards: int = 1):
+    if batch_size < 1:
+      raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    batching.check_num_shards(batch_size, num_shards)
+    self.batch_size = batch_size
+    self.num_shards = num_shards
+    self.packed = PackedBytes(sentences, label_map, lang=lang)
+    longest = int(self.packed.lengths.max(initial=0))
+    self.length_buckets = batching.eval_length_buckets(
+        batching.normalise_buckets(length_buckets, "length_buckets"), longest)
+    order = np.argsort(self.packed.lengths, kind="stable")
+    self._rows = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+    self.indices = [np.pad(rows, (0, batch_size - len(rows)), constant_values=-1)
+                    for rows in self._rows]
+
+  def __len__(self) -> int:
+    return len(self._rows)
+
+  def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
+    for rows in self._rows:
+      yield self.packed.batch(rows, self.batch_size, self.length_buckets,
+                              num_shards=self.num_shards)
