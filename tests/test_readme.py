@@ -73,14 +73,18 @@ POLYGLOT_NER = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "
 
 
 def readme_blocks() -> list[tuple[str, list[list[str]]]]:
-  """(id, commands) of every ```bash block; a command is its argv, continuations joined."""
+  """(id, commands) of every ```bash block; a command is its argv, continuations joined. A
+  ```python block runs as `python -c <source>` after the bash block before it."""
   text = README.read_text(encoding="utf-8")
   blocks = []
-  for match in re.finditer(r"^```bash\n(.*?)^```", text, re.M | re.S):
+  for match in re.finditer(r"^```(bash|python)\n(.*?)^```", text, re.M | re.S):
+    if match.group(1) == "python":
+      blocks[-1][1].append(["python", "-c", match.group(2)])
+      continue
     line = text.count("\n", 0, match.start()) + 1
     prose = re.sub(r"^```.*?^```", "", text[:match.start()], flags=re.M | re.S)
     heading = re.findall(r"^#+ (.+)$", prose, re.M)[-1]  # of the section, not a bash comment
-    source = match.group(1).replace("\\\n", " ")
+    source = match.group(2).replace("\\\n", " ")
     commands = [argv for command in source.splitlines()
                 if (argv := shlex.split(command, comments=True))]
     blocks.append((f"line{line}-{re.sub(r'[^a-z]+', '-', heading.lower()).strip('-')}",
@@ -107,6 +111,8 @@ def command_key(argv: list[str]) -> str | None:
     return " ".join(argv[1:3]) if argv[1] == "data" else argv[1]
   if argv[:2] == ["python", "launch/sweep.py"]:
     return "sweep"
+  if argv[:2] == ["python", "-c"]:
+    return "python"
   return None
 
 
@@ -187,6 +193,12 @@ def check_lineage(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
   assert os.path.basename(argv[-1]) in child and parent.lstrip().startswith("<- "), stdout
 
 
+def check_python(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
+  del cwd
+  printed = [line for line in argv[2].splitlines() if line.startswith("print(")]
+  assert len(stdout.strip().splitlines()) >= len(printed), stdout
+
+
 def check_data_stats(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
   del cwd
   assert stdout.count("  sentences  ") == len(positional(argv[3:])), stdout
@@ -214,7 +226,7 @@ CHECKS: dict[str, Callable[[list[str], str, pathlib.Path], None]] = {
     "train": check_train, "experiment": check_experiment, "evaluate": check_evaluate,
     "predict": check_predict, "lineage": check_lineage, "data stats": check_data_stats,
     "data validate": check_data_validate, "data convert": check_data_convert,
-    "sweep": check_sweep,
+    "sweep": check_sweep, "python": check_python,
 }
 
 BLOCKS = readme_blocks()
