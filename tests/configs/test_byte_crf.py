@@ -19,7 +19,8 @@ def test_defaults_are_the_papers_settings_on_the_demo_corpus():
   assert (config.model.word_layers, config.model.word_hidden) == (1, 512)
   assert config.model.byte_dropout == config.model.word_dropout == pytest.approx(0.2)
   assert config.model.tf_forget_bias and not config.model.crf_start_end
-  registry.get_model(config.model_kind, config.model, num_tags=9)  # every model key is a field
+  iob2 = ["O"] + [f"{bio}-{type_}" for type_ in ("LOC", "MISC", "ORG", "PER") for bio in "BI"]
+  registry.get_model(config.model_kind, config.model, labels=iob2)  # every model key is a field
 
 
 def test_paper_flag_restores_the_published_settings_at_any_size():
