@@ -8,6 +8,7 @@ import re
 import pytest
 
 from polyglot_ner import run_plan
+from polyglot_ner.data import corpora
 from polyglot_ner.errors import UserError
 
 LANGS = ["conll2003/en", "conll2002/es", "conll2002/nl"]
@@ -103,6 +104,11 @@ def test_names():
       "byte_crf/seed2/conll2002_es+conll2002_nl")
   assert run_plan.run_id("x", 0, ["conll2002/es"], ["conll2002/nl", "conll2002/es"]) == (
       "x/seed0/conll2002_es+conll2002_nl.ft-conll2002_es")
+
+
+def test_every_corpus_language_has_a_distinct_slug(data_root):
+  langs = corpora.available_languages(data_root)
+  assert len({run_plan.lang_slug(lang) for lang in langs}) == len(langs) > 40
 
 
 def test_long_language_sets_get_a_short_stable_name():
