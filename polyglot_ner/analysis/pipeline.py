@@ -1,0 +1,116 @@
+"""The whole parameter-sharing analysis of one polyglot model, from abstract inputs to the report.
+
+Model-independent: a model is an `importance.Model` (parameters, per-example loss, optional label
+sampler), data is {language: re-iterable chunks of examples}, and pruning calls `score(params) ->
+{language: F1}`. Steps (research-notes §6):
+
+1. importance of the polyglot model's parameters on each language's data, for every method;
+2. overlap of the languages' top-k sets, for every method; the same for the separately trained
+   monolingual models (each on its own language) when given, as a baseline;
+3. pruning each language's top-k set and scoring every language (with `score`);
+4. fine-tuning shift of each child fine-tuned from the polyglot model (given its parameters);
+5. the report (`report.write`).
+
+Pruning and the shift rank by the first of `methods` (the empirical Fisher by default).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import jax
+from jax.sharding import Mesh
+
+from polyglot_ner.analysis import importance as importance_lib
+from polyglot_ner.analysis import masks as masks_lib
+from polyglot_ner.analysis import overlap as overlap_lib
+from polyglot_ner.analysis import pruning as pruning_lib
+from polyglot_ner.analysis import report as report_lib
+from polyglot_ner.analysis import shift as shift_lib
+from polyglot_ner.train import step as step_lib
+
+POLYGLOT, MONO = "polyglot", "mono"
+
+
+@dataclasses.dataclass(frozen=True)
+class Analysis:
+  """Everything the analysis computed, for notebooks; the report holds the same numbers."""
+
+  # {setting ("polyglot", "mono"): {language: {method: importance tree}}}
+  importances: dict[str, dict[str, dict[str, importance_lib.Importance]]]
+  overlaps: tuple[overlap_lib.Overlap, ...]
+  pruning: pruning_lib.Pruning | None
+  shifts: tuple[shift_lib.Shift, ...]
+  meta: dict[str, Any]
+  report: Any  # the path of analysis.md
+
+
+def analyze(out_dir: str, model: importance_lib.Model, data: Mapping[str, Iterable[Any]], *,
+            methods: Sequence[str] = (importance_lib.DEFAULT_METHOD,),
+            fractions: Sequence[float] = masks_lib.DEFAULT_FRACTIONS, num_samples: int = 1,
+            score: pruning_lib.Score | None = None,
+            mono: Mapping[str, importance_lib.Model] | None = None,
+            children: Mapping[str, Any] | None = None,
+            controls: Sequence[str] = pruning_lib.CONTROLS, focus: float | None = None,
+            eps: float = shift_lib.DEFAULT_EPS, seed: int = 0, mesh: Mesh | None = None,
+            progress: bool = True, totals: Mapping[str, int] | None = None,
+            meta: Mapping[str, Any] | None = None) -> Analysis:
+  """Runs the analysis of `model` (the polyglot one) and writes its report under `out_dir`.
+
+  `data`: {language: chunks of examples} (re-iterable, e.g. lists: the monolingual models read
+  them again). `score`: F1 of every language for pruning (skipped without it). `mono`:
+  {language: that language's monolingual model}. `children`: {language: the parameters of the
+  child fine-tuned on it from `model`}. `totals`: examples per language, for progress bars.
+  `meta`: JSON-able facts for the report's head (checkpoints, split, ...).
+  """
+  methods = importance_lib.check_methods(methods, model)
+  fractions = masks_lib.check_fractions(fractions)
+  mesh = step_lib.make_mesh() if mesh is None else mesh
+  rng = jax.random.key(seed)
+  seconds = {}
+  estimate = dict(methods=methods, num_samples=num_samples, mesh=mesh, progress=progress,
+                  totals=totals)
+
+  start = time.perf_counter()
+  importances = {POLYGLOT: importance_lib.per_language(model, data, rng=rng, **estimate)}
+  seconds["importance"] = time.perf_counter() - start
+  if mono:
+    start = time.perf_counter()
+    importances[MONO] = {lang: importance_lib.per_language(mono[lang], {lang: data[lang]},
+                                                           rng=rng, **estimate)[lang]
+                         for lang in data if lang in mono}
+    seconds["importance_mono"] = time.perf_counter() - start
+
+  start = time.perf_counter()
+  overlaps = tuple(
+      overlap_lib.overlap({lang: by_method[method] for lang, by_method in setting.items()},
+                          fractions, setting=name, method=method, seed=seed)
+      for name, setting in importances.items() for method in methods)
+  seconds["overlap"] = time.perf_counter() - start
+
+  ranking = {lang: by_method[methods[0]] for lang, by_method in importances[POLYGLOT].items()}
+  params = jax.device_get(model.params)
+  pruned = None
+  if score is not None:
+    start = time.perf_counter()
+    pruned = pruning_lib.pruning(model.params, ranking, score, fractions, controls=controls,
+                                 seed=seed, progress=progress)
+    seconds["pruning"] = time.perf_counter() - start
+  start = time.perf_counter()
+  shifts = tuple(shift_lib.shift(params, jax.device_get(child), ranking, fractions,
+                                 child_name=lang, eps=eps)
+                 for lang, child in (children or {}).items())
+  if shifts:
+    seconds["shift"] = time.perf_counter() - start
+
+  meta = {**(meta or {}), "languages": list(data), "methods": list(methods),
+          "ranking_method": methods[0], "fractions": list(fractions), "num_samples": num_samples,
+          "eps": eps, "seed": seed, "devices": mesh.size,
+          "monolingual": sorted(importances.get(MONO, {})), "children": sorted(children or {}),
+          "seconds": seconds}
+  markdown = report_lib.write(out_dir, overlaps=overlaps, pruning=pruned, shifts=shifts,
+                              focus=focus, meta=meta)
+  return Analysis(importances, overlaps, pruned, shifts, meta, markdown)
