@@ -1,5 +1,6 @@
-"""Training throughput and peak memory of the byte CRF: the `cpu` preset and the paper's config,
-side by side with a plain PyTorch twin (`../shared/peers/torch_twin.py`) at the `cpu` sizes.
+"""Training throughput and peak memory of every model kind's presets (the byte CRF's `cpu` preset
+and the paper's config by default), the byte CRF side by side with a plain PyTorch twin
+(`../shared/peers/torch_twin.py`) at the `cpu` sizes.
 
 One JSON line per preset: sentences/s and tokens/s of the sharded train step over real batches
 (after every batch shape has been compiled once), compile time, peak host RSS and, where the
@@ -31,18 +32,17 @@ import jax
 import numpy as np
 
 from polyglot_ner import config_files
-from polyglot_ner.data import batching
+from polyglot_ner import kinds
 from polyglot_ner.data import corpora
 from polyglot_ner.data import labels
-from polyglot_ner.models import registry
-from polyglot_ner.train import inference
+from polyglot_ner.data import mixture as mixture_lib
 from polyglot_ner.train import state as state_lib
 from polyglot_ner.train import step as step_lib
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_ROOT = REPO.parent / "shared" / "data"
 TWIN = REPO.parent / "shared" / "peers" / "torch_twin.py"
-PRESETS = {"cpu": "cpu", "paper": ""}  # name -> configs/byte_crf.py arg
+PRESETS = {"cpu": "byte_crf.py:cpu", "paper": "byte_crf.py"}  # name -> configs/ file and arg
 
 
 def _peak_device_bytes() -> int | None:
@@ -53,22 +53,21 @@ def _peak_device_bytes() -> int | None:
 
 def measure(preset: str, langs: list[str], root: str, steps: int, batch_size: int | None) -> dict:
   """Times `steps` training steps of `preset` on the first batches of `langs`' training data."""
-  config = config_files.load_config(f"byte_crf.py:{PRESETS[preset]}")
-  batch_size = batch_size or config.batch_size
+  config = config_files.load_config(PRESETS[preset])
+  with config.unlocked():
+    config.batch_size = batch_size or config.batch_size
   train = {name: corpora.load_split(name, "train", root) for name in langs}
   label_map = labels.LabelMap.from_sentences(s for group in train.values() for s in group)
   mesh = step_lib.make_mesh()
-  batches = batching.TrainBatches(
-      train, label_map, batch_size=batch_size, length_buckets=config.data.length_buckets,
-      byte_buckets=config.data.byte_buckets, max_word_bytes=config.data.max_word_bytes,
-      num_shards=mesh.size)
+  kind = kinds.build(config, label_map)
+  batches = kind.train_batches(train, mixture_lib.Mixture({name: 1.0 for name in langs}), seed=0,
+                               num_shards=mesh.size)
   host_batches = [next(batches) for _ in range(steps)]
 
-  model = registry.get_model(config.model_kind, config.model, len(label_map))
   tx = state_lib.make_optimizer(config.optimizer, steps)
-  params = inference.init_params(model, jax.random.PRNGKey(0), mesh)
+  params = kind.init_params(jax.random.PRNGKey(0), mesh)
   state = step_lib.replicate(state_lib.create_train_state(params, tx, jax.random.PRNGKey(1)), mesh)
-  train_step = step_lib.make_train_step(model, tx, mesh)
+  train_step = step_lib.make_train_step(kind, tx, mesh)
 
   compile_start = time.perf_counter()
   shapes = {}
@@ -88,7 +87,8 @@ def measure(preset: str, langs: list[str], root: str, steps: int, batch_size: in
   sentences = sum(int(np.sum(b["lengths"] > 0)) for b in host_batches)
   tokens = sum(int(np.sum(b["lengths"])) for b in host_batches)
   return {
-      "benchmark": "train_step", "preset": preset, "langs": langs, "batch_size": batch_size,
+      "benchmark": "train_step", "preset": preset, "model_kind": config.model_kind,
+      "langs": langs, "batch_size": config.batch_size,
       "steps": steps, "shapes": len(shapes), "devices": jax.device_count(),
       "platform": jax.devices()[0].platform,
       "sentences_per_s": sentences / seconds, "tokens_per_s": tokens / seconds,
@@ -101,7 +101,7 @@ def measure(preset: str, langs: list[str], root: str, steps: int, batch_size: in
 
 def measure_twin(python: str, langs: list[str], root: str, steps: int) -> dict:
   """The PyTorch twin's training sentences/s over `steps` steps at the `cpu` preset's sizes."""
-  config = config_files.load_config(f"byte_crf.py:{PRESETS['cpu']}")
+  config = config_files.load_config(PRESETS["cpu"])
   check = subprocess.run([python, "-c", "import torch, torchcrf, seqeval"], capture_output=True)
   if check.returncode or len(langs) != 1 or not TWIN.exists():
     return {"benchmark": "train_step", "peer": "torch_twin",
