@@ -1,0 +1,57 @@
+"""What a user names as input: a CoNLL file, a raw-text file, or a registered corpus.
+
+A file is read exactly as training reads it (`corpora.file_format`): with its corpus's encoding,
+token prefix and tag scheme when it lies in the registry's layout (`<corpus>/<lang>/<split file>`),
+else as UTF-8 unless an encoding is given. So what `polyglot-ner data validate` accepts trains, and
+`polyglot-ner predict` on a corpus file tags the same tokens the run was scored on.
+"""
+
+from __future__ import annotations
+
+import os
+
+from polyglot_ner.data import conll
+from polyglot_ner.data import corpora
+from polyglot_ner.data import text
+
+FORMATS = ("conll", "text")  # of a file to tag: CoNLL columns, or one sentence per line
+
+
+def read_input(path: str | os.PathLike, input_format: str = "conll",
+               encoding: str | None = None) -> tuple[list[conll.Sentence], bool]:
+  """The sentences of a file to tag and whether their tags are gold (else they are all "O").
+
+  `conll`: a file with tags (`token ... tag`) gives its sentences, tags normalised to IOB2; one of
+  tokens only (one column) gives "O" tags; `-DOCSTART-` lines are skipped. `text`: one sentence
+  per line, split at whitespace. `encoding` defaults to the registry's for its files, else UTF-8.
+  """
+  if input_format == "text":
+    tokens = text.read_sentences(path, encoding=encoding or "utf-8")
+  else:
+    file_format = corpora.file_format(path, encoding=encoding)
+    if conll.has_tags(path, encoding=file_format.encoding):
+      return file_format.read_iob2(path), True
+    tokens = file_format.read_tokens(path)
+  return [conll.Sentence(t, ("O",) * len(t)) for t in tokens], False
+
+
+def is_corpus_name(item: str) -> bool:
+  """Whether `item` names a registered corpus (`conll2003/en`, `demo/aa`) rather than a file."""
+  corpus = item.partition("/")[0]
+  return not os.path.exists(item) and (corpus == corpora.DEMO or corpus in corpora.CORPORA)
+
+
+def read_as_stored(item: str, split: str = "train", root: str | os.PathLike | None = None,
+                   encoding: str | None = None, strip_token_prefix: bool | None = None
+                   ) -> tuple[str, list[conll.Sentence], str]:
+  """(label, sentences with their tags as stored, encoding) of a file path or of a split of a
+  registered corpus; the label names the input (and for a corpus, its split and file)."""
+  label = item
+  if is_corpus_name(item):
+    label = f"{item} ({split})"
+    if corpora.parse_name(item)[0] == corpora.DEMO:
+      return label, corpora.load_split(item, split), "built-in (synthetic)"
+    item = os.fspath(corpora.split_path(item, split, root))
+    label = f"{label} {item}"
+  file_format = corpora.file_format(item, encoding=encoding, strip_token_prefix=strip_token_prefix)
+  return label, file_format.read(item), file_format.encoding
