@@ -49,7 +49,7 @@ from polyglot_ner import finetune_recipe
 from polyglot_ner import finished_runs
 from polyglot_ner import run_plan
 from polyglot_ner.errors import UserError
-from polyglot_ner.train import cli as train_cli
+from polyglot_ner.commands import flags as cli_flags
 
 RESULTS_FILE = "results.json"
 
@@ -88,11 +88,11 @@ def is_done(workdir: str | os.PathLike) -> bool:
 def train_config(command: Sequence[str]) -> ml_collections.ConfigDict:
   """The config that a `polyglot-ner train ...` command trains: its config file and arg with the
   command's `--config.*` overrides, parsed as `polyglot-ner train` parses them."""
-  define = train_cli.config_and_workdir_flags("config file and arg", "run directory")
+  define = cli_flags.config_and_workdir_flags("config file and arg", "run directory")
   try:
-    flag_values = train_cli.parse_flags("polyglot-ner train", list(command[2:]), define,
+    flag_values = cli_flags.parse_flags("polyglot-ner train", list(command[2:]), define,
                                         ("config", "workdir"))
-  except train_cli.UsageError as e:  # its message holds the usage too: keep the error's lines
+  except cli_flags.UsageError as e:  # its message holds the usage too: keep the error's lines
     reason = [line for line in str(e).splitlines() if line.startswith("polyglot-ner train: ")]
     raise UserError(f"{shlex.join(command)}: " + " ".join(
         line.removeprefix("polyglot-ner train: ").removeprefix("error: ") for line in reason)

@@ -1,6 +1,7 @@
 """`python -m polyglot_ner <command>` and `polyglot-ner <command>`: one program.
 
-Each command lives in its own module exposing `main(argv) -> int`; this file only dispatches,
+Each command lives in its own module of `polyglot_ner.commands`, exposing `main(argv) -> int`,
+all parsing their command line alike (`polyglot_ner.commands.flags`); this file only dispatches,
 so importing the CLI never pulls in JAX for commands that do not need it. It is also the one place
 where a user error (`polyglot_ner.errors.UserError`: bad data, config, path, checkpoint) becomes
 one line on stderr and exit status 1, for every command; `--debug` (anywhere on the command line)
@@ -14,12 +15,13 @@ import sys
 from polyglot_ner import errors
 
 COMMANDS = {
-    "data": ("polyglot_ner.data.cli", "inspect, validate and convert CoNLL corpora"),
-    "train": ("polyglot_ner.train.cli", "train or resume a run from a config file"),
-    "evaluate": ("polyglot_ner.train.evaluate_cli", "score a trained run on every language"),
-    "predict": ("polyglot_ner.train.predict_cli", "tag a CoNLL file with a trained run"),
-    "lineage": ("polyglot_ner.train.lineage", "print the runs a checkpoint was fine-tuned from"),
-    "experiment": ("polyglot_ner.experiment_cli", "mono / polyglot / polyglot+FT runs and one table"),
+    "data": ("polyglot_ner.commands.data", "inspect, validate and convert CoNLL corpora"),
+    "train": ("polyglot_ner.commands.train", "train or resume a run from a config file"),
+    "evaluate": ("polyglot_ner.commands.evaluate", "score a trained run on every language"),
+    "predict": ("polyglot_ner.commands.predict", "tag a CoNLL file or text with a trained run"),
+    "lineage": ("polyglot_ner.commands.lineage", "print the runs a checkpoint was fine-tuned from"),
+    "experiment": ("polyglot_ner.commands.experiment",
+                   "mono / polyglot / polyglot+FT runs and one table"),
 }
 
 

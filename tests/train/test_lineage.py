@@ -1,12 +1,12 @@
-"""`polyglot-ner lineage`: a grandchild's chain back to the run trained from scratch."""
+"""The lineage of a checkpoint: a grandchild's chain back to the run trained from scratch."""
 
 import json
 import shutil
 
 import pytest
 
-from polyglot_ner.__main__ import main as polyglot_ner
 from polyglot_ner.train import checkpoint as checkpoint_lib
+from polyglot_ner.train import lineage as lineage_lib
 from polyglot_ner.train import loop
 
 
@@ -29,36 +29,26 @@ def three_generations(tiny_config, tmp_path_factory):
   return root
 
 
-def test_lineage_prints_the_chain_child_first(three_generations, capsys):
+def test_the_chain_is_child_first_with_each_runs_scores(three_generations):
   root = three_generations
-  results = {name: json.loads((root / name / "results.json").read_text())
-             for name in ("poly", "child", "grandchild")}
-  assert polyglot_ner(["lineage", str(root / "grandchild")]) == 0
-  expected = [
+  names = ("grandchild", "child", "poly")
+  results = {name: json.loads((root / name / "results.json").read_text()) for name in names}
+  chain = lineage_lib.lineage(root / "grandchild")
+  assert [(run["workdir"], run["kind"], run["step"], run["languages"]) for run in chain] == [
+      (str(root / name), "best", 1, results[name]["languages"]) for name in names]
+  assert [run["dev_scores"]["macro_f1"] for run in chain] == [
+      results[name]["dev"]["macro_f1"] for name in names]
+  assert lineage_lib.format_lineage(chain).splitlines() == [
       _line(depth, root / name, "best", 1, results[name]["dev"]["macro_f1"],
-            results[name]["languages"])
-      for depth, name in enumerate(("grandchild", "child", "poly"))]
-  assert capsys.readouterr().out.splitlines() == expected
+            results[name]["languages"]) for depth, name in enumerate(names)]
 
 
-def test_lineage_survives_moved_ancestors_and_takes_checkpoint_paths(three_generations, capsys,
-                                                                     tmp_path):
+def test_lineage_survives_moved_ancestors_and_takes_checkpoint_paths(three_generations, tmp_path):
   root = three_generations
   moved = tmp_path / "grandchild"
   shutil.copytree(root / "grandchild", moved)
   shutil.rmtree(root / "poly")  # the chain lives in the grandchild's meta
-  assert polyglot_ner(["lineage", str(moved / "checkpoints" / "latest")]) == 0
-  lines = capsys.readouterr().out.splitlines()
+  lines = lineage_lib.format_lineage(
+      lineage_lib.lineage(moved / "checkpoints" / "latest")).splitlines()
   assert len(lines) == 3 and lines[0].startswith(f"{moved}  latest step 1  dev macro F1 ")
   assert lines[2].startswith(f"    <- {root / 'poly'}  best step 1")
-
-
-def test_lineage_usage_errors(tmp_path, capsys):
-  assert polyglot_ner(["lineage"]) == 2
-  assert polyglot_ner(["lineage", "--bogus"]) == 2
-  assert capsys.readouterr().err.splitlines()[-1] == (
-      "polyglot-ner lineage: error: expected one workdir or checkpoint path, got ['--bogus']")
-  assert polyglot_ner(["lineage", str(tmp_path)]) == 1
-  assert capsys.readouterr().err == (
-      f"polyglot-ner lineage: error: {tmp_path} is neither a run workdir (with a checkpoints/ "
-      "folder) nor a checkpoint path like W/checkpoints/best/<step>\n")

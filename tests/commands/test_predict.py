@@ -1,21 +1,23 @@
-"""`polyglot-ner predict`: corpus files read as training reads them, `-DOCSTART-`, `--encoding`,
-`--format text`; every input error comes before the run is loaded."""
+"""`polyglot-ner predict`: conlleval input that scores like evaluate, tokens-only input, corpus
+files read as training reads them, `-DOCSTART-`, `--encoding`, `--format text`; every input error
+comes before the run is loaded."""
 
 import re
 
 import pytest
 
 from polyglot_ner import errors
+from polyglot_ner.commands import predict as predict_command
 from polyglot_ner.data import conll
 from polyglot_ner.data import corpora
+from polyglot_ner.eval import conlleval
 from polyglot_ner.eval import predictions
 from polyglot_ner.train import inference
-from polyglot_ner.train import predict_cli
 
 
 def predict(workdir, source, output, *flags):
-  return predict_cli.main([f"--workdir={workdir}", f"--input={source}", f"--output={output}",
-                           *flags])
+  return predict_command.main([f"--workdir={workdir}", f"--input={source}", f"--output={output}",
+                               *flags])
 
 
 def tag_directly(workdir, sentences, lang=0):
@@ -25,15 +27,30 @@ def tag_directly(workdir, sentences, lang=0):
   return tagger.tag(run.params, tagger.batches(sentences, lang=lang))
 
 
-def test_wikiann_input_is_read_as_training_reads_it(data_root):
-  """The `sw:` prefixes go, as in training; kept, they changed the predicted tags."""
-  path = data_root / "wikiann/sw/test.txt.gz"
-  sentences, with_gold = predict_cli.read_input(path)
-  assert with_gold
-  assert sentences == corpora.load_split("wikiann/sw", "test", data_root)
-  raw = conll.read_conll(path)
-  assert [t.split(":", 1)[1] for s in raw for t in s.tokens] == [
-      t for s in sentences for t in s.tokens]
+def test_predict_writes_conlleval_input_that_scores_like_evaluate(trained_run, tmp_path):
+  _, workdir, results = trained_run
+  source = tmp_path / "bb.test.txt"
+  conll.write_conll(source, corpora.load_split("demo/bb", "test"))
+  output = tmp_path / "bb.pred.txt"
+  assert predict(workdir, source, output, "--lang=demo/bb") == 0
+  sentences, predicted = predictions.read_predictions(output)
+  assert sentences == corpora.load_split("demo/bb", "test")
+  assert all(len(line.split()) == 3 for line in output.read_text().splitlines() if line)
+  score = conlleval.score([s.tags for s in sentences], predicted)
+  assert score["f1"] == results["test"]["per_language"]["demo/bb"]["f1"]
+  # The same predictions as the run's own test predictions file.
+  assert output.read_text() == (workdir / "predictions" / "test" / "demo_bb.txt").read_text()
+
+
+def test_predict_tags_a_tokens_only_file(trained_run, tmp_path):
+  _, workdir, _ = trained_run
+  sentences = corpora.load_split("demo/aa", "test")[:5]
+  source = tmp_path / "tokens.txt"
+  source.write_text("".join("\n".join(s.tokens) + "\n\n" for s in sentences))
+  output = tmp_path / "tagged.txt"
+  assert predict(workdir, source, output) == 0
+  tagged = conll.read_conll(output)
+  assert [s.tokens for s in tagged] == [s.tokens for s in sentences]
 
 
 def test_predicting_the_wikiann_file_gives_the_tags_of_its_tokens_without_prefix(
@@ -76,8 +93,12 @@ def test_encoding_flag(trained_run, tmp_path):
   output = tmp_path / "out.txt"
   assert predict(workdir, source, output, "--encoding=latin-1") == 0
   assert [s.tokens for s in conll.read_conll(output)] == [("Zürich", "ist"), ("Köln",)]
-  with pytest.raises(errors.UserError, match="unknown encoding 'klingon'"):
-    predict(workdir, source, output, "--encoding=klingon")
+
+def test_an_unknown_encoding_is_a_usage_error(tmp_path, capsys):
+  assert predict(tmp_path / "no_run", tmp_path / "in.txt", tmp_path / "out.txt",
+                 "--encoding=klingon") == 2
+  assert capsys.readouterr().err.endswith(
+      "\npolyglot-ner predict: error: flag --encoding=klingon: unknown encoding\n")
 
 
 def test_text_format_tags_raw_sentences(trained_run, tmp_path):

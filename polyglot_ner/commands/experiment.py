@@ -16,12 +16,13 @@ import os
 
 from absl import flags
 
-from polyglot_ner.train import cli
+from polyglot_ner.commands import flags as flags_lib
 
 RESULTS_FILES = ("results.json", "results.md", "results.png")
 
 
-def _run(flag_values: flags.FlagValues) -> int:
+def _run(flag_values: flags.FlagValues, args: list[str]) -> int:
+  del args  # none
   from polyglot_ner import experiment  # pylint: disable=import-outside-toplevel
   from polyglot_ner import experiment_report  # pylint: disable=import-outside-toplevel
   results = experiment.run_experiment(flag_values.config, flag_values.workdir)
@@ -32,8 +33,9 @@ def _run(flag_values: flags.FlagValues) -> int:
 
 def main(argv: list[str]) -> int:
   """Entry point of `polyglot-ner experiment`."""
-  define = cli.config_and_workdir_flags(
+  define = flags_lib.config_and_workdir_flags(
       "experiment config file and arg, e.g. "
       "configs/experiment.py:langs=conll2002/es+conll2002/nl,cpu",
       "experiment directory (one workdir per run inside)")
-  return cli.run_command("polyglot-ner experiment", argv, define, ("config", "workdir"), _run)
+  return flags_lib.run_command("polyglot-ner experiment", argv, _run, define=define,
+                               required=("config", "workdir"), description=__doc__)

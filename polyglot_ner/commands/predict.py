@@ -15,19 +15,14 @@ per line, split at whitespace, written as `token pred` lines, a blank line after
 
 from __future__ import annotations
 
-import os
-
 from absl import flags
 
 from polyglot_ner import errors
+from polyglot_ner.commands import flags as flags_lib
 from polyglot_ner.data import conll
-from polyglot_ner.data import corpora
-from polyglot_ner.data import text
+from polyglot_ner.data import inputs
 from polyglot_ner.eval import predictions as predictions_lib
 from polyglot_ner.train import checkpoint as checkpoint_lib
-from polyglot_ner.train import cli
-
-FORMATS = ("conll", "text")
 
 
 def _define(flag_values: flags.FlagValues, argv: list[str]) -> None:
@@ -37,34 +32,22 @@ def _define(flag_values: flags.FlagValues, argv: list[str]) -> None:
   flags.DEFINE_string("input", None, "file to tag: CoNLL (tags optional) or text, see --format",
                       flag_values=flag_values)
   flags.DEFINE_string("output", None, "where to write the predictions", flag_values=flag_values)
-  flags.DEFINE_enum("format", "conll", list(FORMATS),
+  flags.DEFINE_enum("format", "conll", list(inputs.FORMATS),
                     "input format: CoNLL columns, or text with one sentence per line",
                     flag_values=flag_values)
-  flags.DEFINE_string("encoding", None,
-                      "input encoding (default: the corpus registry's for its files, else utf-8)",
-                      flag_values=flag_values)
+  flags_lib.define_encoding(
+      flag_values, "input encoding (default: the corpus registry's for its files, else utf-8)")
   flags.DEFINE_enum("checkpoint", checkpoint_lib.BEST, list(checkpoint_lib.KINDS),
                     "which checkpoint to use", flag_values=flag_values)
   flags.DEFINE_string("lang", None, "language of the input, one of the run's languages",
                       flag_values=flag_values)
 
 
-def read_input(path: str | os.PathLike, input_format: str = "conll",
-               encoding: str | None = None) -> tuple[list[conll.Sentence], bool]:
-  """The sentences to tag and whether their tags are gold (else they are all "O")."""
-  if input_format == "text":
-    tokens = text.read_sentences(path, encoding=encoding or "utf-8")
-  else:
-    file_format = corpora.file_format(path, encoding=encoding)
-    if conll.has_tags(path, encoding=file_format.encoding):
-      return file_format.read_iob2(path), True
-    tokens = file_format.read_tokens(path)
-  return [conll.Sentence(t, ("O",) * len(t)) for t in tokens], False
-
-
-def _predict(flag_values: flags.FlagValues) -> int:
+def _predict(flag_values: flags.FlagValues, args: list[str]) -> int:
+  del args  # none
   from polyglot_ner.train import inference  # pylint: disable=import-outside-toplevel
-  sentences, with_gold = read_input(flag_values.input, flag_values.format, flag_values.encoding)
+  sentences, with_gold = inputs.read_input(flag_values.input, flag_values.format,
+                                           flag_values.encoding)
   run = inference.TrainedRun.load(flag_values.workdir, flag_values.checkpoint)
   languages = run.meta["languages"]
   lang = flag_values.lang or languages[0]
@@ -83,5 +66,5 @@ def _predict(flag_values: flags.FlagValues) -> int:
 
 def main(argv: list[str]) -> int:
   """Entry point of `polyglot-ner predict`."""
-  return cli.run_command("polyglot-ner predict", argv, _define, ("workdir", "input", "output"),
-                         _predict)
+  return flags_lib.run_command("polyglot-ner predict", argv, _predict, define=_define,
+                               required=("workdir", "input", "output"), description=__doc__)

@@ -12,9 +12,10 @@ import json
 
 from absl import flags
 
+from polyglot_ner.commands import flags as flags_lib
 from polyglot_ner.data import corpora
+from polyglot_ner.eval import tables
 from polyglot_ner.train import checkpoint as checkpoint_lib
-from polyglot_ner.train import cli
 
 
 def _define(flag_values: flags.FlagValues, argv: list[str]) -> None:
@@ -29,7 +30,8 @@ def _define(flag_values: flags.FlagValues, argv: list[str]) -> None:
                       flag_values=flag_values)
 
 
-def _evaluate(flag_values: flags.FlagValues) -> int:
+def _evaluate(flag_values: flags.FlagValues, args: list[str]) -> int:
+  del args  # none
   from polyglot_ner.train import inference  # pylint: disable=import-outside-toplevel
   run = inference.TrainedRun.load(flag_values.workdir, flag_values.checkpoint)
   root = flag_values.data_root or run.config.data.root or None
@@ -42,11 +44,12 @@ def _evaluate(flag_values: flags.FlagValues) -> int:
   scores, _ = inference.evaluate(tagger, run.params, sets)
   print(f"{flag_values.workdir}: {flag_values.checkpoint} checkpoint (step {run.meta['step']}), "
         f"{flag_values.split} split")
-  print(cli.format_scores(scores))
+  print(tables.format_scores(scores))
   print(json.dumps(scores))
   return 0
 
 
 def main(argv: list[str]) -> int:
   """Entry point of `polyglot-ner evaluate`."""
-  return cli.run_command("polyglot-ner evaluate", argv, _define, ("workdir",), _evaluate)
+  return flags_lib.run_command("polyglot-ner evaluate", argv, _evaluate, define=_define,
+                               required=("workdir",), description=__doc__)

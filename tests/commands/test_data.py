@@ -1,9 +1,9 @@
-"""`polyglot-ner data`: stats numbers, validate exit codes and messages, convert output."""
+"""`polyglot-ner data`: stats numbers, validate exit codes and messages, convert output, usage."""
 
 import pytest
 
 from polyglot_ner import __main__ as entry
-from polyglot_ner.data import cli
+from polyglot_ner.commands import data as data_command
 from polyglot_ner.data import conll
 from polyglot_ner.data import corpora
 from polyglot_ner.data import tags as tags_lib
@@ -24,7 +24,7 @@ def parse_stats(output: str) -> dict[str, dict[str, str]]:
 def test_stats_on_files_and_corpus_names(data_root, capsys):
   en = str(data_root / "conll2003/en/train.txt")
   de = str(data_root / "conll2003/de/test.txt")
-  status = cli.main(["stats", en, "conll2002/es", "--root", str(data_root), de, "demo/bb"])
+  status = data_command.main(["stats", en, "conll2002/es", "--root", str(data_root), de, "demo/bb"])
   assert status == 0
   blocks = parse_stats(capsys.readouterr().out)
   assert blocks[en] == {"encoding": "utf-8", "scheme": "IOB1", "sentences": "14041",
@@ -38,20 +38,20 @@ def test_stats_on_files_and_corpus_names(data_root, capsys):
 
 
 def test_stats_split_and_bom(data_root, capsys):
-  assert cli.main(["stats", "--split", "dev", "--root", str(data_root), "wikiann/sw"]) == 0
+  assert data_command.main(["stats", "--split", "dev", "--root", str(data_root), "wikiann/sw"]) == 0
   blocks = parse_stats(capsys.readouterr().out)
   assert blocks["wikiann/sw"]["sentences"] == "1000" and blocks["wikiann/sw"]["tokens"] == "5609"
   luo = str(data_root / "masakhaner/luo/train.txt")
-  assert cli.main(["stats", luo]) == 0
+  assert data_command.main(["stats", luo]) == 0
   assert parse_stats(capsys.readouterr().out)[luo]["encoding"] == "utf-8"  # BOM dropped
 
 
 def test_stats_reports_unknown_inputs(data_root, capsys):
-  assert cli.main(["stats", "conll2003/de", "--root", str(data_root), "demo/aa"]) == 1
+  assert data_command.main(["stats", "conll2003/de", "--root", str(data_root), "demo/aa"]) == 1
   captured = capsys.readouterr()
   assert "conll2003/de has no train split" in captured.err
   assert "demo/aa" in captured.out
-  assert cli.main(["stats", "nowhere/xx", "missing.txt"]) == 1
+  assert data_command.main(["stats", "nowhere/xx", "missing.txt"]) == 1
   assert capsys.readouterr().err.splitlines() == [
       "polyglot-ner data stats: error: file nowhere/xx does not exist",
       "polyglot-ner data stats: error: file missing.txt does not exist"]
@@ -65,19 +65,19 @@ def test_validate_exit_codes_and_messages(data_root, tmp_path, capsys):
   bad_tag = tmp_path / "bad_tag.txt"
   bad_tag.write_text("Kigali B-LOC\nni O\nx X-PER\n")
   german = data_root / "conll2003/de/dev.txt"
-  assert cli.main(["validate", str(good), str(german)]) == 0
+  assert data_command.main(["validate", str(good), str(german)]) == 0
   out = capsys.readouterr().out.splitlines()
   assert out == [f"{good}: ok (1 sentences, 2 tokens, utf-8)",
                  f"{german}: ok (2867 sentences, 51444 tokens, latin-1)"]
-  assert cli.main(["validate", str(one_column), str(good), str(bad_tag)]) == 1
+  assert data_command.main(["validate", str(one_column), str(good), str(bad_tag)]) == 1
   out = capsys.readouterr().out.splitlines()
   assert out[0].startswith(f"{one_column}:3: ")  # only the first problem of the file
   assert out[1].startswith(f"{good}: ok")
   assert out[2].startswith(f"{bad_tag}:3: unknown tag 'X-PER'")
   assert len(out) == 3
-  assert cli.main(["validate", str(german), "--encoding", "utf-8"]) == 1
+  assert data_command.main(["validate", str(german), "--encoding", "utf-8"]) == 1
   assert capsys.readouterr().out.startswith(f"{german}:")
-  assert cli.main(["validate", str(tmp_path / "absent.txt")]) == 1
+  assert data_command.main(["validate", str(tmp_path / "absent.txt")]) == 1
   assert "absent.txt" in capsys.readouterr().out
 
 
@@ -85,7 +85,7 @@ def test_validate_exit_codes_and_messages(data_root, tmp_path, capsys):
 def test_convert_writes_the_normalised_tags(data_root, tmp_path, capsys, scheme):
   source = data_root / "conll2003/en/dev.txt"
   out = tmp_path / f"dev.{scheme}.txt.gz"
-  assert cli.main(["convert", str(source), str(out), "--scheme", scheme]) == 0
+  assert data_command.main(["convert", str(source), str(out), "--scheme", scheme]) == 0
   assert "IOB1 -> " + scheme.upper() in capsys.readouterr().out
   original = conll.read_conll(source)
   converted = conll.read_conll(out)
@@ -98,10 +98,10 @@ def test_convert_writes_the_normalised_tags(data_root, tmp_path, capsys, scheme)
 
 def test_convert_latin1_input_and_wikiann_prefix(data_root, tmp_path, capsys):
   out = tmp_path / "de.txt"
-  assert cli.main(["convert", str(data_root / "conll2003/de/dev.txt"), str(out)]) == 0
+  assert data_command.main(["convert", str(data_root / "conll2003/de/dev.txt"), str(out)]) == 0
   assert any("ü" in t for s in conll.read_conll(out) for t in s.tokens)  # re-encoded as UTF-8
   wikiann = tmp_path / "sw.txt"
-  assert cli.main(["convert", str(data_root / "wikiann/sw/dev.txt.gz"), str(wikiann)]) == 0
+  assert data_command.main(["convert", str(data_root / "wikiann/sw/dev.txt.gz"), str(wikiann)]) == 0
   assert not any(t.startswith("sw:") for s in conll.read_conll(wikiann) for t in s.tokens)
   bad = tmp_path / "bad.txt"
   bad.write_text("x\n")
@@ -111,18 +111,48 @@ def test_convert_latin1_input_and_wikiann_prefix(data_root, tmp_path, capsys):
 
 
 def test_usage_errors_return_2(capsys):
-  assert cli.main([]) == 2
-  assert "usage: polyglot-ner data" in capsys.readouterr().err
-  assert cli.main(["frobnicate"]) == 2
-  assert "unknown command 'frobnicate'" in capsys.readouterr().err
-  assert cli.main(["convert", "a", "b", "--scheme", "bio"]) == 2
-  assert "usage: polyglot-ner data convert" in capsys.readouterr().err
-  assert cli.main(["validate", "--bogus", "x"]) == 2
-  assert "unrecognized arguments: --bogus" in capsys.readouterr().err
-  assert cli.main(["validate", "--encoding", "klingon", "x"]) == 2
-  assert "unknown encoding 'klingon'" in capsys.readouterr().err
-  assert cli.main(["--help"]) == 0
-  assert "validate" in capsys.readouterr().out
+  assert data_command.main([]) == 2
+  err = capsys.readouterr().err
+  assert err.startswith("usage: polyglot-ner data {stats,validate,convert}")
+  assert err.endswith("\npolyglot-ner data: error: missing subcommand\n")
+  assert data_command.main(["frobnicate"]) == 2
+  assert "polyglot-ner data: error: unknown subcommand 'frobnicate'" in capsys.readouterr().err
+  for argv, message in [
+      (["convert", "a", "b", "--scheme", "bio"],
+       "flag --scheme=bio: value should be one of <iob2|iobes>"),
+      (["validate", "--bogus", "x"], "Unknown command line flag 'bogus'"),
+      (["validate", "--encoding", "klingon", "x"], "flag --encoding=klingon: unknown encoding"),
+      (["validate"], "missing PATH..."),
+      (["convert", "a"], "missing OUT"),
+      (["convert", "a", "b", "c"], "unexpected arguments: c"),
+  ]:
+    assert data_command.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: polyglot-ner data {argv[0]} [flags] ")
+    assert err.endswith(f"\npolyglot-ner data {argv[0]}: error: {message}\n")
+
+
+def test_help(capsys):
+  assert data_command.main(["--help"]) == 0
+  out = capsys.readouterr().out
+  assert all(f"  {name}" in out for name in ("stats", "validate", "convert"))
+  assert data_command.main(["stats", "--help", "x"]) == 0
+  out = capsys.readouterr().out
+  assert out.startswith("usage: polyglot-ner data stats [flags] PATH_OR_CORPUS...\n")
+  assert "--[no]strip_token_prefix" in out and "--split" in out
+
+
+def test_strip_token_prefix_overrides_the_registry(data_root, tmp_path):
+  """WikiANN's registry strips `sw:`; `--nostrip_token_prefix` keeps it, and a copy outside the
+  registry's layout keeps it unless `--strip_token_prefix` is given."""
+  source = data_root / "wikiann/sw/dev.txt.gz"
+  kept, copied, stripped = tmp_path / "kept.txt", tmp_path / "copy.txt.gz", tmp_path / "strip.txt"
+  assert data_command.main(["convert", "--nostrip_token_prefix", str(source), str(kept)]) == 0
+  assert all(t.startswith("sw:") for s in conll.read_conll(kept) for t in s.tokens)
+  copied.write_bytes(source.read_bytes())
+  assert data_command.main(["convert", str(copied), str(stripped), "--strip_token_prefix"]) == 0
+  assert ([s.tokens for s in conll.read_conll(stripped)]
+          == [s.tokens for s in corpora.load_split("wikiann/sw", "dev", data_root)])
 
 
 def test_dispatch_through_the_package_entry_point(tmp_path, capsys):
@@ -138,7 +168,7 @@ def test_convert_refuses_tokens_it_cannot_write(tmp_path):
   path = tmp_path / "spaces.txt"
   path.write_text("New York\tB-LOC\n")
   with pytest.raises(conll.ConllFormatError, match=f"{path}:1:4: token 'New York' contains a "):
-    cli.main(["convert", str(path), str(tmp_path / "out.txt")])
+    data_command.main(["convert", str(path), str(tmp_path / "out.txt")])
   assert not (tmp_path / "out.txt").exists()
 
 
@@ -156,7 +186,7 @@ def test_validate_runs_the_checks_training_runs(tmp_path, capsys):
   wrong_scheme.parent.mkdir(parents=True)
   wrong_scheme.write_text("Madrid S-LOC\n")
   paths = [nul, spaced, one_bad_byte, utf16, wrong_scheme]
-  assert cli.main(["validate", *map(str, paths)]) == 1
+  assert data_command.main(["validate", *map(str, paths)]) == 1
   assert capsys.readouterr().out.splitlines() == [
       f"{nul}:2:4: token 'Rwa\\x00nda' contains a NUL character; tokens cannot hold whitespace "
       "(prediction files are space-separated) or NUL",
@@ -167,21 +197,21 @@ def test_validate_runs_the_checks_training_runs(tmp_path, capsys):
       f"{utf16}:1: the file is UTF-16 (it starts with a UTF-16 byte-order mark), not utf-8: "
       "convert it to UTF-8 (iconv -f UTF-16 -t UTF-8) or read it with --encoding utf-16",
       f"{wrong_scheme}:1: tag 'S-LOC' cannot occur in IOB2 (E-/S- tags exist only in IOBES)"]
-  assert cli.main(["validate", str(one_bad_byte), "--encoding", "latin-1"]) == 0
+  assert data_command.main(["validate", str(one_bad_byte), "--encoding", "latin-1"]) == 0
   assert "ok (2 sentences, 2 tokens, latin-1)" in capsys.readouterr().out
-  assert cli.main(["validate", str(utf16), "--encoding", "utf-16"]) == 0
+  assert data_command.main(["validate", str(utf16), "--encoding", "utf-16"]) == 0
 
 
 def test_latin1_only_where_the_registry_or_the_user_says(data_root, tmp_path, capsys):
   copied = tmp_path / "deu.testa"
   copied.write_bytes((data_root / "conll2003/de/dev.txt").read_bytes())
-  assert cli.main(["validate", str(copied)]) == 1
+  assert data_command.main(["validate", str(copied)]) == 1
   assert "--encoding latin-1" in capsys.readouterr().out
   with pytest.raises(conll.ConllFormatError, match=f"{copied}:.*not valid utf-8"):
-    cli.main(["convert", str(copied), str(tmp_path / "never.txt")])
+    data_command.main(["convert", str(copied), str(tmp_path / "never.txt")])
   assert not (tmp_path / "never.txt").exists()
-  assert cli.main(["convert", str(copied), str(tmp_path / "de.txt"), "--encoding", "latin-1"]) == 0
+  assert data_command.main(["convert", str(copied), str(tmp_path / "de.txt"), "--encoding", "latin-1"]) == 0
   assert ([s.tokens for s in conll.read_conll(tmp_path / "de.txt")]  # written as UTF-8
           == [s.tokens for s in corpora.load_split("conll2003/de", "dev", data_root)])
-  assert cli.main(["stats", str(copied)]) == 1
+  assert data_command.main(["stats", str(copied)]) == 1
   assert "not valid utf-8" in capsys.readouterr().err

@@ -1,0 +1,157 @@
+"""`polyglot-ner data {stats,validate,convert}`: look at, check and convert CoNLL files.
+
+  polyglot-ner data stats conll2003/en conll2002/es wikiann/sw --root ../shared/data
+  polyglot-ner data validate ../shared/data/conll2002/es/train.txt
+  polyglot-ner data convert ../shared/data/conll2003/en/train.txt en.train.iob2.txt
+
+Inputs are file paths or `corpus/lang` names from the registry (`conll2003/en`, `demo/aa`, ...),
+read exactly as training reads them (`polyglot_ner.data.inputs`), so `validate` rejects what
+training would reject. `stats` and `validate` report each bad input and go on to the next (exit
+status 1 if any was bad); `convert` stops at the first problem.
+"""
+
+from __future__ import annotations
+
+import collections
+import sys
+import textwrap
+from typing import NamedTuple, Sequence
+
+from absl import flags
+
+from polyglot_ner import errors
+from polyglot_ner.commands import flags as flags_lib
+from polyglot_ner.data import conll
+from polyglot_ner.data import corpora
+from polyglot_ner.data import inputs
+from polyglot_ner.data import tags as tags_lib
+
+PROG = "polyglot-ner data"
+ENCODING_HELP = "encoding of the files (default: the registry's, else utf-8)"
+STRIP_HELP = "strip WikiANN `xx:` token prefixes (default: the registry's, else no)"
+
+
+class Subcommand(NamedTuple):
+  description: str
+  define: flags_lib.Define
+  positional: tuple[str, ...]
+  run: flags_lib.Run
+
+
+def _define_stats(flag_values: flags.FlagValues, argv: list[str]) -> None:
+  del argv  # no config flag here
+  flags.DEFINE_string("root", None, f"data root for corpus names (default: "
+                      f"${corpora.DATA_ROOT_ENV})", flag_values=flag_values)
+  flags.DEFINE_enum("split", "train", list(corpora.SPLITS), "split to read for corpus names",
+                    flag_values=flag_values)
+  flags_lib.define_encoding(flag_values, ENCODING_HELP)
+  flags.DEFINE_bool("strip_token_prefix", None, STRIP_HELP, flag_values=flag_values)
+
+
+def _stats(flag_values: flags.FlagValues, items: list[str]) -> int:
+  status = 0
+  for item in items:
+    try:
+      label, sentences, encoding = inputs.read_as_stored(
+          item, flag_values.split, flag_values.root, flag_values.encoding,
+          flag_values.strip_token_prefix)
+    except errors.UserError as e:
+      print(f"{PROG} stats: error: {e}", file=sys.stderr)
+      status = 1
+      continue
+    per_type = collections.Counter(
+        chunk[0] for sentence in sentences for chunk in tags_lib.spans(sentence.tags))
+    by_type = ", ".join(f"{type_} {n}" for type_, n in sorted(per_type.items()))
+    by_type = f" ({by_type})" if by_type else ""
+    print(label)
+    print(f"  encoding   {encoding}")
+    print(f"  scheme     {tags_lib.detect_scheme(s.tags for s in sentences)}")
+    print(f"  sentences  {len(sentences)}")
+    print(f"  tokens     {sum(len(s) for s in sentences)}")
+    print(f"  entities   {sum(per_type.values())}{by_type}")
+  return status
+
+
+def _define_validate(flag_values: flags.FlagValues, argv: list[str]) -> None:
+  del argv  # no config flag here
+  flags_lib.define_encoding(flag_values, ENCODING_HELP)
+
+
+def _validate(flag_values: flags.FlagValues, paths: list[str]) -> int:
+  status = 0
+  for path in paths:
+    file_format = corpora.file_format(path, encoding=flag_values.encoding)
+    try:
+      sentences = file_format.read_iob2(path)
+    except errors.UserError as e:  # its message names the file
+      print(e)
+      status = 1
+      continue
+    print(f"{path}: ok ({len(sentences)} sentences, {sum(len(s) for s in sentences)} tokens, "
+          f"{file_format.encoding})")
+  return status
+
+
+def _define_convert(flag_values: flags.FlagValues, argv: list[str]) -> None:
+  del argv  # no config flag here
+  flags.DEFINE_enum("scheme", "iob2", ["iob2", "iobes"], "tag scheme to write",
+                    flag_values=flag_values)
+  flags_lib.define_encoding(flag_values, "input encoding (default: the registry's, else utf-8)")
+  flags.DEFINE_bool("strip_token_prefix", None, STRIP_HELP, flag_values=flag_values)
+
+
+def _convert(flag_values: flags.FlagValues, paths: list[str]) -> int:
+  source_path, output = paths
+  file_format = corpora.file_format(source_path, encoding=flag_values.encoding,
+                                    strip_token_prefix=flag_values.strip_token_prefix)
+  sentences = file_format.read(source_path)
+  source = file_format.scheme_of(sentences)
+  converted = []
+  for sentence in sentences:
+    tags = tags_lib.to_iob2(sentence.tags, source)
+    if flag_values.scheme == "iobes":
+      tags = tags_lib.iob2_to_iobes(tags)
+    converted.append(conll.Sentence(sentence.tokens, tuple(tags)))
+  conll.write_conll(output, converted)
+  print(f"{output}: {len(converted)} sentences, {source} -> {flag_values.scheme.upper()}")
+  return 0
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "stats": Subcommand(
+        "Sentences, tokens, entities per type, detected scheme and encoding of each input: a CoNLL "
+        "file or a corpus/lang name such as conll2003/en.",
+        _define_stats, ("PATH_OR_CORPUS...",), _stats),
+    "validate": Subcommand(
+        "Check CoNLL files as training does; print file:line for the first problem of each file "
+        "and exit 1 if any file has one.",
+        _define_validate, ("PATH...",), _validate),
+    "convert": Subcommand(
+        "Rewrite the CoNLL file IN as `token tag` lines in IOB2 (or IOBES), UTF-8, to OUT "
+        "(gzipped if it ends in .gz).",
+        _define_convert, ("IN", "OUT"), _convert),
+}
+
+
+def _subcommands() -> str:
+  """The usage of `polyglot-ner data`: a synopsis and one paragraph per subcommand."""
+  lines = [f"usage: {PROG} {{{','.join(SUBCOMMANDS)}}} [flags] ...", ""]
+  for name, sub in SUBCOMMANDS.items():
+    lines += textwrap.wrap(sub.description, 100, initial_indent=f"  {name:<10}",
+                           subsequent_indent=" " * 12)
+  lines += ["", f"`{PROG} <subcommand> --help` shows its flags."]
+  return "\n".join(lines)
+
+
+def main(argv: Sequence[str]) -> int:
+  """Entry point of `polyglot-ner data`; returns the exit status (2 for usage errors)."""
+  argv = list(argv)
+  if argv[:1] in (["-h"], ["--help"]):
+    return flags_lib.report(flags_lib.UsageError(f"{_subcommands()}\n\n{__doc__.strip()}", 0))
+  if not argv or argv[0] not in SUBCOMMANDS:
+    problem = f"unknown subcommand {argv[0]!r}" if argv else "missing subcommand"
+    return flags_lib.report(flags_lib.usage_error(_subcommands(), PROG, problem))
+  sub = SUBCOMMANDS[argv[0]]
+  return flags_lib.run_command(f"{PROG} {argv[0]}", argv[1:], sub.run, define=sub.define,
+                               positional=sub.positional,
+                               description=textwrap.fill(sub.description, 100))
