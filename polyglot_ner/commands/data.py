@@ -32,6 +32,7 @@ STRIP_HELP = "strip WikiANN `xx:` token prefixes (default: the registry's, else 
 
 
 class Subcommand(NamedTuple):
+  """A `polyglot-ner data <name>`: its --help text, flags, positional metavars and body."""
   description: str
   define: flags_lib.Define
   positional: tuple[str, ...]

@@ -210,7 +210,8 @@ def test_latin1_only_where_the_registry_or_the_user_says(data_root, tmp_path, ca
   with pytest.raises(conll.ConllFormatError, match=f"{copied}:.*not valid utf-8"):
     data_command.main(["convert", str(copied), str(tmp_path / "never.txt")])
   assert not (tmp_path / "never.txt").exists()
-  assert data_command.main(["convert", str(copied), str(tmp_path / "de.txt"), "--encoding", "latin-1"]) == 0
+  assert data_command.main(
+      ["convert", str(copied), str(tmp_path / "de.txt"), "--encoding", "latin-1"]) == 0
   assert ([s.tokens for s in conll.read_conll(tmp_path / "de.txt")]  # written as UTF-8
           == [s.tokens for s in corpora.load_split("conll2003/de", "dev", data_root)])
   assert data_command.main(["stats", str(copied)]) == 1
