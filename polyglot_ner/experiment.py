@@ -116,7 +116,7 @@ def _transfer_scores(config: ml_collections.ConfigDict, run: Run) -> dict[str, d
 
 def _test_counts(run: Run, lang: str) -> np.ndarray:
   """Per-sentence (correct, found, gold) of a run's test predictions for `lang`."""
-  path = run.workdir / loop.PREDICTIONS_DIR / "test" / f"{run_plan.lang_slug(lang)}.txt"
+  path = predictions_lib.predictions_path(run.workdir, "test", lang)
   sentences, predicted = predictions_lib.read_predictions(path)
   return bootstrap.sentence_counts([s.tags for s in sentences], predicted)
 

@@ -1,15 +1,26 @@
 """Prediction files in conlleval's input format: `token gold pred` lines, a blank line per sentence.
 
 `write_predictions` writes them (through `polyglot_ner.data.conll.write_conll`), so the original
-`conlleval.pl` and `read_predictions` + `conlleval.score` both score them.
+`conlleval.pl` and `read_predictions` + `conlleval.score` both score them. A run keeps its test
+predictions at `predictions_path(workdir, "test", lang)`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Any
 
+from polyglot_ner import run_plan
 from polyglot_ner.data import conll
+
+PREDICTIONS_DIR = "predictions"
+
+
+def predictions_path(workdir: Any, split: str, lang: str) -> Any:
+  """Where a run (`workdir`: a `pathlib` or `etils.epath` path) keeps its predictions of one
+  language's split: `<workdir>/predictions/<split>/<corpus_lang>.txt`."""
+  return workdir / PREDICTIONS_DIR / split / f"{run_plan.lang_slug(lang)}.txt"
 
 
 def write_predictions(path: str | os.PathLike, sentences: Sequence[conll.Sentence],

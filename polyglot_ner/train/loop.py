@@ -56,7 +56,6 @@ from polyglot_ner.train import step as step_lib
 LABEL_MAP_FILE = "label_map.json"
 CONFIG_FILE = "config.json"
 RESULTS_FILE = "results.json"
-PREDICTIONS_DIR = "predictions"
 
 # Config keys that may change between an interrupted run and its resumption: they do not change
 # what is computed, only how it is run or logged.
@@ -267,12 +266,12 @@ def _dev_record(scores: Mapping[str, Any]) -> dict[str, Any]:
                            for name, s in scores["per_language"].items()}}
 
 
-def _write_predictions(directory: epath.Path, sets: Mapping[str, inference.EvalSet],
+def _write_predictions(workdir: epath.Path, split: str, sets: Mapping[str, inference.EvalSet],
                        predicted: Mapping[str, list[list[str]]]) -> None:
-  directory.mkdir(parents=True, exist_ok=True)
   for name, eval_set in sets.items():
-    predictions_lib.write_predictions(directory / (name.replace("/", "_") + ".txt"),
-                                      eval_set.sentences, predicted[name])
+    path = predictions_lib.predictions_path(workdir, split, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    predictions_lib.write_predictions(path, eval_set.sentences, predicted[name])
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.PathLike
@@ -435,7 +434,7 @@ def _test_results(config: ml_collections.ConfigDict,
   test_sets = inference.eval_sets(tagger, test, mixture.names)
   test_scores, predicted = inference.evaluate(tagger, params, test_sets)
   if jax.process_index() == 0:
-    _write_predictions(workdir / PREDICTIONS_DIR / "test", test_sets, predicted)
+    _write_predictions(workdir, "test", test_sets, predicted)
   return {"languages": list(mixture.names), "best_step": loop.best_step,
           "best_epoch": loop.best_step / steps_per_epoch, "stop_reason": loop.stop_reason,
           "steps": steps,
