@@ -1,4 +1,5 @@
-"""Entity tag schemes (IOB1, IOB2, IOBES): validation, detection, conversion and chunk spans.
+"""Entity tag schemes (IOB1, IOB2, IOBES): validation, detection, conversion, chunk spans and the
+transitions each scheme allows (what a CRF's constrained decoding and training keep to).
 
 Corpora disagree on their scheme (CoNLL-2003 is IOB1, the rest IOB2 with a few slips), so every
 corpus is normalised to IOB2 at load. All conversions go through `spans`, which follows conlleval's
@@ -10,15 +11,27 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
+import numpy as np
+
 from polyglot_ner import errors
 
 SCHEMES = ("IOB1", "IOB2", "IOBES")
+_ALIASES = {"BIO": "IOB2", "BIOES": "IOBES"}
 OUTSIDE = "O"
 
 Span = tuple[str, int, int]  # (entity type, start, end exclusive)
 
 _TAG_PATTERN = re.compile(r"(?:[BIES]-[A-Za-z][A-Za-z0-9_]*|O)\Z")
 _TYPE_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+
+
+def scheme_name(scheme: str) -> str:
+  """The scheme's name in `SCHEMES` (case-insensitive; BIO is IOB2, BIOES is IOBES)."""
+  name = _ALIASES.get(scheme.upper(), scheme.upper())
+  if name not in SCHEMES:
+    raise errors.UserError(f"unknown tag scheme {scheme!r}; expected one of {', '.join(SCHEMES)} "
+                           f"(or {', '.join(_ALIASES)})")
+  return name
 
 
 def is_valid_tag(tag: str) -> bool:
@@ -122,8 +135,7 @@ def detect_scheme(tag_sequences: Iterable[Sequence[str]]) -> str:
 
 
 def _check_prefixes(tags: Sequence[str], scheme: str) -> None:
-  if scheme not in SCHEMES:
-    raise errors.UserError(f"unknown tag scheme {scheme!r}; expected one of {', '.join(SCHEMES)}")
+  scheme = scheme_name(scheme)
   if scheme != "IOBES":
     wrong = sorted({tag for tag in tags if tag[0] in "ES"})
     if wrong:
@@ -167,3 +179,40 @@ def map_types(tags: Sequence[str], type_map: Mapping[str, str]) -> list[str]:
     if new_type != OUTSIDE:
       kept.append((new_type, start, end))
   return tags_from_spans(kept, len(tags))
+
+
+def allowed_transitions(tags: Sequence[str],
+                        scheme: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """Which of `tags` may follow which in `scheme`: bool [C, C] (`tags[i]` then `tags[j]`), and bool
+  [C] each for the first and the last tag of a sentence.
+
+  IOB2: I-X only after B-X or I-X. IOB1: B-X only after B-X or I-X (it splits two adjacent X
+  chunks). IOBES: B-X and I-X go on to I-X or E-X; O, E-X, S-X go on to O, B-Y or S-Y; a sentence
+  starts with O, B or S and ends with O, E or S. A sequence keeping to these is exactly one that
+  the scheme writes for its `spans`.
+  """
+  scheme = scheme_name(scheme)
+  for tag in tags:
+    problem = tag_problem(tag, scheme)
+    if problem:
+      raise ValueError(problem)
+  transitions = np.array([[_follows(scheme, a, b) for b in tags] for a in tags], dtype=bool)
+  first = np.array([_follows(scheme, None, tag) for tag in tags], dtype=bool)
+  last = np.array([_follows(scheme, tag, None) for tag in tags], dtype=bool)
+  return transitions.reshape(len(tags), len(tags)), first, last
+
+
+def _follows(scheme: str, prev: str | None, tag: str | None) -> bool:
+  """Whether `tag` may follow `prev` (valid tags of `scheme`); None is the sentence boundary."""
+  if scheme == "IOBES":
+    if prev is None:
+      return tag[0] in "OBS"
+    if tag is None:
+      return prev[0] in "OES"
+    if prev[0] in "BI":
+      return tag[0] in "IE" and entity_type(tag) == entity_type(prev)
+    return tag[0] in "OBS"
+  continues = "I" if scheme == "IOB2" else "B"  # the prefix that must extend a chunk of its type
+  if tag is None or tag[0] != continues:
+    return True
+  return prev is not None and prev[0] in "BI" and entity_type(prev) == entity_type(tag)

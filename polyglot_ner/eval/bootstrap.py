@@ -1,9 +1,9 @@
 """Paired bootstrap over test sentences: is system A's span F1 really higher than system B's?
 
 Both systems tag the same gold sentences. Each sentence contributes span counts (correct, found,
-gold) as conlleval counts them (chunks from `polyglot_ner.data.tags.spans`, conlleval's rules), so
-the sums over sentences are the scorer's corpus totals. A bootstrap sample draws n sentence indices
-with replacement, the same indices for both systems (paired), and recomputes each system's micro
+gold) from the scorer's own chunks (`polyglot_ner.eval.conlleval.sentences`), so the sums over
+sentences are the scorer's corpus totals. A bootstrap sample draws n sentence indices with
+replacement, the same indices for both systems (paired), and recomputes each system's micro
 (corpus-level) F1 from the summed counts (Koehn 2004; Berg-Kirkpatrick et al. 2012).
 
 Several seeds: `counts_a` and `counts_b` may hold one row of sentences per seed, seed-matched (row s
@@ -25,8 +25,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from polyglot_ner.data import tags as tags_lib
-from polyglot_ner.errors import UserError
 from polyglot_ner.eval import conlleval
 
 # Indices drawn per chunk (samples x sentences): bounds the memory of the vectorised resampling.
@@ -53,16 +51,9 @@ def sentence_counts(gold_seqs: Sequence[Sequence[str]],
 
   The column sums equal `polyglot_ner.eval.conlleval.score(gold, pred)`'s correct/found/gold.
   """
-  if len(gold_seqs) != len(pred_seqs):
-    raise UserError(f"{len(gold_seqs)} gold sentences but {len(pred_seqs)} predicted")
-  counts = np.zeros((len(gold_seqs), 3), np.int64)
-  for index, (gold, pred) in enumerate(zip(gold_seqs, pred_seqs)):
-    if len(gold) != len(pred):
-      raise UserError(f"sentence {index}: {len(gold)} gold tags but {len(pred)} predicted")
-    gold_spans = set(tags_lib.spans(conlleval.as_iob(gold, f"gold sentence {index}: ")))
-    pred_spans = set(tags_lib.spans(conlleval.as_iob(pred, f"predicted sentence {index}: ")))
-    counts[index] = (len(gold_spans & pred_spans), len(pred_spans), len(gold_spans))
-  return counts
+  counts = [(len(s.gold_spans & s.pred_spans), len(s.pred_spans), len(s.gold_spans))
+            for s in conlleval.sentences(gold_seqs, pred_seqs)]
+  return np.array(counts, np.int64).reshape(len(counts), 3)
 
 
 def f1_from_counts(counts: np.ndarray) -> np.ndarray:

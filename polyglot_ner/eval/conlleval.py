@@ -18,11 +18,21 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 from polyglot_ner.data import tags as tags_lib
 from polyglot_ner.errors import UserError
 
 Span = tuple[int, str, int, int]  # (sentence, type, first word, end exclusive)
+
+
+class Sentence(NamedTuple):
+  """One sentence as conlleval scores it: its tags (IOBES written as IOB2) and their chunks."""
+
+  gold: Sequence[str]
+  pred: Sequence[str]
+  gold_spans: frozenset[tags_lib.Span]
+  pred_spans: frozenset[tags_lib.Span]
 
 
 def as_iob(tags: Sequence[str], where: str = "") -> Sequence[str]:
@@ -37,10 +47,21 @@ def as_iob(tags: Sequence[str], where: str = "") -> Sequence[str]:
   return tags
 
 
-def _all_spans(sequences: Sequence[Sequence[str]]) -> set[Span]:
-  return {(index, kind, start, end)
-          for index, tags in enumerate(sequences)
-          for kind, start, end in tags_lib.spans(tags)}
+def sentences(gold_seqs: Sequence[Sequence[str]],
+              pred_seqs: Sequence[Sequence[str]]) -> list[Sentence]:
+  """Gold and predicted sentences paired as `score` reads them; the one place that chunks them
+  (the paired bootstrap counts these same spans). UserError on a length mismatch or a bad tag."""
+  if len(gold_seqs) != len(pred_seqs):
+    raise UserError(f"{len(gold_seqs)} gold sentences but {len(pred_seqs)} predicted")
+  result = []
+  for index, (gold, pred) in enumerate(zip(gold_seqs, pred_seqs)):
+    if len(gold) != len(pred):
+      raise UserError(f"sentence {index}: {len(gold)} gold tags but {len(pred)} predicted")
+    gold = as_iob(gold, f"gold sentence {index}: ")
+    pred = as_iob(pred, f"predicted sentence {index}: ")
+    result.append(Sentence(gold, pred, frozenset(tags_lib.spans(gold)),
+                           frozenset(tags_lib.spans(pred))))
+  return result
 
 
 def _prf(found: int, correct: int, gold: int) -> dict[str, float | int]:
@@ -58,17 +79,11 @@ def score(gold_seqs: Sequence[Sequence[str]], pred_seqs: Sequence[Sequence[str]]
   `correct` and `gold`, token `accuracy`, `correct_tags` and `tokens`, and the same span scores per
   entity type under `per_type` (every type seen in gold or prediction).
   """
-  if len(gold_seqs) != len(pred_seqs):
-    raise UserError(f"{len(gold_seqs)} gold sentences but {len(pred_seqs)} predicted")
-  for index, (gold, pred) in enumerate(zip(gold_seqs, pred_seqs)):
-    if len(gold) != len(pred):
-      raise UserError(f"sentence {index}: {len(gold)} gold tags but {len(pred)} predicted")
-  gold_seqs = [as_iob(tags, f"gold sentence {index}: ") for index, tags in enumerate(gold_seqs)]
-  pred_seqs = [as_iob(tags, f"predicted sentence {index}: ")
-               for index, tags in enumerate(pred_seqs)]
-  gold_spans, pred_spans = _all_spans(gold_seqs), _all_spans(pred_seqs)
-  tokens = sum(len(gold) for gold in gold_seqs)
-  same = sum(g == p for gold, pred in zip(gold_seqs, pred_seqs) for g, p in zip(gold, pred))
+  paired = sentences(gold_seqs, pred_seqs)
+  gold_spans = {(index, *span) for index, s in enumerate(paired) for span in s.gold_spans}
+  pred_spans = {(index, *span) for index, s in enumerate(paired) for span in s.pred_spans}
+  tokens = sum(len(s.gold) for s in paired)
+  same = sum(g == p for s in paired for g, p in zip(s.gold, s.pred))
   correct_spans = gold_spans & pred_spans
   count = lambda spans: collections.Counter(span[1] for span in spans)
   found_by_type, gold_by_type = count(pred_spans), count(gold_spans)

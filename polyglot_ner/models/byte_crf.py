@@ -12,6 +12,10 @@ The byte encoder runs once over the batch's table of distinct words ([U, W] byte
 padding is handled by lengths alone (`word_byte_lengths` for bytes, `lengths` for words). Under
 dropout, the occurrences of a word in one batch share the byte encoder's dropout masks.
 
+Decoding keeps to valid IOB2 by default (Viterbi over the transitions `crf.allowed_transitions`
+permits: no I-X first or after O or another type); training is unconstrained, as in the paper.
+Both are switches; with both off the model computes exactly the paper's unconstrained CRF.
+
 Parameter tree (top level): `byte_embedding`, `byte_encoder`, `word_encoder`, `output` (the
 emission layer), `crf`. Fine-tuning that resets the label-dependent parts drops `output` and `crf`.
 """
@@ -42,7 +46,7 @@ class ByteCRF(nn.Module):
   """Byte-level BiLSTM-CRF over word-level batches (see `polyglot_ner.data.batching`).
 
   Attributes:
-    num_tags: size of the label map.
+    labels: the run's IOB2 tags in label-map order (`LabelMap.tags`); one emission score each.
     byte_emb_dim: byte embedding size (paper: 256).
     byte_emb_std: standard deviation of the byte embeddings' truncated-normal initialisation
       (paper: 0.001, under which the byte LSTMs see almost nothing for the first epochs; 1.0
@@ -55,10 +59,13 @@ class ByteCRF(nn.Module):
     word_dropout: dropout rate on input and output of every word LSTM cell (paper: keep 0.8).
     tf_forget_bias: add TF's +1.0 to the forget gate at run time (paper: yes).
     crf_start_end: give the CRF start and end scores (paper: no, as `tf.contrib.crf`).
-    crf_method: forward algorithm of the CRF, "scan" or "associative" (see `crf.log_partition`).
+    crf_method: forward algorithm and Viterbi of the CRF, "scan" or "associative" (see
+      `crf.log_partition`).
+    constrained_decoding: Viterbi over valid IOB2 sequences only (off: the paper's decoding).
+    constrained_training: the likelihood normalises over valid IOB2 sequences only (paper: no).
   """
 
-  num_tags: int
+  labels: tuple[str, ...]
   byte_emb_dim: int = 256
   byte_emb_std: float = 0.001
   byte_layers: int = 2
@@ -70,6 +77,25 @@ class ByteCRF(nn.Module):
   tf_forget_bias: bool = True
   crf_start_end: bool = False
   crf_method: str = "scan"
+  constrained_decoding: bool = True
+  constrained_training: bool = False
+
+  @property
+  def num_tags(self) -> int:
+    return len(self.labels)
+
+  @property
+  def decoding_allowed(self) -> crf_lib.Allowed | None:
+    """The IOB2 transitions decoding keeps to (NumPy constants); None when unconstrained."""
+    return self._iob2(self.constrained_decoding)
+
+  @property
+  def training_allowed(self) -> crf_lib.Allowed | None:
+    """The IOB2 transitions the likelihood normalises over; None when unconstrained."""
+    return self._iob2(self.constrained_training)
+
+  def _iob2(self, constrained: bool) -> crf_lib.Allowed | None:
+    return crf_lib.allowed_transitions(self.labels, "IOB2") if constrained else None
 
   def setup(self):
     self.byte_embedding = nn.Embed(BYTE_VOCAB, self.byte_emb_dim,
@@ -117,14 +143,10 @@ class ByteCRF(nn.Module):
 
   def __call__(self, batch: Batch, *, train: bool) -> jax.Array:
     """log p(tags | sentence) [B]; 0 for empty (padding) rows."""
-    return self.crf(self.emissions(batch, train=train), batch["tags"], batch["lengths"])
-
-  def loss(self, batch: Batch, *, train: bool) -> jax.Array:
-    """Mean negative log-likelihood over the real rows (length > 0) of the batch."""
-    real = batch["lengths"] > 0
-    log_likelihood = self(batch, train=train)
-    return -jnp.sum(jnp.where(real, log_likelihood, 0.0)) / jnp.maximum(jnp.sum(real), 1)
+    return self.crf(self.emissions(batch, train=train), batch["tags"], batch["lengths"],
+                    allowed=self.training_allowed)
 
   def decode(self, batch: Batch) -> tuple[jax.Array, jax.Array]:
     """Viterbi tags [B, T] int32 (0 past each length) and their scores [B], without dropout."""
-    return self.crf.decode(self.emissions(batch, train=False), batch["lengths"])
+    return self.crf.decode(self.emissions(batch, train=False), batch["lengths"],
+                           allowed=self.decoding_allowed)

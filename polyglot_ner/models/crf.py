@@ -34,14 +34,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from polyglot_ner.data import tags as tags_lib
+
 # Score given to forbidden transitions and empty k-best slots: finite, so that sums and log-sum-exps
 # over fully forbidden slices stay finite (no inf - inf), yet far below any real path score.
 FORBIDDEN = -1e9
 METHODS = ("scan", "associative")
 # Below this, a sum of the scaled forward algorithm may have lost terms to float32 underflow.
 _UNDERFLOW = 1e-30
-SCHEMES = {"IOB1": "IOB1", "IOB2": "IOB2", "BIO": "IOB2", "IOBES": "IOBES", "BIOES": "IOBES"}
-_PREFIXES = {"IOB1": "BI", "IOB2": "BI", "IOBES": "BIES"}
 
 
 class Allowed(NamedTuple):
@@ -53,49 +53,9 @@ class Allowed(NamedTuple):
 
 
 def allowed_transitions(labels: Sequence[str], scheme: str) -> Allowed:
-  """The transitions `scheme` (IOB1, IOB2/BIO, IOBES/BIOES) permits between `labels` ("O", "B-PER").
-
-  IOB2: I-X only after B-X or I-X. IOB1: B-X only after B-X or I-X (it splits two adjacent X
-  chunks). IOBES: B-X and I-X go on to I-X or E-X; O, E-X, S-X go on to O, B-Y or S-Y; a sequence
-  starts with O, B or S and ends with O, E or S.
-  """
-  if scheme.upper() not in SCHEMES:
-    raise ValueError(f"unknown tag scheme {scheme!r}; expected one of {sorted(SCHEMES)}")
-  scheme = SCHEMES[scheme.upper()]
-  parsed = [_parse_label(label, scheme) for label in labels]
-  transitions = np.array([[_permits(scheme, a, b) for b in parsed] for a in parsed], dtype=bool)
-  start = np.array([_permits(scheme, None, b) for b in parsed], dtype=bool)
-  end = np.array([_permits(scheme, a, None) for a in parsed], dtype=bool)
-  return Allowed(transitions.reshape(len(parsed), len(parsed)), start, end)
-
-
-def _parse_label(label: str, scheme: str) -> tuple[str, str | None]:
-  if label == "O":
-    return "O", None
-  prefix, dash, kind = label.partition("-")
-  if not dash or not kind or len(prefix) != 1 or prefix not in _PREFIXES[scheme]:
-    raise ValueError(f"label {label!r} is neither 'O' nor '<prefix>-<type>' with a prefix in "
-                     f"{list(_PREFIXES[scheme])} as {scheme} requires")
-  return prefix, kind
-
-
-def _permits(scheme: str, prev: tuple[str, str | None] | None,
-             nxt: tuple[str, str | None] | None) -> bool:
-  """Whether tag `nxt` may follow tag `prev`; None stands for the sentence boundary."""
-  if scheme == "IOBES":
-    if prev is None:
-      return nxt[0] in "OBS"
-    if nxt is None:
-      return prev[0] in "OES"
-    if prev[0] in "BI":
-      return nxt[0] in "IE" and nxt[1] == prev[1]
-    return nxt[0] in "OBS"
-  if nxt is None:
-    return True
-  continues = "I" if scheme == "IOB2" else "B"  # the prefix that must extend a chunk of its type
-  if nxt[0] != continues:
-    return True
-  return prev is not None and prev[0] in "BI" and prev[1] == nxt[1]
+  """The constraints of `scheme` between `labels` ("O", "B-PER"), from
+  `polyglot_ner.data.tags.allowed_transitions` (which states each scheme's rules)."""
+  return Allowed(*tags_lib.allowed_transitions(labels, scheme))
 
 
 class _Potentials(NamedTuple):
@@ -463,5 +423,6 @@ class CRF(nn.Module):
 
   def decode(self, emissions: jax.Array, lengths: jax.Array, *,
              allowed: Allowed | jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
-    """Viterbi tags [B, T] (0 past the length) and their scores [B]."""
-    return viterbi(emissions, lengths, self.transitions, *self._boundaries(), allowed=allowed)
+    """Viterbi tags [B, T] (0 past the length) and their scores [B], by this layer's `method`."""
+    return viterbi(emissions, lengths, self.transitions, *self._boundaries(), allowed=allowed,
+                   method=self.method)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import flax.linen as nn
@@ -16,9 +16,9 @@ MODELS: dict[str, type[nn.Module]] = {
 
 
 def model_fields(kind: str) -> tuple[str, ...]:
-  """The config fields a model kind accepts (everything but `num_tags`)."""
+  """The config fields a model kind accepts (everything but `labels`)."""
   return tuple(field.name for field in dataclasses.fields(_model_class(kind))
-               if field.init and field.name not in ("num_tags", "parent", "name"))
+               if field.init and field.name not in ("labels", "parent", "name"))
 
 
 def _model_class(kind: str) -> type[nn.Module]:
@@ -27,8 +27,9 @@ def _model_class(kind: str) -> type[nn.Module]:
   return MODELS[kind]
 
 
-def get_model(kind: str, config: Mapping[str, Any], num_tags: int) -> nn.Module:
-  """Builds model `kind` with `num_tags` outputs from its config section (field name -> value).
+def get_model(kind: str, config: Mapping[str, Any], labels: Sequence[str]) -> nn.Module:
+  """Builds model `kind` over the run's IOB2 `labels` (`LabelMap.tags`, one output each) from its
+  config section (field name -> value).
 
   A key that is not a field of the model is an error naming it; missing keys keep the defaults.
   """
@@ -37,4 +38,4 @@ def get_model(kind: str, config: Mapping[str, Any], num_tags: int) -> nn.Module:
   if unknown:
     raise ValueError(f"model config keys {unknown} are not fields of {kind!r}; "
                      f"its fields are {list(model_fields(kind))}")
-  return _model_class(kind)(num_tags=num_tags, **fields)
+  return _model_class(kind)(labels=tuple(labels), **fields)

@@ -1,10 +1,15 @@
-"""Tag schemes: spans against a brute-force chunker, conversions, detection, type mapping."""
+"""Tag schemes: spans against a brute-force chunker, conversions, detection, type mapping, and each
+scheme's allowed transitions against the sequences the scheme writes."""
 
+import itertools
 import random
+
+import numpy as np
 
 import pytest
 
 from polyglot_ner.data import tags as tags_lib
+from polyglot_ner.errors import UserError
 
 TYPES = ("A", "B")
 
@@ -99,6 +104,78 @@ def test_to_iob2_checks_scheme():
     tags_lib.to_iob2(["S-PER"], "IOB2")
   with pytest.raises(ValueError, match="unknown tag scheme"):
     tags_lib.to_iob2(["O"], "BILOU")
+  assert tags_lib.to_iob2(["I-PER"], "bio") == ["B-PER"]
+
+
+def test_scheme_names_and_aliases():
+  assert [tags_lib.scheme_name(name) for name in ("IOB1", "iob2", "BIO", "IOBES", "bioes")] == [
+      "IOB1", "IOB2", "IOB2", "IOBES", "IOBES"]
+  with pytest.raises(UserError, match="unknown tag scheme 'BILOU'; expected one of IOB1, IOB2"):
+    tags_lib.scheme_name("BILOU")
+
+
+def written_in(scheme: str, tags: list[str]) -> list[str]:
+  """How `scheme` writes the chunks of `tags`: a sequence is valid in the scheme iff it is this."""
+  chunks = tags_lib.spans(tags)
+  if scheme != "IOB1":
+    return tags_lib.tags_from_spans(chunks, len(tags), scheme)
+  written = ["O"] * len(tags)  # IOB1: I- everywhere, B- where a chunk follows one of its type
+  ends = {end: type_ for type_, _, end in chunks}
+  for type_, start, end in chunks:
+    written[start:end] = ["I-" + type_] * (end - start)
+    if ends.get(start) == type_:
+      written[start] = "B-" + type_
+  return written
+
+
+@pytest.mark.parametrize("scheme, prefixes", [("IOB1", "BI"), ("IOB2", "BI"), ("IOBES", "BIES")])
+def test_allowed_transitions_admit_exactly_what_the_scheme_writes(scheme, prefixes):
+  labels = ["O"] + [f"{p}-{t}" for t in TYPES for p in prefixes]
+  transitions, first, last = tags_lib.allowed_transitions(labels, scheme)
+  assert transitions.shape == (len(labels), len(labels)) and first.shape == last.shape == (
+      len(labels),)
+  for length in range(1, 4):
+    for path in itertools.product(range(len(labels)), repeat=length):
+      tags = [labels[i] for i in path]
+      allowed = (first[path[0]] and last[path[-1]]
+                 and all(transitions[a, b] for a, b in zip(path, path[1:])))
+      assert allowed == (written_in(scheme, tags) == tags), (scheme, tags)
+
+
+def test_allowed_transitions_examples():
+  yes, no = True, False
+  iob2 = tags_lib.allowed_transitions(["O", "B-PER", "I-PER", "I-LOC"], "BIO")
+  np.testing.assert_array_equal(iob2[0], [[yes, yes, no, no],
+                                          [yes, yes, yes, no],
+                                          [yes, yes, yes, no],
+                                          [yes, yes, no, yes]])
+  np.testing.assert_array_equal(iob2[1], [yes, yes, no, no])
+  np.testing.assert_array_equal(iob2[2], [yes] * 4)
+  iob1 = tags_lib.allowed_transitions(["O", "I-PER", "B-PER", "B-LOC"], "IOB1")
+  np.testing.assert_array_equal(iob1[0], [[yes, yes, no, no],
+                                          [yes, yes, yes, no],
+                                          [yes, yes, yes, no],
+                                          [yes, yes, no, yes]])
+  np.testing.assert_array_equal(iob1[1], [yes, yes, no, no])
+  iobes = tags_lib.allowed_transitions(["O", "B-X", "I-X", "E-X", "S-X", "S-Y"], "IOBES")
+  np.testing.assert_array_equal(iobes[0], [[yes, yes, no, no, yes, yes],
+                                           [no, no, yes, yes, no, no],
+                                           [no, no, yes, yes, no, no],
+                                           [yes, yes, no, no, yes, yes],
+                                           [yes, yes, no, no, yes, yes],
+                                           [yes, yes, no, no, yes, yes]])
+  np.testing.assert_array_equal(iobes[1], [yes, yes, no, no, yes, yes])
+  np.testing.assert_array_equal(iobes[2], [yes, no, no, yes, yes, yes])
+  assert [a.shape for a in tags_lib.allowed_transitions([], "IOB2")] == [(0, 0), (0,), (0,)]
+
+
+def test_allowed_transitions_rejects_bad_labels_and_schemes():
+  with pytest.raises(ValueError, match="'E-PER' cannot occur in IOB2"):
+    tags_lib.allowed_transitions(["O", "E-PER"], "IOB2")
+  with pytest.raises(ValueError, match="unknown tag 'PER'"):
+    tags_lib.allowed_transitions(["O", "PER"], "IOBES")
+  with pytest.raises(UserError, match="BILOU"):
+    tags_lib.allowed_transitions(["O"], "BILOU")
 
 
 @pytest.mark.parametrize("sequences, scheme", [

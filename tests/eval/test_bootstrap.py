@@ -119,6 +119,7 @@ def test_unpaired_inputs_are_errors():
     bootstrap.paired_bootstrap(a, np.concatenate([a, a]))
   with pytest.raises(ValueError, match="sentence 0: 2 gold tags but 1"):
     bootstrap.sentence_counts([["B-PER", "O"]], [["O"]])
+  assert bootstrap.sentence_counts([], []).shape == (0, 3)
 
 
 def test_format_p_value():

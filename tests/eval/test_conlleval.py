@@ -121,6 +121,22 @@ def test_iobes_is_scored_as_its_iob2_spans():
   assert result == as_iob2
 
 
+def test_sentences_are_what_score_counts():
+  """The chunks `score` counts (and the bootstrap resamples) per sentence, IOBES read as IOB2."""
+  gold = [["S-PER", "S-PER", "O"], ["O", "I-LOC", "I-LOC"], []]
+  pred = [["B-PER", "I-PER", "O"], ["B-LOC", "I-LOC", "B-ORG"], []]
+  paired = conlleval.sentences(gold, pred)
+  assert [s.gold for s in paired] == [["B-PER", "B-PER", "O"], gold[1], []]
+  assert [s.pred for s in paired] == pred
+  assert [s.gold_spans for s in paired] == [{("PER", 0, 1), ("PER", 1, 2)}, {("LOC", 1, 3)}, set()]
+  assert [s.pred_spans for s in paired] == [{("PER", 0, 2)}, {("LOC", 0, 2), ("ORG", 2, 3)}, set()]
+  result = conlleval.score(gold, pred)
+  assert (result["gold"], result["found"], result["correct"]) == (
+      sum(len(s.gold_spans) for s in paired), sum(len(s.pred_spans) for s in paired), 0)
+  with pytest.raises(UserError, match="sentence 2: 0 gold tags but 1"):
+    conlleval.sentences(gold, pred[:2] + [["O"]])
+
+
 @pytest.mark.parametrize("tag", ["PER", "B-", "X-PER", "b-PER", ""])
 def test_tags_without_a_prefix_are_user_errors(tag):
   with pytest.raises(UserError, match=f"predicted sentence 1: tag {tag!r} is neither O"):

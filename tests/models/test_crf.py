@@ -10,6 +10,7 @@ import pytest
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 from scipy import stats
 
+from polyglot_ner.data import tags as tags_lib
 from polyglot_ner.models import crf
 
 # The kernel's functions compiled whole: far cheaper in tests than eager op-by-op dispatch.
@@ -245,39 +246,35 @@ def test_constrained_functions_match_brute_force_over_allowed_paths(scheme):
   assert np.all(np.asarray(gradients[0])[~allowed.transitions] == 0)
 
 
-def test_allowed_transitions_follow_each_scheme():
-  yes, no = True, False
-  iob2 = crf.allowed_transitions(["O", "B-PER", "I-PER", "I-LOC"], "BIO")
-  np.testing.assert_array_equal(iob2.transitions, [[yes, yes, no, no],
-                                                   [yes, yes, yes, no],
-                                                   [yes, yes, yes, no],
-                                                   [yes, yes, no, yes]])
-  np.testing.assert_array_equal(iob2.start, [yes, yes, no, no])
-  np.testing.assert_array_equal(iob2.end, [yes] * 4)
-  iob1 = crf.allowed_transitions(["O", "I-PER", "B-PER", "B-LOC"], "IOB1")
-  np.testing.assert_array_equal(iob1.transitions, [[yes, yes, no, no],
-                                                   [yes, yes, yes, no],
-                                                   [yes, yes, yes, no],
-                                                   [yes, yes, no, yes]])
-  np.testing.assert_array_equal(iob1.start, [yes, yes, no, no])
-  iobes = crf.allowed_transitions(["O", "B-X", "I-X", "E-X", "S-X", "S-Y"], "IOBES")
-  np.testing.assert_array_equal(iobes.transitions, [[yes, yes, no, no, yes, yes],
-                                                    [no, no, yes, yes, no, no],
-                                                    [no, no, yes, yes, no, no],
-                                                    [yes, yes, no, no, yes, yes],
-                                                    [yes, yes, no, no, yes, yes],
-                                                    [yes, yes, no, no, yes, yes]])
-  np.testing.assert_array_equal(iobes.start, [yes, yes, no, no, yes, yes])
-  np.testing.assert_array_equal(iobes.end, [yes, no, no, yes, yes, yes])
+def test_allowed_transitions_are_the_tag_schemes_rules():
+  labels = SCHEME_LABELS["IOBES"]
+  allowed = crf.allowed_transitions(labels, "BIOES")
+  assert isinstance(allowed, crf.Allowed)
+  for got, expected in zip(allowed, tags_lib.allowed_transitions(labels, "IOBES")):
+    np.testing.assert_array_equal(got, expected)
 
 
-def test_allowed_transitions_rejects_bad_labels_and_schemes():
-  with pytest.raises(ValueError, match="'E-PER'"):
-    crf.allowed_transitions(["O", "E-PER"], "IOB2")
-  with pytest.raises(ValueError, match="'PER'"):
-    crf.allowed_transitions(["O", "PER"], "IOBES")
-  with pytest.raises(ValueError, match="BILOU"):
-    crf.allowed_transitions(["O"], "BILOU")
+@pytest.mark.parametrize("method", crf.METHODS)
+def test_constrained_viterbi_is_the_best_valid_iob2_path(method):
+  """Valid IOB2 judged by the tag scheme's own writer (`to_iob2` keeps a valid sequence as is),
+  the best path by brute force over every sequence; the unconstrained paths are often invalid."""
+  labels = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+  allowed = crf.allowed_transitions(labels, "IOB2")
+  invalid_unconstrained = 0
+  for seed in range(3):
+    problem = make_problem(30 + seed, lengths=(5, 4, 3, 2, 1, 0, 5, 5), num_tags=len(labels),
+                           start_end=seed == 2)
+    tags, score = fast.viterbi(*potentials(problem), allowed=allowed, method=method)
+    free, _ = fast.viterbi(*potentials(problem), method=method)
+    for row, length in enumerate(problem["lengths"]):
+      paths, scores = enumerate_paths(problem, row)
+      words = [[labels[i] for i in path] for path in paths]
+      valid = np.array([tags_lib.to_iob2(w, "IOB2") == w for w in words], bool)
+      best = np.flatnonzero(valid)[np.argmax(scores[valid])]
+      np.testing.assert_array_equal(tags[row, :length], paths[best])
+      np.testing.assert_allclose(score[row], scores[best], rtol=1e-5, atol=1e-5)
+      invalid_unconstrained += not valid[(paths == free[row, :length]).all(1)][0]
+  assert invalid_unconstrained >= 10  # of 24 rows
 
 
 def test_sample_frequencies_match_exact_probabilities():
@@ -454,6 +451,24 @@ def test_module_owns_parameters_and_calls_the_kernel(use_start_end):
   decoded = jax.jit(lambda v: layer.apply(v, emissions, lengths, method=crf.CRF.decode))(variables)
   expected = fast.viterbi(emissions, lengths, params["transitions"], *boundaries)
   jax.tree.map(np.testing.assert_array_equal, decoded, expected)
+
+
+def test_module_decodes_with_its_method():
+  """`CRF.decode` runs the Viterbi of the layer's `method`; both find the same paths."""
+  problem = make_problem(15, start_end=False)
+  emissions, lengths = problem["emissions"], problem["lengths"]
+  allowed = crf.allowed_transitions(SCHEME_LABELS["IOB2"][:3], "IOB2")
+  variables = {"params": {"transitions": problem["transitions"]}}
+  decoded = {}
+  for method in crf.METHODS:
+    layer = crf.CRF(num_tags=3, method=method)
+    decoded[method] = jax.jit(lambda v, a: layer.apply(v, emissions, lengths, allowed=a,
+                                                       method=crf.CRF.decode))(variables, allowed)
+    expected = fast.viterbi(emissions, lengths, problem["transitions"], allowed=allowed,
+                            method=method)
+    jax.tree.map(np.testing.assert_array_equal, decoded[method], expected)
+  np.testing.assert_array_equal(decoded["associative"][0], decoded["scan"][0])
+  np.testing.assert_allclose(decoded["associative"][1], decoded["scan"][1], rtol=1e-6)
 
 
 def test_bad_arguments_raise_clear_errors():
