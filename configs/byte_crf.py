@@ -35,7 +35,9 @@ clipping at 5 (the original had none; 0 disables it); early stopping on dev macr
 evaluations), not dev loss; the best checkpoint on dev, not the last, is evaluated on test; at most
 50 epochs. One departure by default: byte embeddings start with std 1.0, not 0.001 (under 0.001 the
 byte LSTMs see almost nothing for the first epochs: +6.4 dev F1 at the cpu sizes, below); the
-`paper` flag restores std 0.001 (with any size).
+`paper` flag restores std 0.001 (with any size). Predictions are valid IOB2
+(`model.constrained_decoding`; False: the paper's unconstrained Viterbi); with
+`model.constrained_training=True` training also normalises over valid IOB2 only (the paper does not).
 
 The `cpu` preset keeps the architecture but shrinks it to the sizes of the PyTorch twin
 (`../shared/peers/torch_twin.py`): byte embedding 32, byte BiLSTM 2 x 64, word BiLSTM 128, words cut
@@ -115,7 +117,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.model = ml_collections.ConfigDict(dict(
       byte_emb_dim=256, byte_emb_std=1.0, byte_layers=2, byte_hidden=256, byte_dropout=0.2,
       word_layers=1, word_hidden=512, word_dropout=0.2,
-      tf_forget_bias=True, crf_start_end=False, crf_method="scan"))
+      tf_forget_bias=True, crf_start_end=False, crf_method="scan",
+      constrained_decoding=True, constrained_training=False))
 
   config.optimizer = ml_collections.ConfigDict(dict(
       learning_rate=1e-4, schedule="cosine", warmup_steps=0, final_lr_fraction=0.0,
