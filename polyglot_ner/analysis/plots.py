@@ -8,10 +8,12 @@ Every function writes one PNG and closes its figure.
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from etils import epath
 import matplotlib
 
 matplotlib.use("Agg")
@@ -39,13 +41,18 @@ class Panel:
   xlabel: str
   ylabel: str
   series: Sequence[Series]
-  log_x: bool = False
+  log_x: bool = False  # a log x axis ticked at the series' x values as percentages
 
 
 def _save(figure: plt.Figure, path: str | os.PathLike) -> None:
-  figure.tight_layout()
-  figure.savefig(os.fspath(path), dpi=DPI)
+  """Writes the figure as a PNG through `etils.epath` (local or gs:// paths) and closes it.
+
+  `bbox_inches="tight"` fits long tick labels (tensor paths) at half the cost of `tight_layout`.
+  """
+  buffer = io.BytesIO()
+  figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
   plt.close(figure)
+  epath.Path(path).write_bytes(buffer.getvalue())
 
 
 def heatmap(path: str | os.PathLike, matrix: np.ndarray, rows: Sequence[str],
@@ -78,8 +85,11 @@ def curves(path: str | os.PathLike, panels: Sequence[Panel], *, columns: int = 2
   for axes, panel in zip(grid.flat, panels):
     for series in panel.series:
       axes.plot(series.x, series.y, label=series.label, **{"marker": "o", **series.style})
-    if panel.log_x:
+    if panel.log_x:  # top-k fractions: ticks at the values, labelled as percentages
       axes.set_xscale("log")
+      ticks = sorted({float(x) for series in panel.series for x in series.x})
+      axes.set_xticks(ticks, [f"{100 * x:.3g}%" for x in ticks])
+      axes.minorticks_off()
     axes.set_title(panel.title, fontsize=10)
     axes.set_xlabel(panel.xlabel)
     axes.set_ylabel(panel.ylabel)

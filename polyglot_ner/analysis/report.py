@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import math
 import os
@@ -64,6 +65,17 @@ def _share(value: float) -> str:
 _mean = overlap_lib.nanmean  # a mean that skips NaN (the statistics of empty sets)
 
 
+def _meta_text(value: Any) -> str:
+  """A value of `meta` for the markdown: numbers to 3 digits, lists and dicts spelled out."""
+  if isinstance(value, Mapping):
+    return ", ".join(f"{key} {_meta_text(v)}" for key, v in value.items())
+  if isinstance(value, (list, tuple)):
+    return ", ".join(_meta_text(v) for v in value) or "none"
+  if isinstance(value, float):
+    return _num(value)
+  return str(value)
+
+
 def _cell(value: Any) -> Any:
   """A CSV cell: numbers as numbers, NaN as empty."""
   value = jsonable(value)
@@ -79,16 +91,17 @@ class _Report:
     self.lines: list[str] = []
     self.tables: list[str] = []
 
-  def path(self, name: str) -> str:
-    return os.fspath(self.dir / name)
+  def path(self, name: str) -> epath.Path:
+    return self.dir / name
 
   def csv(self, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
     fields = list(dict.fromkeys(key for row in rows for key in row))
-    with (self.dir / name).open("w", newline="") as f:
-      writer = csv.DictWriter(f, fields)
-      writer.writeheader()
-      for row in rows:
-        writer.writerow({key: _cell(row.get(key)) for key in fields})
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fields)
+    writer.writeheader()
+    for row in rows:
+      writer.writerow({key: _cell(row.get(key)) for key in fields})
+    (self.dir / name).write_text(text.getvalue())
     self.tables.append(name)
 
   def section(self, title: str) -> None:
@@ -117,7 +130,7 @@ def _overlap_section(report: _Report, result: overlap_lib.Overlap, focus: float)
   languages, fractions = result.languages, result.fractions
   kinds = {"observed": result.observed, "random": result.random,
            "expected": [result.expected(k) for k in fractions]}
-  report.section(f"Overlap of important parameters: {result.setting} model, {result.method}")
+  report.section(f"Overlap of important parameters ({result.setting}, {result.method})")
   report.csv(f"jaccard_{name}.csv", [
       {"fraction": k, "language_a": a, "language_b": b,
        **{kind: stats[i].jaccard[ia, ib] for kind, stats in kinds.items()}}
@@ -147,8 +160,9 @@ def _overlap_section(report: _Report, result: overlap_lib.Overlap, focus: float)
                       f"chance {_num(chance.mean_jaccard)}")
   ratio = overlap_lib.ratio(seen.mean_jaccard, chance.mean_jaccard)
   report.finding(
-      f"At the top {_percent(focus)} by {result.method} importance, the {result.setting} model's "
-      f"languages have a mean pairwise Jaccard of {_num(seen.mean_jaccard)}, {_num(ratio)} times "
+      f"At the top {_percent(focus)} by {result.method} importance, the languages' important "
+      f"sets ({result.setting}) have a mean pairwise Jaccard of {_num(seen.mean_jaccard)}, "
+      f"{_num(ratio)} times "
       f"the {_num(chance.mean_jaccard)} of independent random sets (random rankings measured "
       f"{_num(rand.mean_jaccard)}).", figure)
 
@@ -163,7 +177,7 @@ def _overlap_section(report: _Report, result: overlap_lib.Overlap, focus: float)
       plots.Panel("Of the parameters important to some language", "top-k fraction",
                   "fraction",
                   [plots.Series(f"{part} ({labels[kind]})", fractions,
-                                [getattr(s, f"{part}_of_union") for s in stats],
+                                [getattr(s, f"{part}_of_union") for s in kinds[kind]],
                                 {**styles[kind], "color": "C0" if part == "all" else "C1"})
                    for part in ("all", "one") for kind in ("observed", "expected")],
                   log_x=True)])
@@ -323,9 +337,9 @@ def _shift_section(report: _Report, results: Sequence[shift_lib.Shift], focus: f
       + [plots.Series("chance", results[0].fractions, results[0].fractions,
                       {"linestyle": "--", "color": "black"})], log_x=True)])
   report.finding(
-      f"Fine-tuning moved {_share(_mean([r.shared_moved[i] for r in results]))} of the "
-      f"parameters important to every language at the top {_percent(focus)} into its "
-      f"{_percent(focus)} most-moved (chance {_percent(focus)}); they make up "
+      f"Of the parameters in every language's top {_percent(focus)}, fine-tuning put "
+      f"{_share(_mean([r.shared_moved[i] for r in results]))} among its {_percent(focus)} "
+      f"most-moved (chance {_percent(focus)}); they make up "
       f"{_share(_mean([r.moved_shared[i] for r in results]))} of the moved set (chance "
       f"{_share(_mean([r.shared_density[i] for r in results]))}).", figure)
 
@@ -365,7 +379,7 @@ def write(out_dir: str | os.PathLike, *, overlaps: Sequence[overlap_lib.Overlap]
   report = _Report(out_dir)
   meta = dict(meta or {})
   report.lines += [f"# {title}", ""]
-  report.lines += [f"* {key}: {value}" for key, value in meta.items()]
+  report.lines += [f"* {key}: {_meta_text(value)}" for key, value in meta.items()]
   report.lines += [f"* figures show the top {_percent(focus)}; the CSVs and {JSON_FILE} hold "
                    f"every fraction ({', '.join(_percent(k) for k in fractions)})", ""]
   for result in overlaps:

@@ -11,54 +11,15 @@ from polyglot_ner.analysis import importance
 from polyglot_ner.models import crf
 from polyglot_ner.train import step as step_lib
 
-STEPS, FEATURES, TAGS = 4, 3, 3
+STEPS, FEATURES, TAGS = 4, 3, 3  # the tiny CRF's sizes: those of the tagger's examples
 
 
-def mlp_params(seed=0):
-  """A tiny 2-layer MLP tagger: per position, features -> 5 hidden -> tag logits."""
-  keys = jax.random.split(jax.random.key(seed), 4)
-  return {"hidden": {"kernel": jax.random.normal(keys[0], (FEATURES, 5)),
-                     "bias": 0.1 * jax.random.normal(keys[1], (5,))},
-          "output": {"kernel": jax.random.normal(keys[2], (5, TAGS)),
-                     "bias": 0.1 * jax.random.normal(keys[3], (TAGS,))}}
-
-
-def mlp_logits(params, x):
-  hidden = jnp.tanh(x @ params["hidden"]["kernel"] + params["hidden"]["bias"])
-  return hidden @ params["output"]["kernel"] + params["output"]["bias"]
-
-
-def mlp_loss(params, example, rng):
-  """Negative log-likelihood of one example's gold tags over its first `length` positions."""
-  del rng
-  log_probs = jax.nn.log_softmax(mlp_logits(params, example["x"]))
-  gold = jnp.take_along_axis(log_probs, example["tags"][:, None], axis=1)[:, 0]
-  return -jnp.sum(jnp.where(jnp.arange(STEPS) < example["length"], gold, 0.0))
-
-
-def mlp_sample(params, example, rng):
-  tags = jax.random.categorical(rng, mlp_logits(params, example["x"]))
-  return {**example, "tags": tags.astype(jnp.int32)}
-
-
-def random_examples(n, seed=1):
-  rng = np.random.default_rng(seed)
-  return {"x": rng.normal(size=(n, STEPS, FEATURES)).astype(np.float32),
-          "tags": rng.integers(0, TAGS, size=(n, STEPS)).astype(np.int32),
-          "length": rng.integers(1, STEPS + 1, size=n).astype(np.int32)}
-
-
-def chunked(examples, size):
-  n = len(examples["length"])
-  return [{key: value[i:i + size] for key, value in examples.items()} for i in range(0, n, size)]
-
-
-def test_vmapped_estimates_equal_an_explicit_per_example_loop():
-  params, examples = mlp_params(), random_examples(13)
-  model = importance.Model(params, mlp_loss)
+def test_vmapped_estimates_equal_an_explicit_per_example_loop(tagger):
+  params, examples = tagger.params(), tagger.examples(13)
+  model = importance.Model(params, tagger.loss)
   got = importance.Estimator(model, ("fisher", "taylor", "taylor_abs", "magnitude"))(
-      chunked(examples, 5), progress=False)  # 5 + 5 + 3 rows: padding on 4 devices, a short chunk
-  grad = jax.jit(jax.grad(mlp_loss))
+      tagger.chunked(examples, 5), progress=False)  # 5 + 5 + 3 rows: padding, a short chunk
+  grad = jax.jit(jax.grad(tagger.loss))
   grads = [grad(params, {key: value[i] for key, value in examples.items()}, None)
            for i in range(13)]
   mean = lambda trees: jax.tree.map(lambda *leaves: np.mean(leaves, axis=0), *trees)
@@ -73,13 +34,13 @@ def test_vmapped_estimates_equal_an_explicit_per_example_loop():
                  got[method], expected[method])
 
 
-def test_four_devices_equal_one_and_chunking_does_not_matter():
+def test_four_devices_equal_one_and_chunking_does_not_matter(tagger):
   assert jax.device_count() == 4
-  model = importance.Model(mlp_params(), mlp_loss, mlp_sample)
-  data = {"aa": random_examples(9, seed=2), "bb": random_examples(6, seed=3)}
+  model = importance.Model(tagger.params(), tagger.loss, tagger.sample)
+  data = {"aa": tagger.examples(9, seed=2), "bb": tagger.examples(6, seed=3)}
   methods = ("fisher", "true_fisher", "taylor_abs")
   results = [
-      importance.per_language(model, {lang: chunked(x, size) for lang, x in data.items()},
+      importance.per_language(model, {lang: tagger.chunked(x, size) for lang, x in data.items()},
                               methods, num_samples=3, mesh=step_lib.make_mesh(devices),
                               progress=False)
       for devices, size in ((jax.devices()[:1], 4), (jax.devices(), 8))]
@@ -114,8 +75,9 @@ def crf_sample(params, example, rng):
   return {**example, "tags": tags}
 
 
-def test_true_fisher_samples_tags_with_the_crf_marginals():
-  params, examples = crf_params(), random_examples(4, seed=5)
+def test_true_fisher_samples_tags_with_the_crf_marginals(tagger):
+  assert (tagger.STEPS, tagger.FEATURES, tagger.TAGS) == (STEPS, FEATURES, TAGS)
+  params, examples = crf_params(), tagger.examples(4, seed=5)
   examples["length"] = np.array([4, 3, 2, 1], np.int32)
   num_samples = 1500
   model = importance.Model(params, crf_loss, crf_sample)
@@ -130,8 +92,8 @@ def test_true_fisher_samples_tags_with_the_crf_marginals():
                                                  axis=0))
 
 
-def test_user_errors():
-  model = importance.Model(mlp_params(), mlp_loss)
+def test_user_errors(tagger):
+  model = importance.Model(tagger.params(), tagger.loss)
   with pytest.raises(errors.UserError, match="sampler"):
     importance.Estimator(model, ("true_fisher",))
   with pytest.raises(errors.UserError, match="not among"):
