@@ -46,7 +46,7 @@ class Sharing:
   @property
   def mean_jaccard(self) -> float:
     """The mean Jaccard over pairs of distinct languages (NaN for one language)."""
-    return _nanmean(self.jaccard[~np.eye(len(self.jaccard), dtype=bool)])
+    return nanmean(self.jaccard[~np.eye(len(self.jaccard), dtype=bool)])
 
   @property
   def union(self) -> float:
@@ -69,7 +69,7 @@ def ratio(a: float, b: float) -> float:
   return float(a / b) if b else math.nan
 
 
-def _nanmean(values: Any) -> float:
+def nanmean(values: Any) -> float:
   """The mean of the values that are not NaN (NaN if there is none)."""
   values = np.asarray(values, float)
   values = values[~np.isnan(values)]
@@ -144,7 +144,7 @@ def _tensor_rows(layout: layout_lib.Layout, languages: Sequence[str], fraction: 
         "tensor": path, "fraction": fraction, "size": part.stop - part.start,
         **{f"selected_{lang}": float(q) for lang, q in zip(languages, density)},
         "mean_jaccard": stats.mean_jaccard,
-        "mean_jaccard_chance": _nanmean(chance),
+        "mean_jaccard_chance": nanmean(chance),
         "all_of_union": stats.all_of_union, "one_of_union": stats.one_of_union})
   return rows
 
