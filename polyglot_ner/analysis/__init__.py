@@ -1,1 +1,12 @@
-"""analysis stage."""
+"""Which parameters each language relies on in a polyglot model, how many the languages share,
+and which ones fine-tuning moves: the paper's analysis (research-notes §6), for any model kind.
+
+  importance  per-language scores: empirical and true diagonal Fisher, Taylor, magnitude
+  layout      a parameter tree as one flat vector (global rankings, per-tensor slices)
+  masks       top-k% sets of parameters at several fractions at once
+  overlap     Jaccard matrices and shared-by-all / by-one fractions against chance
+  pruning     zeroing a language's top-k set (`apply_mask`) and scoring every language
+  shift       the relative change of a fine-tuned child against each language's importance
+  plots       heatmaps, curves and bars; report: analysis.json, CSVs, PNGs, analysis.md
+  pipeline    `analyze`: all of the above from a model, data chunks and a scorer to the report
+"""

@@ -111,9 +111,11 @@ class Estimator:
     names, num_samples = self._sums, self.num_samples
 
     def per_device(sums, params, chunk, index, rng):
+      def fold(keys, value):  # one key per example, each folded with `value`
+        return jax.vmap(lambda key: jax.random.fold_in(key, value))(keys)
+
       weight = (index >= 0).astype(jnp.float32)
       keys = jax.vmap(lambda i: jax.random.fold_in(rng, i))(jnp.maximum(index, 0))
-      fold = lambda keys, value: jax.vmap(lambda k: jax.random.fold_in(k, value))(keys)
       added = {}
       if {"squares", "gradients", "abs_taylor"} & set(names):
         grads = grad(params, chunk, fold(keys, 0))
@@ -125,7 +127,6 @@ class Estimator:
           added["abs_taylor"] = _weighted_sum(
               weight, jax.tree.map(lambda g, p: jnp.abs(g * p), grads, params))
       if "sampled_squares" in names:
-
         sample = jax.vmap(self.model.sample_labels, in_axes=(None, 0, 0))
 
         def one_sample(total, s):

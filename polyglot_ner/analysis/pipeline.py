@@ -52,6 +52,7 @@ def analyze(out_dir: str, model: importance_lib.Model, data: Mapping[str, Iterab
             methods: Sequence[str] = (importance_lib.DEFAULT_METHOD,),
             fractions: Sequence[float] = masks_lib.DEFAULT_FRACTIONS, num_samples: int = 1,
             score: pruning_lib.Score | None = None,
+            pruning_fractions: Sequence[float] | None = None,
             mono: Mapping[str, importance_lib.Model] | None = None,
             children: Mapping[str, Any] | None = None,
             controls: Sequence[str] = pruning_lib.CONTROLS, focus: float | None = None,
@@ -61,7 +62,8 @@ def analyze(out_dir: str, model: importance_lib.Model, data: Mapping[str, Iterab
   """Runs the analysis of `model` (the polyglot one) and writes its report under `out_dir`.
 
   `data`: {language: chunks of examples} (re-iterable, e.g. lists: the monolingual models read
-  them again). `score`: F1 of every language for pruning (skipped without it). `mono`:
+  them again). `score`: F1 of every language for pruning (skipped without it), called
+  1 + (2 * languages + 1) * len(pruning_fractions) times (default: `fractions`). `mono`:
   {language: that language's monolingual model}. `children`: {language: the parameters of the
   child fine-tuned on it from `model`}. `totals`: examples per language, for progress bars.
   `meta`: JSON-able facts for the report's head (checkpoints, split, ...).
@@ -96,8 +98,8 @@ def analyze(out_dir: str, model: importance_lib.Model, data: Mapping[str, Iterab
   pruned = None
   if score is not None:
     start = time.perf_counter()
-    pruned = pruning_lib.pruning(model.params, ranking, score, fractions, controls=controls,
-                                 seed=seed, progress=progress)
+    pruned = pruning_lib.pruning(model.params, ranking, score, pruning_fractions or fractions,
+                                 controls=controls, seed=seed, progress=progress)
     seconds["pruning"] = time.perf_counter() - start
   start = time.perf_counter()
   shifts = tuple(shift_lib.shift(params, jax.device_get(child), ranking, fractions,

@@ -2,7 +2,8 @@
 `analysis.md`, which states each finding in one sentence next to its figure.
 
 Figures that need one top-k fraction use the `focus` fraction (default: the middle of the
-analysed fractions); the CSVs and the JSON hold every fraction. NaN (a statistic of an empty set)
+analysed fractions; a result analysed at other fractions shows its nearest one); the CSVs and the
+JSON hold every fraction. NaN (a statistic of an empty set)
 is `null` in the JSON and empty in the CSVs.
 """
 
@@ -21,6 +22,7 @@ from etils import epath
 import numpy as np
 
 from polyglot_ner import errors
+from polyglot_ner.analysis import masks as masks_lib
 from polyglot_ner.analysis import overlap as overlap_lib
 from polyglot_ner.analysis import plots
 from polyglot_ner.analysis import pruning as pruning_lib
@@ -34,6 +36,11 @@ def default_focus(fractions: Sequence[float]) -> float:
   """The fraction the report's figures show: the middle one of the sorted `fractions`."""
   fractions = sorted(fractions)
   return fractions[len(fractions) // 2]
+
+
+def nearest(fractions: Sequence[float], focus: float) -> float:
+  """The fraction of `fractions` closest to `focus` on a log scale (the smaller one on a tie)."""
+  return min(fractions, key=lambda k: (abs(math.log(k / focus)), k))
 
 
 def jsonable(value: Any) -> Any:
@@ -126,6 +133,7 @@ def _overlap_json(result: overlap_lib.Overlap) -> dict[str, Any]:
 
 
 def _overlap_section(report: _Report, result: overlap_lib.Overlap, focus: float) -> None:
+  focus = nearest(result.fractions, focus)
   name = f"{result.setting}_{result.method}"
   languages, fractions = result.languages, result.fractions
   kinds = {"observed": result.observed, "random": result.random,
@@ -220,8 +228,9 @@ def _settings_section(report: _Report, results: Sequence[overlap_lib.Overlap],
                                [k / (2 - k) for k in same[0].fractions], {"linestyle": "--"}))
     plots.curves(report.path(figure), [plots.Panel(
         f"Mean pairwise Jaccard ({method})", "top-k fraction", "Jaccard", series, log_x=True)])
-    values = ", ".join(f"{r.setting} {_num(r.at(focus).mean_jaccard)}" for r in same
-                       if focus in r.fractions)
+    focus = nearest(same[0].fractions, focus)
+    values = ", ".join(f"{r.setting} {_num(r.at(nearest(r.fractions, focus)).mean_jaccard)}"
+                       for r in same)
     report.section(f"Settings compared ({method})")
     report.finding(f"At the top {_percent(focus)}, the mean pairwise Jaccard of the languages' "
                    f"important sets is: {values} (chance {_num(focus / (2 - focus))}).", figure)
@@ -235,6 +244,7 @@ def _pruning_json(result: pruning_lib.Pruning) -> dict[str, Any]:
 
 
 def _pruning_section(report: _Report, result: pruning_lib.Pruning, focus: float) -> None:
+  focus = nearest(result.fractions, focus)
   languages, fractions = result.languages, result.fractions
   controls = list(dict.fromkeys(row["control"] for row in result.rows))
   report.section("Pruning")
@@ -311,6 +321,7 @@ def _shift_section(report: _Report, results: Sequence[shift_lib.Shift], focus: f
   report.csv("shift_tensors.csv", [{"child": r.child, **row} for r in results for row in r.tensors])
 
   languages = results[0].languages
+  focus = nearest(results[0].fractions, focus)
   i = results[0].fractions.index(focus)
   figure = "shift_overlap.png"
   plots.heatmap(report.path(figure), np.stack([r.in_important[i] for r in results]),
@@ -370,12 +381,7 @@ def write(out_dir: str | os.PathLike, *, overlaps: Sequence[overlap_lib.Overlap]
                       for k in r.fractions})
   if not fractions:
     raise errors.UserError("nothing to report: no overlap, pruning or shift results")
-  focus = default_focus(fractions) if focus is None else float(focus)
-  missing = [r for r in [*overlaps, *shifts, *([pruning] if pruning else [])]
-             if focus not in r.fractions]
-  if missing:
-    raise errors.UserError(f"the report's focus fraction {focus} is not among the analysed "
-                           f"fractions {fractions}")
+  focus = default_focus(fractions) if focus is None else masks_lib.check_fractions([focus])[0]
   report = _Report(out_dir)
   meta = dict(meta or {})
   report.lines += [f"# {title}", ""]

@@ -29,7 +29,7 @@ def test_analyze_writes_every_number_table_and_figure(tagger, tmp_path):
   result = pipeline.analyze(
       str(tmp_path), importance.Model(params, tagger.loss, tagger.sample), data,
       methods=("taylor_abs",), fractions=(0.05, 0.1, 0.3),
-      score=score, progress=False,
+      score=score, pruning_fractions=(0.3,), progress=False,
       mono={lang: importance.Model(tagger.params(seed=20 + j), tagger.loss)
             for j, lang in enumerate(languages[:2])},
       children={lang: nudge(30 + j) for j, lang in enumerate(languages)},
@@ -44,8 +44,8 @@ def test_analyze_writes_every_number_table_and_figure(tagger, tmp_path):
   first = numbers["overlap"][0]
   assert first["observed"][1]["mean_jaccard"] == pytest.approx(result.overlaps[0].observed[1]
                                                                .mean_jaccard)
-  assert len(numbers["pruning"]["rows"]) == 3 * (2 * 3 + 1)
-  assert np.allclose(numbers["pruning"]["damage"]["0.1"]["important"], result.pruning.damage(0.1))
+  assert len(numbers["pruning"]["rows"]) == 2 * 3 + 1  # one fraction: the figures show it
+  assert np.allclose(numbers["pruning"]["damage"]["0.3"]["important"], result.pruning.damage(0.3))
   assert [s["child"] for s in numbers["shift"]] == list(languages)
 
   markdown = (tmp_path / report.MARKDOWN_FILE).read_text()
@@ -59,6 +59,7 @@ def test_analyze_writes_every_number_table_and_figure(tagger, tmp_path):
   for figure in figures:
     assert (tmp_path / figure).read_bytes()[:4] == b"\x89PNG"
   assert "nan" not in markdown.lower()
+  assert "top 30% parameters drops" in markdown and "top 10% by taylor_abs" in markdown
   paragraphs = markdown.split("\n\n")
   for before, paragraph in zip(paragraphs, paragraphs[1:]):  # a finding in one sentence, then
     if paragraph.startswith("!["):                          # its figure
@@ -69,10 +70,13 @@ def test_analyze_writes_every_number_table_and_figure(tagger, tmp_path):
   assert all((tmp_path / table).exists() for table in tables)
   with open(tmp_path / "pruning.csv") as f:
     rows = list(csv.DictReader(f))
-  assert len(rows) == 3 * (2 * 3 + 1) * 3
+  assert len(rows) == (2 * 3 + 1) * 3
   assert {row["control"] for row in rows} == {"important", "least", "random"}
 
 
-def test_report_checks_its_focus(tmp_path):
+def test_report_needs_results_and_picks_the_nearest_fraction(tmp_path):
   with pytest.raises(errors.UserError, match="nothing to report"):
     report.write(tmp_path)
+  assert report.nearest((0.01, 0.1, 0.3), 0.05) == 0.1
+  assert report.nearest((0.01, 0.1), 0.02) == 0.01
+  assert report.default_focus((0.3, 0.01, 0.1, 0.2)) == 0.2

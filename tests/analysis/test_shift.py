@@ -1,4 +1,4 @@
-"""Fine-tuning shift: relative change, and a child that moved exactly one language's important set."""
+"""Fine-tuning shift: relative change, and a child that moved one language's important set."""
 
 import numpy as np
 import pytest
