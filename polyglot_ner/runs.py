@@ -187,12 +187,10 @@ def load(path: str | os.PathLike, checkpoint: str | None = None) -> Run:
   not evaluated yet), a kind's directory (`W/checkpoints/latest`: its newest step) or one step
   (`W/checkpoints/best/1234`). A relative or `gs://` path works; a missing or damaged checkpoint
   is a `UserError` naming it."""
-  workdir, kind_name, step = checkpoint_lib.locate(path)
-  if checkpoint is not None:
-    if step is not None or os.fspath(checkpoint_lib.run_path(path)) != os.fspath(workdir):
-      raise errors.UserError(f"{os.fspath(path)} names a checkpoint itself; pass a workdir to "
-                             f"choose {checkpoint!r}")
-    kind_name = checkpoint
+  if checkpoint is None:
+    workdir, kind_name, step = checkpoint_lib.locate(path)
+  else:
+    workdir, kind_name, step = checkpoint_lib.run_path(path), checkpoint, None
   with checkpoint_lib.Checkpoints(workdir, read_only=True) as checkpoints:
     if (checkpoint is None and step is None and kind_name == checkpoint_lib.BEST
         and checkpoints.step(kind_name) is None):

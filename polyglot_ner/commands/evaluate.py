@@ -32,17 +32,10 @@ def _define(flag_values: flags.FlagValues, argv: list[str]) -> None:
 
 def _evaluate(flag_values: flags.FlagValues, args: list[str]) -> int:
   del args  # none
-  from polyglot_ner.train import inference  # pylint: disable=import-outside-toplevel
-  run = inference.TrainedRun.load(flag_values.workdir, flag_values.checkpoint)
-  root = flag_values.data_root or run.config.data.root or None
-  type_map = dict(run.config.data.type_map) or None
-  languages = run.meta["languages"]
-  tagger = run.tagger()
-  sets = inference.eval_sets(
-      tagger, {name: corpora.load_split(name, flag_values.split, root, type_map=type_map)
-               for name in languages}, languages)
-  scores, _ = inference.evaluate(tagger, run.params, sets)
-  print(f"{flag_values.workdir}: {flag_values.checkpoint} checkpoint (step {run.meta['step']}), "
+  from polyglot_ner import runs  # pylint: disable=import-outside-toplevel
+  run = runs.load(flag_values.workdir, flag_values.checkpoint)
+  scores = run.evaluate(split=flag_values.split, data_root=flag_values.data_root)
+  print(f"{flag_values.workdir}: {flag_values.checkpoint} checkpoint (step {run.step}), "
         f"{flag_values.split} split")
   print(tables.format_scores(scores))
   print(json.dumps(scores))

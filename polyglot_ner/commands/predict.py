@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from absl import flags
 
-from polyglot_ner import errors
 from polyglot_ner.commands import flags as flags_lib
 from polyglot_ner.data import conll
 from polyglot_ner.data import inputs
@@ -45,16 +44,11 @@ def _define(flag_values: flags.FlagValues, argv: list[str]) -> None:
 
 def _predict(flag_values: flags.FlagValues, args: list[str]) -> int:
   del args  # none
-  from polyglot_ner.train import inference  # pylint: disable=import-outside-toplevel
+  from polyglot_ner import runs  # pylint: disable=import-outside-toplevel
   sentences, with_gold = inputs.read_input(flag_values.input, flag_values.format,
                                            flag_values.encoding)
-  run = inference.TrainedRun.load(flag_values.workdir, flag_values.checkpoint)
-  languages = run.meta["languages"]
-  lang = flag_values.lang or languages[0]
-  if lang not in languages:
-    raise errors.UserError(f"--lang {lang!r} is not one of the run's languages {languages}")
-  tagger = run.tagger()
-  predicted = tagger.tag(run.params, tagger.batches(sentences, lang=languages.index(lang)))
+  run = runs.load(flag_values.workdir, flag_values.checkpoint)
+  predicted = run.tag(sentences, flag_values.lang)
   if with_gold:
     predictions_lib.write_predictions(flag_values.output, sentences, predicted)
   else:

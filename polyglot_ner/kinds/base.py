@@ -114,8 +114,10 @@ class Kind(abc.ABC):
   @abc.abstractmethod
   def loss(self, params: Params, batch: Batch, rng: jax.Array | None, *, train: bool
            ) -> tuple[jax.Array, jax.Array]:
-    """(loss [B], real [B]): each row's loss (e.g. its negative log-likelihood) and whether the
-    row is real; training minimises the mean over real rows. `rng` drives dropout (train only)."""
+    """(loss [B], real [B]): each row's loss (e.g. its negative log-likelihood) and its weight
+    in the mean that training minimises, `sum(loss * real) / sum(real)` over the global batch:
+    0 for a padding row, 1 for a sentence (a mean over sentences), or the row's number of bytes
+    with `loss` its per-byte mean (a mean over bytes). `rng` drives dropout (train only)."""
 
   @abc.abstractmethod
   def predict(self, params: Params, batch: Batch) -> Any:
