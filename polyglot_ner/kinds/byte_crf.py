@@ -93,9 +93,6 @@ class Kind(base.Kind):
     crf = params["crf"]
     return emissions, batch["lengths"], crf["transitions"], crf.get("start"), crf.get("end")
 
-  def _allowed(self, constrained: bool) -> crf_lib.Allowed | None:
-    return crf_lib.allowed_transitions(self.label_map.tags, "IOB2") if constrained else None
-
   def emissions(self, params: base.Params, batch: base.Batch) -> jax.Array:
     """Emission scores [B, T, C]."""
     return self._potentials(params, batch)[0]
@@ -103,19 +100,19 @@ class Kind(base.Kind):
   def marginals(self, params: base.Params, batch: base.Batch) -> jax.Array:
     """p(tag at t = c | sentence) [B, T, C] under the distribution training fits."""
     return crf_lib.marginals(*self._potentials(params, batch),
-                             allowed=self._allowed(self.module.constrained_training))
+                             allowed=self.module.training_allowed)
 
   def kbest(self, params: base.Params, batch: base.Batch, k: int
             ) -> tuple[jax.Array, jax.Array]:
     """The k best tag paths [B, k, T] and their scores [B, k], constrained like decoding."""
     return crf_lib.kbest(*self._potentials(params, batch),
-                         allowed=self._allowed(self.module.constrained_decoding), k=k)
+                         allowed=self.module.decoding_allowed, k=k)
 
   def sample(self, params: base.Params, batch: base.Batch, rng: jax.Array, num_samples: int
              ) -> jax.Array:
     """Tag paths [B, num_samples, T] drawn from the distribution training fits."""
     return crf_lib.sample(rng, *self._potentials(params, batch), num_samples=num_samples,
-                          allowed=self._allowed(self.module.constrained_training))
+                          allowed=self.module.training_allowed)
 
   def with_tags(self, batch: base.Batch, tags: jax.Array) -> dict[str, Any]:
     """`batch` with other gold tags (e.g. sampled ones, for the true Fisher)."""

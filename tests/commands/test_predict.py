@@ -7,12 +7,12 @@ import re
 import pytest
 
 from polyglot_ner import errors
+from polyglot_ner import runs
 from polyglot_ner.commands import predict as predict_command
 from polyglot_ner.data import conll
 from polyglot_ner.data import corpora
 from polyglot_ner.eval import conlleval
 from polyglot_ner.eval import predictions
-from polyglot_ner.train import inference
 
 
 def predict(workdir, source, output, *flags):
@@ -22,7 +22,7 @@ def predict(workdir, source, output, *flags):
 
 def tag_directly(workdir, sentences, lang=0):
   """The run's own tags for `sentences`, as training's evaluation computes them."""
-  run = inference.TrainedRun.load(workdir)
+  run = runs.load(workdir)
   tagger = run.tagger()
   return tagger.tag(run.params, tagger.batches(sentences, lang=lang))
 
