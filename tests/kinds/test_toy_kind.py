@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from polyglot_ner import __main__ as cli
+from polyglot_ner import config_files
+from polyglot_ner import experiment
 from polyglot_ner import kinds
 from polyglot_ner import runs
 from polyglot_ner.data import corpora
@@ -92,3 +94,19 @@ def test_the_toy_kind_trains_evaluates_predicts_and_fine_tunes(toy, tmp_path, ca
   assert cli.main(["evaluate", "--workdir", str(tmp_path / "ft"), "--split", "dev"]) == 0
   assert json.loads(capsys.readouterr().out.splitlines()[-1])["macro_f1"] == pytest.approx(
       child["dev"]["macro_f1"])
+
+
+def test_the_toy_kind_runs_the_experiment(monkeypatch, tmp_path):
+  monkeypatch.setitem(kinds.KINDS, "toy", __name__)
+  config = config_files.load_config(
+      "experiment.py:langs=demo/aa+demo/bb,epochs=1,ft_epochs=1,samples=20")
+  with config.unlocked():
+    config.model_kind = config.train.model_kind = "toy"
+    config.train.model = ml_collections.ConfigDict({"emb_dim": 16})
+  config.train.update(dict(
+      data=dict(max_word_bytes=16, byte_buckets=(16,), length_buckets=(32,),
+                max_train_sentences=32),
+      batch_size=16, eval_batch_size=32, optimizer=dict(learning_rate=0.1)))
+  results = experiment.run_experiment(config, tmp_path)
+  assert list(results["cells"]) == ["mono", "polyglot", "finetune"]
+  assert (tmp_path / "toy" / "seed0" / "demo_aa+demo_bb.ft-demo_bb" / "results.json").is_file()
