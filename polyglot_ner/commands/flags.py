@@ -99,11 +99,20 @@ def parse(prog: str, argv: Sequence[str], define: Define | None = None,
   except (KeyError, AttributeError) as e:  # a locked config rejecting an unknown override key
     raise usage_error(usage, prog, f"unknown config key {_unquote(e)}") from None
   except (flags.Error, ValueError, TypeError) as e:
-    raise usage_error(usage, prog, str(e)) from None
+    raise usage_error(usage, prog, _without_traceback(str(e))) from None
   problem = _positional_problem(positional, args)
   if problem:
     raise usage_error(usage, prog, problem)
   return flag_values, args
+
+
+def _without_traceback(message: str) -> str:
+  """A flag error without the traceback that ml_collections puts in the message when a config
+  file's `get_config` raises: its first line and the exception's own line."""
+  if "\nTraceback (most recent call last):" not in message:
+    return message
+  lines = [line for line in message.splitlines() if line.strip()]
+  return f"{lines[0]} {lines[-1].split(': ', 1)[-1]}"
 
 
 def parse_flags(prog: str, argv: Sequence[str], define: Define, required: tuple[str, ...] = ()
