@@ -15,17 +15,13 @@ from absl import flags
 from polyglot_ner.commands import flags as flags_lib
 from polyglot_ner.data import corpora
 from polyglot_ner.eval import tables
-from polyglot_ner.train import checkpoint as checkpoint_lib
 
 
 def _define(flag_values: flags.FlagValues, argv: list[str]) -> None:
   del argv  # no config flag here
-  flags.DEFINE_string("workdir", None, "run directory written by `polyglot-ner train`",
-                      flag_values=flag_values)
+  flags_lib.define_run(flag_values)
   flags.DEFINE_enum("split", "test", list(corpora.SPLITS), "split to score",
                     flag_values=flag_values)
-  flags.DEFINE_enum("checkpoint", checkpoint_lib.BEST, list(checkpoint_lib.KINDS),
-                    "which checkpoint to score", flag_values=flag_values)
   flags.DEFINE_string("data_root", None, "data root (default: the run's config.data.root)",
                       flag_values=flag_values)
 

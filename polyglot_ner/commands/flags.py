@@ -151,6 +151,16 @@ def _known_encoding(name: str | None) -> bool:
     return False
 
 
+def define_run(flag_values: flags.FlagValues) -> None:
+  """`--workdir` (a trained run, required by the command) and `--checkpoint` (best or latest)."""
+  # Imported here: checkpoint pulls in JAX, which the `data` command does without.
+  from polyglot_ner.train import checkpoint as checkpoint_lib  # pylint: disable=C0415
+  flags.DEFINE_string("workdir", None, "run directory written by `polyglot-ner train`",
+                      flag_values=flag_values)
+  flags.DEFINE_enum("checkpoint", checkpoint_lib.BEST, list(checkpoint_lib.KINDS),
+                    "which of the run's checkpoints to use", flag_values=flag_values)
+
+
 def define_encoding(flag_values: flags.FlagValues, help_: str) -> None:
   """An `--encoding` flag (default None) that rejects an encoding Python does not know."""
   flags.DEFINE_string("encoding", None, help_, flag_values=flag_values)

@@ -21,13 +21,11 @@ from polyglot_ner.commands import flags as flags_lib
 from polyglot_ner.data import conll
 from polyglot_ner.data import inputs
 from polyglot_ner.eval import predictions as predictions_lib
-from polyglot_ner.train import checkpoint as checkpoint_lib
 
 
 def _define(flag_values: flags.FlagValues, argv: list[str]) -> None:
   del argv  # no config flag here
-  flags.DEFINE_string("workdir", None, "run directory written by `polyglot-ner train`",
-                      flag_values=flag_values)
+  flags_lib.define_run(flag_values)
   flags.DEFINE_string("input", None, "file to tag: CoNLL (tags optional) or text, see --format",
                       flag_values=flag_values)
   flags.DEFINE_string("output", None, "where to write the predictions", flag_values=flag_values)
@@ -36,8 +34,6 @@ def _define(flag_values: flags.FlagValues, argv: list[str]) -> None:
                     flag_values=flag_values)
   flags_lib.define_encoding(
       flag_values, "input encoding (default: the corpus registry's for its files, else utf-8)")
-  flags.DEFINE_enum("checkpoint", checkpoint_lib.BEST, list(checkpoint_lib.KINDS),
-                    "which checkpoint to use", flag_values=flag_values)
   flags.DEFINE_string("lang", None, "language of the input, one of the run's languages",
                       flag_values=flag_values)
 
