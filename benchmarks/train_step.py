@@ -42,7 +42,13 @@ from polyglot_ner.train import step as step_lib
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_ROOT = REPO.parent / "shared" / "data"
 TWIN = REPO.parent / "shared" / "peers" / "torch_twin.py"
-PRESETS = {"cpu": "byte_crf.py:cpu", "paper": "byte_crf.py"}  # name -> configs/ file and arg
+PRESETS = {  # name -> configs/ file and arg
+    "cpu": "byte_crf.py:cpu", "paper": "byte_crf.py",
+    "bts_cpu": "bts.py:cpu",
+    "bts_paper": "bts.py",
+    "charner_cpu": "charner.py:cpu",
+    "charner_paper": "charner.py",
+}
 
 
 def _peak_device_bytes() -> int | None:
@@ -122,7 +128,8 @@ def measure_twin(python: str, langs: list[str], root: str, steps: int) -> dict:
 
 def main(argv: list[str]) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--presets", default="cpu,paper", help="comma-separated: cpu, paper")
+  parser.add_argument("--presets", default="cpu,paper",
+                      help=f"comma-separated: {', '.join(PRESETS)}")
   parser.add_argument("--langs", default="conll2002/es", help="'+'-separated corpus/lang names")
   parser.add_argument("--root", default=str(DEFAULT_ROOT), help="data root")
   parser.add_argument("--steps", type=int, default=20, help="timed steps per preset")

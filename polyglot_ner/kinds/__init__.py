@@ -16,6 +16,7 @@ from polyglot_ner.data import labels as labels_lib
 from polyglot_ner.kinds import base
 
 KINDS = {
+    "bts": "polyglot_ner.kinds.bts",
     "byte_crf": "polyglot_ner.kinds.byte_crf",
 }
 

@@ -137,6 +137,12 @@ class Kind(abc.ABC):
     sentence of `data`, in its order, cut to the sentence's length along `axis` of a row (None:
     uncut). The runs API and the analysis use it for per-sentence outputs."""
 
+  def notes(self, sentences: Sequence[conll.Sentence]) -> dict[str, Any]:
+    """Facts about scoring these gold sentences with this kind (e.g. entities it can never
+    predict), merged into each language's scores by `inference.evaluate`; none by default."""
+    del sentences
+    return {}
+
   # Shared.
 
   def init_params(self, rng: jax.Array, mesh: Mesh) -> Params:

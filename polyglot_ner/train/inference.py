@@ -68,8 +68,11 @@ def eval_sets(tagger: Tagger, languages: Mapping[str, Sequence[conll.Sentence]],
 
 def evaluate(tagger: Tagger, params: Any, sets: Mapping[str, EvalSet]
              ) -> tuple[dict, dict[str, list[list[str]]]]:
-  """conlleval scores (`conlleval.score_languages`) and the predicted tags of every language."""
+  """conlleval scores (`conlleval.score_languages`) and the predicted tags of every language;
+  each language's scores also hold the kind's `notes` on its gold sentences."""
   predictions = {name: tagger.tag(params, s.batches) for name, s in sets.items()}
   scores = conlleval.score_languages(
       {name: ([list(x.tags) for x in s.sentences], predictions[name]) for name, s in sets.items()})
+  for name, s in sets.items():
+    scores["per_language"][name].update(tagger.kind.notes(s.sentences))
   return scores, predictions

@@ -44,11 +44,21 @@ def make_schedule(config: ml_collections.ConfigDict, total_steps: int) -> optax.
 
 def make_optimizer(config: ml_collections.ConfigDict, total_steps: int
                    ) -> optax.GradientTransformation:
-  """Global-norm clipping (when `grad_clip_norm` > 0) followed by Adam on the schedule."""
-  adam = optax.adam(make_schedule(config, total_steps), b1=config.b1, b2=config.b2, eps=config.eps)
+  """Global-norm clipping (when `grad_clip_norm` > 0) followed by `config.name` on the schedule:
+  "adam" (the default when the key is absent: `b1`, `b2`, `eps`) or "sgd_momentum" (TF's
+  `MomentumOptimizer`, heavy-ball `momentum`, not Nesterov)."""
+  name = config.get("name", "adam")
+  schedule = make_schedule(config, total_steps)
+  if name == "adam":
+    optimizer = optax.adam(schedule, b1=config.b1, b2=config.b2, eps=config.eps)
+  elif name == "sgd_momentum":
+    optimizer = optax.sgd(schedule, momentum=config.momentum)
+  else:
+    raise errors.UserError(f"config.optimizer.name: unknown optimizer {name!r} (expected 'adam' or "
+                           "'sgd_momentum')")
   if config.grad_clip_norm > 0:
-    return optax.chain(optax.clip_by_global_norm(config.grad_clip_norm), adam)
-  return adam
+    return optax.chain(optax.clip_by_global_norm(config.grad_clip_norm), optimizer)
+  return optimizer
 
 
 def create_train_state(params: Any, tx: optax.GradientTransformation, rng: jax.Array

@@ -64,3 +64,30 @@ def test_update_is_adam_on_globally_clipped_gradients():
   np.testing.assert_allclose(unclipped.params["a"], _two_updates(optax.adam(1e-4), params,
                                                                  [big, small]).params["a"])
   assert not np.allclose(unclipped.params["a"], clipped.params["a"])
+
+
+def test_sgd_momentum_is_tf_momentum_optimizer():
+  """accumulation = momentum * accumulation + gradient; parameter -= lr * accumulation."""
+  momentum = dict(name="sgd_momentum", momentum=0.9, learning_rate=0.1, schedule="constant")
+  config = _config(grad_clip_norm=0.0, **momentum)
+  gradients = [{"a": jnp.array([1.0, -2.0])}, {"a": jnp.array([0.5, 0.5])},
+               {"a": jnp.array([-1.0, 3.0])}]
+  state = _two_updates(state_lib.make_optimizer(config, 10), {"a": jnp.zeros(2)}, gradients)
+  accumulation, expected = np.zeros(2), np.zeros(2)
+  for grads in gradients:
+    accumulation = 0.9 * accumulation + np.asarray(grads["a"])
+    expected -= 0.1 * accumulation
+  np.testing.assert_allclose(state.params["a"], expected, rtol=1e-6)
+  clipped = _two_updates(state_lib.make_optimizer(_config(grad_clip_norm=1.0, **momentum), 10),
+                         {"a": jnp.zeros(2)}, gradients[:1])
+  np.testing.assert_allclose(clipped.params["a"], -0.1 * np.array([1.0, -2.0]) / np.sqrt(5),
+                             rtol=1e-6)
+
+
+def test_adam_is_the_default_and_an_unknown_optimizer_is_named():
+  params, grads = {"a": jnp.zeros(2)}, [{"a": jnp.array([1.0, -2.0])}]
+  named = _two_updates(state_lib.make_optimizer(_config(name="adam"), 10), params, grads)
+  unnamed = _two_updates(state_lib.make_optimizer(_config(), 10), params, grads)
+  np.testing.assert_array_equal(named.params["a"], unnamed.params["a"])
+  with pytest.raises(errors.UserError, match="config.optimizer.name: unknown optimizer 'lamb'"):
+    state_lib.make_optimizer(_config(name="lamb"), 10)
