@@ -33,7 +33,8 @@ Training truncates sentences longer than the largest length bucket (and reports 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 from absl import logging
 import numpy as np
@@ -63,16 +64,19 @@ class PackedSentences:
   `max_word_bytes`), `word_type` int64 [m + 1] (equal for equal truncated bytes; the padding word
   has the largest), `type_word` int64 (a word of each type), `tags` int32 [m + 1] (the extra last
   word is an empty padding word), `sentence_start` int64 [n], `lengths` int32 [n] (truncated to
-  `max_words`), `lang` int32 [n], `num_truncated` (sentences cut to `max_words`).
+  `max_length` words), `lang` int32 [n], `num_truncated` (sentences cut to `max_length`),
+  `byte_buckets` (the word widths of a batch's table, `byte_buckets_for`).
   """
 
   def __init__(self, sentences: Sequence[conll.Sentence], label_map: labels_lib.LabelMap, *,
-               lang: int | np.ndarray = 0, max_word_bytes: int = DEFAULT_MAX_WORD_BYTES,
-               max_words: int | None = None):
+               lang: int | np.ndarray = 0, max_length: int | None = None,
+               max_word_bytes: int = DEFAULT_MAX_WORD_BYTES,
+               byte_buckets: Sequence[int] = DEFAULT_BYTE_BUCKETS):
     if max_word_bytes < 1:
       raise ValueError(f"max_word_bytes must be >= 1, got {max_word_bytes}")
+    self.byte_buckets = byte_buckets_for(byte_buckets, max_word_bytes)
     full_lengths = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences))
-    lengths = full_lengths if max_words is None else np.minimum(full_lengths, max_words)
+    lengths = full_lengths if max_length is None else np.minimum(full_lengths, max_length)
     self.num_truncated = int(np.sum(lengths < full_lengths))
     if self.num_truncated:
       tokens = [t for s, n in zip(sentences, lengths) for t in s.tokens[:n]]
@@ -123,7 +127,7 @@ class PackedSentences:
     return len(self.word_length) - 1
 
   def batch(self, rows: np.ndarray, batch_size: int, length_buckets: Sequence[int],
-            byte_buckets: Sequence[int], num_shards: int = 1) -> dict[str, np.ndarray]:
+            num_shards: int = 1) -> dict[str, np.ndarray]:
     """The padded batch of sentences `rows` (at most `batch_size`; the rest are empty rows), its
     rows in `num_shards` blocks with a word table each."""
     if len(rows) > batch_size:
@@ -146,7 +150,7 @@ class PackedSentences:
       table_types[block, :len(types)] = types
     table_words = self.type_word[table_types.reshape(-1)]
     word_lengths = self.word_length[table_words]
-    offsets = np.arange(bucket_for(int(word_lengths.max()), byte_buckets))
+    offsets = np.arange(bucket_for(int(word_lengths.max()), self.byte_buckets))
     byte_index = np.where(offsets < word_lengths[:, None],
                           self.word_start[table_words][:, None] + offsets, len(self.word_bytes) - 1)
     width = len(offsets)
@@ -259,16 +263,24 @@ class TrainBatches:
   Iterates forever, or for `num_epochs` epochs. Each epoch has `batches_per_epoch` batches, the
   last partial one padded with empty rows. `num_shards` (the data-parallel device count; it must
   divide `batch_size`) sets how many word tables a batch carries.
+
+  The rows come from `packer` (the packing hook): a subclass with another packer, such as
+  `byte_batching.ByteTrainBatches`, has the same mixture, plans and resumption over other rows.
+  A packer is built as `packer(sentences, label_map, lang=..., max_length=..., **packing)` (it cuts
+  sentences to `max_length` units and counts them in `num_truncated`) and has `lengths`, `len()`
+  and `batch(rows, batch_size, length_buckets, num_shards)`. `packing` are the packer's own
+  options: here `max_word_bytes` and `byte_buckets` (`PackedSentences`).
   """
+
+  packer: Callable[..., Any] = PackedSentences
+  length_unit = "words"  # what `length_buckets` count
 
   def __init__(self, languages: Mapping[str, Sequence[conll.Sentence]],
                label_map: labels_lib.LabelMap, *, batch_size: int,
                mixture: mixture_lib.Mixture | None = None, seed: int = 0,
                num_epochs: int | None = None,
                length_buckets: Sequence[int] = DEFAULT_LENGTH_BUCKETS,
-               byte_buckets: Sequence[int] = DEFAULT_BYTE_BUCKETS,
-               max_word_bytes: int = DEFAULT_MAX_WORD_BYTES,
-               sort_window: int = DEFAULT_SORT_WINDOW, num_shards: int = 1):
+               sort_window: int = DEFAULT_SORT_WINDOW, num_shards: int = 1, **packing: Any):
     if batch_size < 1 or sort_window < 1 or seed < 0:
       raise ValueError(f"need batch_size >= 1, sort_window >= 1 and seed >= 0, got {batch_size}, "
                        f"{sort_window} and {seed}")
@@ -286,14 +298,14 @@ class TrainBatches:
     self.num_epochs = num_epochs
     self.sort_window = sort_window
     self.length_buckets = normalise_buckets(length_buckets, "length_buckets")
-    self.byte_buckets = byte_buckets_for(byte_buckets, max_word_bytes)
-    self.packed = PackedSentences(
+    self.packed = self.packer(
         [s for group in groups for s in group], label_map,
         lang=np.repeat(np.arange(len(groups), dtype=np.int32), self.sizes),
-        max_word_bytes=max_word_bytes, max_words=self.length_buckets[-1])
+        max_length=self.length_buckets[-1], **packing)
     if self.packed.num_truncated:
-      logging.warning("truncated %d of %d training sentences to %d words",
-                      self.packed.num_truncated, len(self.packed), self.length_buckets[-1])
+      logging.warning("truncated %d of %d training sentences to %d %s",
+                      self.packed.num_truncated, len(self.packed), self.length_buckets[-1],
+                      self.length_unit)
     self._offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
     self._epoch = 0
     self._position = 0
@@ -347,8 +359,7 @@ class TrainBatches:
     self._position += 1
     if self._position == len(self._plan[1]):
       self._epoch, self._position = self._epoch + 1, 0
-    return self.packed.batch(rows, self.batch_size, self.length_buckets, self.byte_buckets,
-                             self.num_shards)
+    return self.packed.batch(rows, self.batch_size, self.length_buckets, self.num_shards)
 
 
 class EvalBatches:
@@ -356,23 +367,23 @@ class EvalBatches:
 
   Iterating yields the batches; `indices[i][r]` is the position in `sentences` of batch i's row r,
   or -1 for an empty padding row. Packing happens once, so iterating again (each evaluation) is
-  cheap. `num_shards` as in `TrainBatches`.
+  cheap. `num_shards`, `packer` and `packing` as in `TrainBatches`.
   """
+
+  packer: Callable[..., Any] = PackedSentences
 
   def __init__(self, sentences: Sequence[conll.Sentence], label_map: labels_lib.LabelMap, *,
                batch_size: int, lang: int = 0,
-               length_buckets: Sequence[int] = DEFAULT_LENGTH_BUCKETS,
-               byte_buckets: Sequence[int] = DEFAULT_BYTE_BUCKETS,
-               max_word_bytes: int = DEFAULT_MAX_WORD_BYTES, num_shards: int = 1):
+               length_buckets: Sequence[int] = DEFAULT_LENGTH_BUCKETS, num_shards: int = 1,
+               **packing: Any):
     if batch_size < 1:
       raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     check_num_shards(batch_size, num_shards)
     self.batch_size = batch_size
     self.num_shards = num_shards
-    self.packed = PackedSentences(sentences, label_map, lang=lang, max_word_bytes=max_word_bytes)
+    self.packed = self.packer(sentences, label_map, lang=lang, **packing)
     longest = int(self.packed.lengths.max(initial=0))
     self.length_buckets = eval_length_buckets(length_buckets, longest)
-    self.byte_buckets = byte_buckets_for(byte_buckets, max_word_bytes)
     order = np.argsort(self.packed.lengths, kind="stable")
     self._rows = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
     self.indices = [np.pad(rows, (0, batch_size - len(rows)), constant_values=-1)
@@ -383,8 +394,21 @@ class EvalBatches:
 
   def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
     for rows in self._rows:
-      yield self.packed.batch(rows, self.batch_size, self.length_buckets, self.byte_buckets,
-                              self.num_shards)
+      yield self.packed.batch(rows, self.batch_size, self.length_buckets, self.num_shards)
+
+  def per_sentence(self, outputs: Sequence[Any], lengths: Sequence[int] | None = None,
+                   axis: int | None = 0) -> list[Any]:
+    """Per-row `outputs` (one array per batch, in order, rows first) as one array per sentence,
+    in the sentences' order, cut to the sentence's `lengths` (default: `packed.lengths`) along
+    `axis` of a row (None: uncut). Padding rows are dropped."""
+    lengths = self.packed.lengths if lengths is None else lengths
+    result: list[Any] = [None] * len(self.packed)
+    for output, indices in zip(outputs, self.indices):
+      for row, index in enumerate(indices):
+        if index >= 0:
+          result[index] = (output[row] if axis is None
+                           else np.take(output[row], np.arange(lengths[index]), axis=axis))
+    return result
 
 
 def sentence_bytes(sentence: conll.Sentence) -> tuple[np.ndarray, np.ndarray]:

@@ -15,17 +15,16 @@ L is one of a few byte-length buckets, so `jit` compiles a handful of programs. 
 split into `num_shards` equal blocks along B, as word-level batches do.
 
 `ByteTrainBatches` is `batching.TrainBatches` (language mixture, seeded epoch plans sorted by length
-within windows, exact resumption) over `PackedBytes` instead of word tables: only the packing
-differs. It truncates sentences longer than the largest bucket (and reports how many).
-`ByteEvalBatches` has `batching.EvalBatches`' interface and never truncates: it adds a bucket that
-covers the longest sentence.
+within windows, exact resumption) with `PackedBytes` as its packer instead of word tables: only the
+packing differs. It truncates sentences longer than the largest bucket (and reports how many).
+`ByteEvalBatches` is `batching.EvalBatches` with the same packer and never truncates: it adds a
+bucket that covers the longest sentence.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
-from absl import logging
 import numpy as np
 
 from polyglot_ner.data import batching
@@ -65,17 +64,18 @@ class PackedBytes:
 
   Attributes (n = sentences): `bytes` uint8, `labels` int32 and `kinds` int8 over all sentences'
   bytes plus one padding byte at the end (value 0, class O, kind PAD), `sentence_start` int64 [n],
-  `lengths` int32 [n] (cut to `max_bytes`), `num_words` int32 [n] (whole sentences, to cut a
-  row's word tags), `lang` int32 [n], `num_truncated` (sentences cut).
+  `lengths` int32 [n] (cut to `max_length` bytes), `num_words` int32 [n] (whole sentences, to
+  cut a row's word tags), `lang` int32 [n], `num_truncated` (sentences cut). The packer of
+  `ByteTrainBatches` and `ByteEvalBatches` (`batching.TrainBatches`' packing hook).
   """
 
   def __init__(self, sentences: Sequence[conll.Sentence], label_map: labels_lib.LabelMap, *,
-               lang: int | np.ndarray = 0, max_bytes: int | None = None):
+               lang: int | np.ndarray = 0, max_length: int | None = None):
     # Tags the label map lacks, or that are not IOB2, fail here with the label map's own message.
     label_map.encode([tag for sentence in sentences for tag in sentence.tags])
     streams, names = zip(*map(batching.sentence_bytes, sentences)) if sentences else ((), ())
     full_lengths = np.fromiter(map(len, streams), dtype=np.int64, count=len(streams))
-    lengths = full_lengths if max_bytes is None else np.minimum(full_lengths, max_bytes)
+    lengths = full_lengths if max_length is None else np.minimum(full_lengths, max_length)
     self.num_truncated = int(np.sum(lengths < full_lengths))
     self.sentence_start = np.concatenate([[0], np.cumsum(full_lengths)[:-1]]).astype(np.int64)
     stream = np.concatenate([np.zeros(0, np.uint8), *streams]).astype(np.uint8)
@@ -95,13 +95,9 @@ class PackedBytes:
     return len(self.lengths)
 
   def batch(self, rows: np.ndarray, batch_size: int, length_buckets: Sequence[int],
-            byte_buckets: Sequence[int] = (), num_shards: int = 1) -> dict[str, np.ndarray]:
-    """The padded batch of sentences `rows` (at most `batch_size`; the rest are empty rows).
-
-    `length_buckets` are in bytes. `byte_buckets` (word widths of word-level batches, which
-    `batching.TrainBatches` passes) has no meaning here: a byte row has no word table.
-    """
-    del byte_buckets
+            num_shards: int = 1) -> dict[str, np.ndarray]:
+    """The padded batch of sentences `rows` (at most `batch_size`; the rest are empty rows);
+    `length_buckets` are in bytes."""
     if len(rows) > batch_size:
       raise ValueError(f"{len(rows)} sentences do not fit a batch of {batch_size}")
     batching.check_num_shards(batch_size, num_shards)
@@ -121,9 +117,12 @@ class PackedBytes:
 
 
 class ByteTrainBatches(batching.TrainBatches):
-  """`batching.TrainBatches` over byte rows: the same mixture, epoch plans, sort windows, shuffle
-  and `get_state`/`set_state`; `length_buckets` are in bytes and longer sentences are truncated
-  (`num_truncated`)."""
+  """`batching.TrainBatches` over byte rows (`PackedBytes`): the same mixture, epoch plans, sort
+  windows, shuffle and `get_state`/`set_state`; `length_buckets` are in bytes and longer sentences
+  are truncated (`num_truncated`)."""
+
+  packer = PackedBytes
+  length_unit = "bytes"
 
   def __init__(self, languages: Mapping[str, Sequence[conll.Sentence]],
                label_map: labels_lib.LabelMap, *, batch_size: int,
@@ -131,68 +130,20 @@ class ByteTrainBatches(batching.TrainBatches):
                num_epochs: int | None = None,
                length_buckets: Sequence[int] = DEFAULT_LENGTH_BUCKETS,
                sort_window: int = batching.DEFAULT_SORT_WINDOW, num_shards: int = 1):
-    # The attributes that TrainBatches' methods read, with a PackedBytes as `packed`.
-    if batch_size < 1 or sort_window < 1 or seed < 0:
-      raise ValueError(f"need batch_size >= 1, sort_window >= 1 and seed >= 0, got {batch_size}, "
-                       f"{sort_window} and {seed}")
-    batching.check_num_shards(batch_size, num_shards)
-    self.mixture = mixture or mixture_lib.Mixture({name: 1.0 for name in languages})
-    missing = [name for name in self.mixture.names if name not in languages]
-    if missing:
-      raise KeyError(f"no training sentences given for mixture languages {missing}")
-    groups = [languages[name] for name in self.mixture.names]
-    self.sizes = [len(group) for group in groups]
-    self.mixture.probabilities(self.sizes)  # fails early on an empty language
-    self.batch_size = batch_size
-    self.num_shards = num_shards
-    self.seed = seed
-    self.num_epochs = num_epochs
-    self.sort_window = sort_window
-    self.length_buckets = batching.normalise_buckets(length_buckets, "length_buckets")
-    self.byte_buckets = ()
-    self.packed = PackedBytes(
-        [s for group in groups for s in group], label_map,
-        lang=np.repeat(np.arange(len(groups), dtype=np.int32), self.sizes),
-        max_bytes=self.length_buckets[-1])
-    if self.packed.num_truncated:
-      logging.warning("truncated %d of %d training sentences to %d bytes",
-                      self.packed.num_truncated, len(self.packed), self.length_buckets[-1])
-    self._offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
-    self._epoch = 0
-    self._position = 0
-    self._plan = None
+    super().__init__(languages, label_map, batch_size=batch_size, mixture=mixture, seed=seed,
+                     num_epochs=num_epochs, length_buckets=length_buckets,
+                     sort_window=sort_window, num_shards=num_shards)
 
 
-class ByteEvalBatches:
-  """Every sentence of one language exactly once, in a fixed length-sorted order, never truncated
-  (a bucket of a multiple of the largest one covers the longest sentence).
+class ByteEvalBatches(batching.EvalBatches):
+  """`batching.EvalBatches` over byte rows: every sentence of one language exactly once, in a fixed
+  length-sorted order, never truncated (a bucket of a multiple of the largest one covers the
+  longest sentence); `packed.num_words` cuts a row's word tags."""
 
-  The same interface as `batching.EvalBatches`: iterating yields the batches, `indices[i][r]` is
-  the position in `sentences` of batch i's row r (-1 for an empty padding row), `packed` holds the
-  sentences (`packed.num_words` cuts a row's word tags).
-  """
+  packer = PackedBytes
 
   def __init__(self, sentences: Sequence[conll.Sentence], label_map: labels_lib.LabelMap, *,
                batch_size: int, lang: int = 0,
                length_buckets: Sequence[int] = DEFAULT_LENGTH_BUCKETS, num_shards: int = 1):
-    if batch_size < 1:
-      raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    batching.check_num_shards(batch_size, num_shards)
-    self.batch_size = batch_size
-    self.num_shards = num_shards
-    self.packed = PackedBytes(sentences, label_map, lang=lang)
-    longest = int(self.packed.lengths.max(initial=0))
-    self.length_buckets = batching.eval_length_buckets(
-        batching.normalise_buckets(length_buckets, "length_buckets"), longest)
-    order = np.argsort(self.packed.lengths, kind="stable")
-    self._rows = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
-    self.indices = [np.pad(rows, (0, batch_size - len(rows)), constant_values=-1)
-                    for rows in self._rows]
-
-  def __len__(self) -> int:
-    return len(self._rows)
-
-  def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
-    for rows in self._rows:
-      yield self.packed.batch(rows, self.batch_size, self.length_buckets,
-                              num_shards=self.num_shards)
+    super().__init__(sentences, label_map, batch_size=batch_size, lang=lang,
+                     length_buckets=length_buckets, num_shards=num_shards)
