@@ -18,6 +18,7 @@ from polyglot_ner.kinds import base
 KINDS = {
     "bts": "polyglot_ner.kinds.bts",
     "byte_crf": "polyglot_ner.kinds.byte_crf",
+    "charner": "polyglot_ner.kinds.charner",
 }
 
 

@@ -4,7 +4,8 @@ The sentence is one byte sequence (words joined by one space, `polyglot_ner.data
 each byte is embedded, a whole byte vector dropped at train time, and read by a stacked BiLSTM whose
 every layer has its own output dropout (the paper's keep probabilities [.5, .5, .5, .5, .2]); a
 dense layer scores each byte's class (O or an entity type, no B/I). The loss is the mean per-byte
-cross-entropy over the batch's unpadded bytes; `charner_decode` turns the scores into word tags.
+cross-entropy over the batch's unpadded bytes; `decode` turns the scores into word tags
+(`charner_decode`).
 
 Parameter tree (top level): `byte_embedding`, `layer_0` ... `layer_{n-1}` (each with `fw` and `bw`
 TF `LSTMCell` parameters, see `lstm.BiLSTM`), `output` (the label-dependent dense layer).
@@ -18,6 +19,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from polyglot_ner.models import charner_decode
 from polyglot_ner.models import lstm
 
 BYTE_VOCAB = 256
@@ -36,6 +38,8 @@ class CharNER(nn.Module):
       number of layers (paper: keep [.5, .5, .5, .5, .2], so rates (.5, .5, .5, .5, .8)).
       As TF's DropoutWrapper: a fresh mask per step and direction, training only.
     tf_forget_bias: add TF's +1.0 to the forget gate at run time (paper: yes).
+    scoring: what `decode`'s Viterbi adds along a path (`charner_decode.SCORINGS`): "log_prob"
+      (default: the most probable word-consistent labelling) or "prob" (the paper's code).
   """
 
   num_classes: int
@@ -44,6 +48,7 @@ class CharNER(nn.Module):
   hidden: int = 128
   output_dropout: Sequence[float] = (0.5, 0.5, 0.5, 0.5, 0.8)
   tf_forget_bias: bool = True
+  scoring: str = "log_prob"
 
   @nn.compact
   def __call__(self, batch: Batch, *, train: bool) -> jax.Array:
@@ -60,6 +65,14 @@ class CharNER(nn.Module):
                                 x, lengths, deterministic=not train)
     return nn.Dense(self.num_classes, kernel_init=nn.initializers.glorot_uniform(),
                     name="output")(x)
+
+  def decode(self, batch: Batch) -> tuple[jax.Array, jax.Array]:
+    """Word IOB2 tag ids [B, (L + 1) // 2] (0 past each row's words; `charner_decode.word_tags`)
+    and each row's best path score [B], by the word-consistent Viterbi under `scoring`."""
+    logits = self(batch, train=False)
+    labels, scores = charner_decode.viterbi(logits, batch["lengths"], batch["kinds"],
+                                            scoring=self.scoring)
+    return charner_decode.word_tags(labels, batch["kinds"]), scores
 
 
 def byte_cross_entropy(logits: jax.Array, labels: jax.Array, lengths: jax.Array

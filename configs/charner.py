@@ -1,0 +1,102 @@
+"""CharNER (Kuru et al. 2016) over bytes, as in the paper's code: published sizes and optimiser.
+
+Train (defaults: the four synthetic demo languages, no data needed):
+
+  polyglot-ner train --config configs/charner.py:cpu --workdir runs/charner_demo
+
+Monolingual / polyglot runs and the whole experiment on real corpora:
+
+  polyglot-ner train --config configs/charner.py:langs=conll2002/es,cpu,root=../shared/data \\
+      --workdir runs/charner_es
+  polyglot-ner experiment --workdir runs/exp_charner --config \\
+      configs/experiment.py:langs=conll2002/es+conll2002/nl,cpu,model=charner,root=../shared/data
+
+Config arg keys (comma-separated; see `polyglot_ner.config_args`): langs, cpu, paper, mode, alpha,
+root, drop, seed, as in `configs/byte_crf.py`.
+
+Paper settings (research-notes §2.2): the sentence as one byte sequence (words joined by a space),
+one class per byte (O or an entity type, no B/I); byte embedding 128 (Glorot), a whole byte vector
+dropped at rate 0.2; 5 stacked BiLSTM layers of 128 per direction with TF's +1 forget bias, output
+dropout keep [.5, .5, .5, .5, .2]; the mean cross-entropy over all unpadded bytes of a batch; Adam
+at a constant 1e-3 with global-norm clipping at 1; batch 32. Our decisions where the paper's code is
+silent, as for the byte CRF: early stopping on dev macro F1 (patience 5 evaluations, one per
+epoch), the best dev checkpoint is evaluated on test, at most 50 epochs; training truncates
+sentences longer than the largest length bucket, 512 bytes (19 of the 8,323 CoNLL-2002 es training
+sentences; the log says how many), evaluation never truncates.
+
+Decoding (`model.scoring`): the word-consistent Viterbi over bytes adds log-probabilities by
+default ("log_prob": the most probable labelling whose label is constant inside each word); "prob"
+adds probabilities, as the paper's code does. Both give valid IOB2.
+
+The `cpu` preset: CPU_PRESET_DOC
+"""
+
+from __future__ import annotations
+
+import ml_collections
+
+from polyglot_ner import config_args
+
+DEMO_LANGS = ("demo/aa", "demo/bb", "demo/cc", "demo/dd")
+
+
+def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+  """The locked config; `arg` as described in the module docstring."""
+  arg = config_args.parse_arg(arg, langs=DEMO_LANGS, cpu=False, paper=False, mode="proportional",
+                              alpha=1.0, root="", drop=(), seed=0)
+  config = ml_collections.ConfigDict()
+  config.seed = arg.seed
+
+  config.data = ml_collections.ConfigDict()
+  config.data.root = arg.root  # "" = $POLYGLOT_NER_DATA (unused by demo/*)
+  # {corpus/lang: weight}; weight 0 drops a language
+  config.data.langs = config_args.parse_langs(arg.langs)
+  config.data.mode = arg.mode
+  config.data.alpha = arg.alpha
+  config.data.type_map = {type_: "O" for type_ in arg.drop}
+  # Sentence lengths in bytes; training cuts longer sentences to the largest, evaluation does not.
+  config.data.length_buckets = (32, 64, 128, 256, 512)
+  config.data.sort_window = 64
+  config.data.max_train_sentences = 0  # use only the first N of each language's train split; 0: all
+
+  config.model_kind = "charner"
+  config.model = ml_collections.ConfigDict(dict(
+      emb_dim=128, emb_dropout=0.2, hidden=128, output_dropout=(0.5, 0.5, 0.5, 0.5, 0.8),
+      tf_forget_bias=True, scoring="log_prob"))
+
+  config.optimizer = ml_collections.ConfigDict(dict(
+      learning_rate=1e-3, schedule="constant", warmup_steps=0, final_lr_fraction=0.0,
+      b1=0.9, b2=0.999, eps=1e-8, grad_clip_norm=1.0))
+
+  config.batch_size = 32  # global, split over all devices
+  config.eval_batch_size = 128
+  config.num_epochs = 50
+  config.max_steps = 0  # stop after this many steps whatever num_epochs says; 0: num_epochs decides
+  config.min_epochs = 0  # early stopping (patience) only after this many epochs
+  config.eval_every_steps = 0  # 0: evaluate on dev after every epoch
+  config.patience = 5  # evaluations without a better dev macro F1 before stopping; 0: never stop
+  config.checkpoint_every_steps = 500  # latest checkpoint (for resuming) between evaluations
+  config.log_every_steps = 50
+
+  # Fine-tuning (polyglot_ner.train.finetune), as in configs/byte_crf.py. Top-level parameters:
+  # byte_embedding, layer_0 ... layer_<n-1>, output.
+  config.init_from = ""
+  config.dont_load = ()  # keep these parameters' fresh initialisation instead of the parent's
+  config.freeze = ()  # give these parameters zero updates
+
+  if arg.cpu:
+    config.model.update(emb_dim=64, hidden=64)
+    config.num_epochs = 10
+    config.patience = 3
+    config.checkpoint_every_steps = 200
+    # Three layers and light dropout learn faster in a CPU's few hundred steps (docstring).
+    config.model.update(output_dropout=(0.2, 0.2, 0.2), emb_dropout=0.1)
+    config.optimizer.learning_rate = 2e-3
+
+  if arg.paper:
+    config.model.update(emb_dropout=0.2, output_dropout=(0.5,) * (
+        len(config.model.output_dropout) - 1) + (0.8,))
+    config.optimizer.learning_rate = 1e-3
+
+  config.lock()
+  return config
