@@ -22,6 +22,7 @@ COMMANDS = {
     "lineage": ("polyglot_ner.commands.lineage", "print the runs a checkpoint was fine-tuned from"),
     "experiment": ("polyglot_ner.commands.experiment",
                    "mono / polyglot / polyglot+FT runs and one table"),
+    "analyze": ("polyglot_ner.commands.analyze", "which parameters languages share; a report"),
 }
 
 

@@ -8,6 +8,18 @@
   run.evaluate("conll2002/es", split="dev")    # P/R/F1 per language and type, as `evaluate` prints
   run.log_likelihood(sentences)                # log p(gold tags | sentence), one per sentence
 
+The parameter-sharing analysis (`polyglot_ner.analysis`, `polyglot-ner analyze`) from a notebook:
+
+  imp = run.importance(split="dev", methods=("fisher",))  # {lang: {method: tree like params}}
+  masks = run.masks(imp["conll2002/es"]["fisher"], [0.01, 0.05])  # {fraction: bool tree}
+  pruned = run.pruned(masks[0.05])             # a Run with those parameters zeroed
+  pruned.scores()                              # {lang: dev F1}; run.scores(params) alike
+  run.with_params(params)                      # a Run with other parameters (same layout)
+
+`run.importance` takes per-sentence gradients of the gold log-likelihood (`analysis.examples`:
+any kind whose batches follow the seam's contract; the true Fisher needs a kind that samples, such
+as the byte CRF); `max_sentences` bounds its time.
+
 `run.kind` is the run's model kind (`polyglot_ner.kinds`): its Flax module, pure loss and predict
 functions. Kinds with a CRF add per-sentence emissions, marginals, k-best paths and samples here.
 Everything runs jit-compiled and sharded over the local devices, like training. The commands
@@ -29,6 +41,11 @@ import numpy as np
 
 from polyglot_ner import errors
 from polyglot_ner import kinds
+from polyglot_ner.analysis import examples as examples_lib
+from polyglot_ner.analysis import importance as importance_lib
+from polyglot_ner.analysis import layout as layout_lib
+from polyglot_ner.analysis import masks as masks_lib
+from polyglot_ner.analysis import pruning as pruning_lib
 from polyglot_ner.data import conll
 from polyglot_ner.data import corpora
 from polyglot_ner.data import labels as labels_lib
@@ -101,17 +118,36 @@ class Run:
     """conlleval scores (P/R/F1 per language and entity type, micro and macro averages) of
     `languages` (a name, names, or None: the run's languages) on `split`, read like training
     reads them (the run's data root and type map unless `data_root`)."""
-    names = [languages] if isinstance(languages, str) else list(languages or self.languages)
-    data = self.config.data
-    root = data_root or data.root or None
-    type_map = dict(data.type_map) or None
     tagger = self.tagger()
-    sets = {name: inference.EvalSet(
-        sentences, tagger.batches(sentences, self.lang_id(name) if name in self.languages else 0))
-        for name in names
-        for sentences in [corpora.load_split(name, split, root, type_map=type_map)]}
-    scores, _ = inference.evaluate(tagger, self.params, sets)
+    scores, _ = inference.evaluate(tagger, self.params,
+                                   self._eval_sets(tagger, languages, split, data_root))
     return scores
+
+  def sentences(self, lang: str, split: str = "dev", *, max_sentences: int | None = None,
+                seed: int = 0, data_root: str | os.PathLike | None = None
+                ) -> list[conll.Sentence]:
+    """A language's split read like training reads it (the run's data root and type map unless
+    `data_root`); at most `max_sentences` of them (a seeded uniform sample, in order)."""
+    data = self.config.data
+    sentences = corpora.load_split(lang, split, data_root or data.root or None,
+                                   type_map=dict(data.type_map) or None)
+    return examples_lib.subset(sentences, max_sentences, seed)
+
+  def _names(self, languages: str | Sequence[str] | None) -> list[str]:
+    """A language name, names, or None (the run's languages) as a list."""
+    return [languages] if isinstance(languages, str) else list(languages or self.languages)
+
+  def _lang_index(self, lang: str) -> int:
+    """The `lang` id of a language; 0 for one the run did not train on (it reads it as its
+    first language)."""
+    return self.lang_id(lang) if lang in self.languages else 0
+
+  def _eval_sets(self, tagger: inference.Tagger, languages: str | Sequence[str] | None,
+                 split: str, data_root: str | os.PathLike | None, **subset: Any
+                 ) -> dict[str, inference.EvalSet]:
+    return {name: inference.EvalSet(sentences, tagger.batches(sentences, self._lang_index(name)))
+            for name in self._names(languages)
+            for sentences in [self.sentences(name, split, data_root=data_root, **subset)]}
 
   def log_likelihood(self, sentences: Sequence[conll.Sentence] | dict[str, Any],
                      lang: str | None = None) -> np.ndarray:
@@ -121,6 +157,73 @@ class Run:
       return -np.asarray(self.tagger().run(step_lib.make_predict_step(loss, self.mesh),
                                            self.params, sentences))
     return -np.asarray(self._per_sentence(loss, sentences, lang, axis=None), dtype=np.float32)
+
+  # Parameter importance, masks and pruning (`polyglot_ner.analysis`).
+
+  def importance_model(self) -> importance_lib.Model:
+    """The run as the importance sees it: its parameters, per-example loss and label sampler."""
+    return examples_lib.model(self.kind, self.params)
+
+  def examples(self, sentences: Sequence[conll.Sentence], lang: str | None = None,
+               chunk_size: int = examples_lib.DEFAULT_CHUNK_SIZE) -> examples_lib.Examples:
+    """Gold-tagged `sentences` of `lang` as chunks of one-row examples of the run's kind."""
+    return examples_lib.Examples(self.kind, sentences,
+                                 lang=0 if lang is None else self._lang_index(lang),
+                                 chunk_size=chunk_size)
+
+  def importance(self, split: str = "dev",
+                 methods: Sequence[str] = (importance_lib.DEFAULT_METHOD,),
+                 languages: str | Sequence[str] | None = None, *,
+                 max_sentences: int | None = None, num_samples: int = 1, seed: int = 0,
+                 chunk_size: int = examples_lib.DEFAULT_CHUNK_SIZE,
+                 data_root: str | os.PathLike | None = None, progress: bool = True
+                 ) -> dict[str, dict[str, importance_lib.Importance]]:
+    """{language: {method: importance tree}} of the run's parameters on each language's `split`
+    (default: the run's languages), by `importance.METHODS` (the empirical Fisher by default).
+
+    `max_sentences` per language (a seeded sample), `num_samples` labels drawn per sentence for the
+    true Fisher, `chunk_size` examples whose gradients live in memory at once (per device).
+    """
+    names = self._names(languages)
+    data = {name: self.examples(self.sentences(name, split, max_sentences=max_sentences,
+                                               seed=seed, data_root=data_root),
+                                name, chunk_size) for name in names}
+    return importance_lib.per_language(
+        self.importance_model(), data, methods, num_samples=num_samples,
+        rng=jax.random.key(seed), mesh=self.mesh, progress=progress,
+        totals={name: len(examples) for name, examples in data.items()}, chunk_rows=chunk_size)
+
+  masks = staticmethod(masks_lib.top_k_masks)
+
+  def with_params(self, params: Any) -> Run:
+    """This run with other parameters of the same layout (e.g. pruned ones), replicated."""
+    layout_lib.Layout.of(self.params).check(params, "the new parameters")
+    return dataclasses.replace(self, params=step_lib.replicate(params, self.mesh))
+
+  def pruned(self, mask: Any) -> Run:
+    """This run with the parameters where `mask` (a bool tree, e.g. from `masks`) is True
+    zeroed."""
+    return self.with_params(pruning_lib.apply_mask(self.params, mask))
+
+  def scorer(self, split: str = "dev", languages: str | Sequence[str] | None = None, *,
+             max_sentences: int | None = None, seed: int = 0,
+             data_root: str | os.PathLike | None = None) -> Callable[[Any], dict[str, float]]:
+    """`score(params) -> {language: F1}` on `split` (default: the run's languages), the
+    sentences packed once for every call (what pruning calls again and again)."""
+    tagger = self.tagger()
+    sets = self._eval_sets(tagger, languages, split, data_root, max_sentences=max_sentences,
+                           seed=seed)
+
+    def score(params: Any) -> dict[str, float]:
+      scores, _ = inference.evaluate(tagger, step_lib.replicate(params, self.mesh), sets)
+      return {name: scores["per_language"][name]["f1"] for name in sets}
+
+    return score
+
+  def scores(self, params: Any = None, split: str = "dev",
+             languages: str | Sequence[str] | None = None, **kwargs: Any) -> dict[str, float]:
+    """{language: F1} of `params` (default: the run's) on `split`; `kwargs` as in `scorer`."""
+    return self.scorer(split, languages, **kwargs)(self.params if params is None else params)
 
   # CRF kinds.
 

@@ -88,11 +88,13 @@ class Estimator:
   """Computes importance scores of one model on chunks of examples, compiled once for all chunks.
 
   `estimator(chunks, rng)` runs one pass over `chunks` and returns {method: importance tree};
-  calling it again (another language's data) reuses the compiled program.
+  calling it again (another language's data) reuses the compiled program. A chunk is padded to
+  the largest chunk seen so far, or to `chunk_rows` from the start (a short first chunk then
+  does not compile a program of its own).
   """
 
   def __init__(self, model: Model, methods: Sequence[str] = (DEFAULT_METHOD,), *,
-               num_samples: int = 1, mesh: Mesh | None = None):
+               num_samples: int = 1, mesh: Mesh | None = None, chunk_rows: int = 0):
     self.model = model
     self.methods = check_methods(methods, model)
     if num_samples < 1:
@@ -102,7 +104,7 @@ class Estimator:
     self.mesh = step_lib.make_mesh() if mesh is None else mesh
     self._sums = tuple(sorted({_SUMS[m] for m in self.methods if m in _SUMS}))
     self._params = step_lib.replicate(model.params, self.mesh)
-    self._rows = 0  # the padded chunk size compiled so far
+    self._rows = -(-chunk_rows // self.mesh.size) * self.mesh.size  # the padded chunk size
     self._step = self._make_step() if self._sums else None
 
   def _make_step(self) -> Callable[..., dict[str, Any]]:
@@ -209,12 +211,14 @@ class Estimator:
 def per_language(model: Model, data: Mapping[str, Iterable[Any]],
                  methods: Sequence[str] = (DEFAULT_METHOD,), *, num_samples: int = 1,
                  rng: jax.Array | None = None, mesh: Mesh | None = None, progress: bool = True,
-                 totals: Mapping[str, int] | None = None) -> dict[str, dict[str, Importance]]:
+                 totals: Mapping[str, int] | None = None, chunk_rows: int = 0
+                 ) -> dict[str, dict[str, Importance]]:
   """{language: {method: importance tree}} of one model on each language's chunks of examples.
 
   Language number j (in `data`'s order) uses `fold_in(rng, j)`; one program serves them all.
+  `chunk_rows` as in `Estimator`.
   """
-  estimator = Estimator(model, methods, num_samples=num_samples, mesh=mesh)
+  estimator = Estimator(model, methods, num_samples=num_samples, mesh=mesh, chunk_rows=chunk_rows)
   rng = jax.random.key(0) if rng is None else rng
   totals = totals or {}
   return {lang: estimator(chunks, jax.random.fold_in(rng, j), progress=progress,

@@ -54,34 +54,41 @@ def analyze(out_dir: str, model: importance_lib.Model, data: Mapping[str, Iterab
             score: pruning_lib.Score | None = None,
             pruning_fractions: Sequence[float] | None = None,
             mono: Mapping[str, importance_lib.Model] | None = None,
+            mono_data: Mapping[str, Iterable[Any]] | None = None,
             children: Mapping[str, Any] | None = None,
             controls: Sequence[str] = pruning_lib.CONTROLS, focus: float | None = None,
-            eps: float = shift_lib.DEFAULT_EPS, seed: int = 0, mesh: Mesh | None = None,
+            eps: float = shift_lib.DEFAULT_EPS, shift_measure: str = shift_lib.DEFAULT_MEASURE,
+            seed: int = 0, mesh: Mesh | None = None,
             progress: bool = True, totals: Mapping[str, int] | None = None,
-            meta: Mapping[str, Any] | None = None) -> Analysis:
+            chunk_rows: int = 0, meta: Mapping[str, Any] | None = None) -> Analysis:
   """Runs the analysis of `model` (the polyglot one) and writes its report under `out_dir`.
 
   `data`: {language: chunks of examples} (re-iterable, e.g. lists: the monolingual models read
   them again). `score`: F1 of every language for pruning (skipped without it), called
   1 + (2 * languages + 1) * len(pruning_fractions) times (default: `fractions`). `mono`:
-  {language: that language's monolingual model}. `children`: {language: the parameters of the
-  child fine-tuned on it from `model`}. `totals`: examples per language, for progress bars.
-  `meta`: JSON-able facts for the report's head (checkpoints, split, ...).
+  {language: that language's monolingual model}, read on `mono_data[language]` (default:
+  `data[language]`; a model whose examples differ, e.g. in label ids, needs its own).
+  `children`: {language: the parameters of the child fine-tuned on it from `model`}. `totals`:
+  examples per language, for progress bars. `chunk_rows`: see `importance.Estimator`. `meta`:
+  JSON-able facts for the report's head (checkpoints, split, ...). `shift_measure`: how the
+  children's movement is measured (`shift.MEASURES`).
   """
   methods = importance_lib.check_methods(methods, model)
   fractions = masks_lib.check_fractions(fractions)
+  shift_lib.check_measure(shift_measure)
   mesh = step_lib.make_mesh() if mesh is None else mesh
   rng = jax.random.key(seed)
   seconds = {}
   estimate = dict(methods=methods, num_samples=num_samples, mesh=mesh, progress=progress,
-                  totals=totals)
+                  totals=totals, chunk_rows=chunk_rows)
 
   start = time.perf_counter()
   importances = {POLYGLOT: importance_lib.per_language(model, data, rng=rng, **estimate)}
   seconds["importance"] = time.perf_counter() - start
   if mono:
     start = time.perf_counter()
-    importances[MONO] = {lang: importance_lib.per_language(mono[lang], {lang: data[lang]},
+    mono_data = mono_data or data
+    importances[MONO] = {lang: importance_lib.per_language(mono[lang], {lang: mono_data[lang]},
                                                            rng=rng, **estimate)[lang]
                          for lang in data if lang in mono}
     seconds["importance_mono"] = time.perf_counter() - start
@@ -103,14 +110,14 @@ def analyze(out_dir: str, model: importance_lib.Model, data: Mapping[str, Iterab
     seconds["pruning"] = time.perf_counter() - start
   start = time.perf_counter()
   shifts = tuple(shift_lib.shift(params, jax.device_get(child), ranking, fractions,
-                                 child_name=lang, eps=eps)
+                                 child_name=lang, measure=shift_measure, eps=eps)
                  for lang, child in (children or {}).items())
   if shifts:
     seconds["shift"] = time.perf_counter() - start
 
   meta = {**(meta or {}), "languages": list(data), "methods": list(methods),
           "ranking_method": methods[0], "fractions": list(fractions), "num_samples": num_samples,
-          "eps": eps, "seed": seed, "devices": mesh.size,
+          "shift_measure": shift_measure, "eps": eps, "seed": seed, "devices": mesh.size,
           "monolingual": sorted(importances.get(MONO, {})), "children": sorted(children or {}),
           "seconds": seconds}
   markdown = report_lib.write(out_dir, overlaps=overlaps, pruning=pruned, shifts=shifts,

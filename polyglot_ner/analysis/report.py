@@ -335,7 +335,8 @@ def _shift_section(report: _Report, results: Sequence[shift_lib.Shift], focus: f
   others = [r.in_important[i, j] for r in results for j, lang in enumerate(languages)
             if lang != r.child]
   report.finding(
-      f"Of the {_percent(focus)} of parameters each fine-tuned child moved most, "
+      f"Of the {_percent(focus)} of parameters each fine-tuned child moved most "
+      f"({results[0].measure} change), "
       + (f"{_share(_mean(own))} are in its own language's top {_percent(focus)} (mean importance "
          f"percentile {_num(_mean(own_percentile))}, chance 0.5) and " if own else "")
       + f"{_share(_mean(others))} in the other languages' (chance {_percent(focus)}).", figure)

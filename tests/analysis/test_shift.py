@@ -1,4 +1,5 @@
-"""Fine-tuning shift: relative change, and a child that moved one language's important set."""
+"""Fine-tuning shift: relative and absolute change, and a child that moved one language's
+important set."""
 
 import numpy as np
 import pytest
@@ -13,14 +14,18 @@ def split(flat):
   return {"embed": flat[:400].reshape(20, 20), "output": {"kernel": flat[400:].reshape(60, 10)}}
 
 
-def test_relative_change_is_elementwise():
+def test_change_is_elementwise():
   parent, child = split(np.linspace(-2, 2, 1000)), split(np.linspace(-1, 3, 1000))
-  got = shift.relative_change(parent, child, eps=1e-3)
-  np.testing.assert_allclose(got["output"]["kernel"], np.abs(
-      child["output"]["kernel"] - parent["output"]["kernel"]) / (
-          np.abs(parent["output"]["kernel"]) + 1e-3), rtol=1e-6)
+  moved = np.abs(child["output"]["kernel"] - parent["output"]["kernel"])
+  got = shift.change(parent, child, eps=1e-3)
+  np.testing.assert_allclose(got["output"]["kernel"],
+                             moved / (np.abs(parent["output"]["kernel"]) + 1e-3), rtol=1e-6)
+  got = shift.change(parent, child, "absolute")
+  np.testing.assert_allclose(got["output"]["kernel"], moved, rtol=1e-6)
   with pytest.raises(errors.UserError, match="child"):
-    shift.relative_change(parent, {"embed": parent["embed"]})
+    shift.change(parent, {"embed": parent["embed"]})
+  with pytest.raises(errors.UserError, match="'squared' is not one of"):
+    shift.change(parent, child, "squared")
 
 
 def test_a_child_that_moved_one_languages_important_set():
