@@ -48,24 +48,26 @@ SKIPPED = {
     "launch/tpu_vm.sh": "needs a Cloud TPU VM; tests/launch/test_tpu_vm.py fakes gcloud",
 }
 
-# Tiny training sizes, as `--config.<key>=<value>` of configs/byte_crf.py: one epoch of 64
-# sentences per language and a constant rate (a schedule's length is part of the compiled step), so
-# that the runs of a command share their compiled programs; on real corpora (`langs=` given; the
-# demo's own config already has one bucket of 16 words) also one padded length of 64 words.
-TINY_TRAIN = ("num_epochs=1", "data.max_train_sentences=64", "model.byte_emb_dim=8",
-              "model.byte_hidden=8", "model.word_hidden=16", "batch_size=16",
+# Tiny training sizes, as `--config.<key>=<value>` of a model config: one epoch of 64 sentences
+# per language and a constant rate (a schedule's length is part of the compiled step), so that the
+# runs of a command share their compiled programs; tiny model sizes by model config (TINY_MODEL);
+# on real corpora (`langs=` given; the demo's own configs already have one small bucket) also one
+# padded length (REAL_DATA_TRAIN: 64 words, 256 bytes).
+TINY_TRAIN = ("num_epochs=1", "data.max_train_sentences=64", "batch_size=16",
               "eval_batch_size=256", "optimizer.schedule=constant")
-REAL_DATA_TRAIN = ("data.length_buckets=(64,)",)
-SMALL_SPLIT = 100  # sentences kept per corpus file (training reads 64, TINY_TRAIN)
-# Flags appended to a run command, by its key (`command_key`).
-APPENDED = {
-    "train": tuple(f"--config.{value}" for value in TINY_TRAIN),
-    "experiment": tuple(f"--config.train.{value}" for value in TINY_TRAIN)
-                  + ("--config.finetune.num_epochs=1", "--config.bootstrap.num_samples=10"),
+TINY_MODEL = {
+    "byte_crf": ("model.byte_emb_dim=8", "model.byte_hidden=8", "model.word_hidden=16"),
+    "charner": ("model.emb_dim=8", "model.hidden=8", "model.output_dropout=(0.1,)"),
 }
-APPENDED_ON_REAL_DATA = {
-    "train": tuple(f"--config.{value}" for value in REAL_DATA_TRAIN),
-    "experiment": tuple(f"--config.train.{value}" for value in REAL_DATA_TRAIN),
+REAL_DATA_TRAIN = {"byte_crf": ("data.length_buckets=(64,)",),
+                   "charner": ("data.length_buckets=(256,)",)}
+SMALL_SPLIT = 100  # sentences kept per corpus file (training reads 64, TINY_TRAIN)
+# The prefix of TINY_TRAIN's flags and further flags appended to a run command, by its key
+# (`command_key`).
+APPENDED = {
+    "train": ("--config.", ()),
+    "experiment": ("--config.train.",
+                   ("--config.finetune.num_epochs=1", "--config.bootstrap.num_samples=10")),
 }
 
 _SCRIPT = pathlib.Path(sys.executable).with_name("polyglot-ner")
@@ -124,6 +126,27 @@ def flag(argv: list[str], name: str) -> str | None:
     if arg.startswith(f"--{name}="):
       return arg.partition("=")[2]
   return None
+
+
+def model_config(argv: list[str]) -> str:
+  """The model config a run command trains: `configs/<model>.py`, or the experiment's
+  `model=<model>` (default byte_crf)."""
+  config = flag(argv, "config") or ""
+  name = re.search(r"(\w+)\.py", config).group(1) if ".py" in config else "byte_crf"
+  if name == "experiment":
+    name = (re.findall(r"model=(\w+)", config) or ["byte_crf"])[-1]
+  return name
+
+
+def appended(key: str, argv: list[str]) -> list[str]:
+  """The flags appended to run command `argv` of key `key`: tiny sizes (APPENDED)."""
+  if key not in APPENDED:
+    return []
+  prefix, extra = APPENDED[key]
+  model = model_config(argv)
+  values = TINY_TRAIN + TINY_MODEL[model] + (
+      REAL_DATA_TRAIN[model] if any("langs=" in arg for arg in argv) else ())
+  return [prefix + value for value in values] + list(extra)
 
 
 def positional(argv: list[str]) -> list[str]:
@@ -193,6 +216,13 @@ def check_lineage(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
   assert os.path.basename(argv[-1]) in child and parent.lstrip().startswith("<- "), stdout
 
 
+def check_analyze(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
+  output = cwd / (flag(argv, "output") or f"{flag(argv, 'workdir')}/analysis")
+  assert f"wrote {output / 'analysis.md'}" in stdout, stdout
+  figures = re.findall(r"\]\(([^)]+\.png)\)", (output / "analysis.md").read_text())
+  assert figures and all((output / figure).stat().st_size > 0 for figure in figures)
+
+
 def check_python(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
   del cwd
   printed = [line for line in argv[2].splitlines() if line.startswith("print(")]
@@ -226,7 +256,7 @@ CHECKS: dict[str, Callable[[list[str], str, pathlib.Path], None]] = {
     "train": check_train, "experiment": check_experiment, "evaluate": check_evaluate,
     "predict": check_predict, "lineage": check_lineage, "data stats": check_data_stats,
     "data validate": check_data_validate, "data convert": check_data_convert,
-    "sweep": check_sweep, "python": check_python,
+    "sweep": check_sweep, "python": check_python, "analyze": check_analyze,
 }
 
 BLOCKS = readme_blocks()
@@ -304,9 +334,7 @@ def test_readme_block(commands: list[list[str]], tmp_path: pathlib.Path,
     key = command_key(argv)
     if key is None:
       continue  # skipped, see test_every_command_is_run_or_skipped
-    argv = argv + list(APPENDED.get(key, ()))
-    if any("langs=" in arg for arg in argv):
-      argv += APPENDED_ON_REAL_DATA.get(key, ())
+    argv = argv + appended(key, argv)
     program = POLYGLOT_NER if argv[0] == "polyglot-ner" else [sys.executable]
     result = subprocess.run(program + argv[1:], cwd=repo_copy, capture_output=True,
                             text=True, timeout=300, check=False)
