@@ -200,6 +200,21 @@ def test_eval_batches_cover_all_sentences_once_untruncated(languages, label_map)
   assert len(eval_batches) == 10
 
 
+def test_eval_batches_give_per_row_outputs_back_per_sentence(languages, label_map):
+  """Each row's output (here: its batch's word tags, as a model's per-word output) comes back as
+  its sentence's, in the sentences' order, cut to its words or to given lengths, or uncut."""
+  sentences = languages["xx/a"]
+  data = batching.EvalBatches(sentences, label_map, batch_size=16, length_buckets=(8, 16))
+  tags = [batch["tags"] for batch in data]
+  assert [label_map.decode(t) for t in data.per_sentence(tags)] == [
+      list(s.tags) for s in sentences]
+  firsts = data.per_sentence(tags, lengths=np.ones(len(sentences), int))
+  assert [label_map.decode(t) for t in firsts] == [[s.tags[0]] for s in sentences]
+  uncut = data.per_sentence(tags, axis=None)
+  assert all(len(row) in data.length_buckets and len(row) >= len(s)
+             for row, s in zip(uncut, sentences))
+
+
 def _take(batches: batching.TrainBatches, n: int) -> list[dict[str, np.ndarray]]:
   return [next(batches) for _ in range(n)]
 
