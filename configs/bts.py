@@ -91,12 +91,16 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   if arg.cpu:
     config.model.update(byte_emb_dim=64, num_layers=2, hidden=128, output_emb_dim=64)
     config.batch_size = 64
-    config.optimizer.update(name="adam", learning_rate=2e-3, schedule="constant")
+    # The fastest-learning settings a short ablation found (docstring): no dropout of either
+    # kind, Adam at a constant 5e-3.
+    config.model.update(byte_dropout=0.0, dropout=0.0)
+    config.optimizer.update(name="adam", learning_rate=5e-3, schedule="constant")
     config.num_epochs = 20
     config.patience = 3
     config.checkpoint_every_steps = 200
 
   if arg.paper:
+    config.model.update(byte_dropout=0.3, dropout=0.2)
     config.optimizer.update(name="sgd_momentum", learning_rate=1e-3, schedule="cosine")
 
   config.lock()

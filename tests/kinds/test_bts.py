@@ -2,7 +2,9 @@
 of entities no window holds), prediction through the runs API and the commands, fine-tuning from
 a polyglot parent, and the experiment's config."""
 
+import importlib
 import json
+import pathlib
 
 import numpy as np
 import pytest
@@ -27,6 +29,7 @@ TINY = {
     "checkpoint_every_steps": 3, "log_every_steps": 2,
 }
 NOTES = {"entities", "entities_longer_than_window", "entities_in_no_window"}
+REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 def _config(**overrides):
@@ -101,3 +104,15 @@ def test_the_kind_builds_from_every_preset_and_the_experiment_config():
   planned = experiment.plan(config, "W")
   child = experiment.run_config(config, planned[-1])
   assert child.init_from and child.optimizer.learning_rate == config.train.optimizer.learning_rate / 2
+
+
+def test_a_sweep_plans_bts_runs(tmp_path, monkeypatch):
+  monkeypatch.syspath_prepend(str(REPO / "launch"))  # launch/ holds scripts, not a package
+  sweep = importlib.import_module("sweep")
+  planned = sweep.expand(["conll2002/es", "conll2002/nl"], ["mono", "polyglot", "finetune"], [0],
+                         ["bts"], root=str(tmp_path), preset="cpu",
+                         configs_dir=str(REPO / "configs"))
+  assert [run.model for run in planned] == ["bts"] * 5
+  child, learning_rate = planned[-1], config_files.load_config("bts.py:cpu").optimizer.learning_rate
+  assert child.init_from and f"--config.optimizer.learning_rate={learning_rate / 2!r}" in (
+      child.command)
