@@ -118,9 +118,8 @@ class Run:
     """conlleval scores (P/R/F1 per language and entity type, micro and macro averages) of
     `languages` (a name, names, or None: the run's languages) on `split`, read like training
     reads them (the run's data root and type map unless `data_root`)."""
-    tagger = self.tagger()
-    scores, _ = inference.evaluate(tagger, self.params,
-                                   self._eval_sets(tagger, languages, split, data_root))
+    tagger, sets = self._eval_sets(languages, split, data_root)
+    scores, _ = inference.evaluate(tagger, self.params, sets)
     return scores
 
   def sentences(self, lang: str, split: str = "dev", *, max_sentences: int | None = None,
@@ -142,12 +141,20 @@ class Run:
     first language)."""
     return self.lang_id(lang) if lang in self.languages else 0
 
-  def _eval_sets(self, tagger: inference.Tagger, languages: str | Sequence[str] | None,
-                 split: str, data_root: str | os.PathLike | None, **subset: Any
-                 ) -> dict[str, inference.EvalSet]:
-    return {name: inference.EvalSet(sentences, tagger.batches(sentences, self._lang_index(name)))
-            for name in self._names(languages)
-            for sentences in [self.sentences(name, split, data_root=data_root, **subset)]}
+  def _eval_sets(self, languages: str | Sequence[str] | None, split: str,
+                 data_root: str | os.PathLike | None, *, fit: bool = False, **subset: Any
+                 ) -> tuple[inference.Tagger, dict[str, inference.EvalSet]]:
+    """A tagger and the languages' sentences packed for it; `fit`: batches no larger than the
+    largest language needs (a few sentences in a batch of the run's eval size waste its rows)."""
+    sentences = {name: self.sentences(name, split, data_root=data_root, **subset)
+                 for name in self._names(languages)}
+    batch_size = None
+    if fit:
+      rows = -(-max(map(len, sentences.values()), default=1) // self.mesh.size) * self.mesh.size
+      batch_size = min(self.config.eval_batch_size, max(rows, self.mesh.size))
+    tagger = self.tagger(batch_size)
+    return tagger, {name: inference.EvalSet(s, tagger.batches(s, self._lang_index(name)))
+                    for name, s in sentences.items()}
 
   def log_likelihood(self, sentences: Sequence[conll.Sentence] | dict[str, Any],
                      lang: str | None = None) -> np.ndarray:
@@ -210,9 +217,8 @@ class Run:
              data_root: str | os.PathLike | None = None) -> Callable[[Any], dict[str, float]]:
     """`score(params) -> {language: F1}` on `split` (default: the run's languages), the
     sentences packed once for every call (what pruning calls again and again)."""
-    tagger = self.tagger()
-    sets = self._eval_sets(tagger, languages, split, data_root, max_sentences=max_sentences,
-                           seed=seed)
+    tagger, sets = self._eval_sets(languages, split, data_root, fit=True,
+                                   max_sentences=max_sentences, seed=seed)
 
     def score(params: Any) -> dict[str, float]:
       scores, _ = inference.evaluate(tagger, step_lib.replicate(params, self.mesh), sets)
