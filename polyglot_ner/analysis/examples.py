@@ -1,7 +1,7 @@
 """Per-example inputs of the importance for any model kind: one-row batches, stacked in chunks.
 
 The importance (`importance.Model`) takes a loss of ONE example under `jax.vmap(jax.grad(...))`.
-A kind's batches already hold what a row needs, but not always per row: the byte CRF's batches
+A kind's batches hold what a row needs, but not always per row: the byte CRF's batches
 share one word table per block of rows. The seam's contract says every array of a batch splits
 along its leading axis over the devices (`polyglot_ner.kinds.base`), so a batch of B rows built
 with `num_shards` = B has B blocks of one row each, every block self-contained. Reshaping every
@@ -52,8 +52,9 @@ def _signature(tree: dict[str, np.ndarray]) -> tuple[Any, ...]:
 class Examples:
   """The examples of some sentences for one model kind, as chunks (re-iterable, packed once).
 
-  Iterating yields dicts of arrays [n, ...] (n <= `chunk_size` one-row batches of equal shapes);
-  `len()` is the number of examples.
+  Iterating yields dicts of arrays [n, ...] (n <= `chunk_size` one-row batches of equal shapes).
+  `len()` is the number of sentences: an example is a row of the kind's batches, a sentence for
+  the byte CRF and CharNER, a window of the byte stream for Byte-to-Span.
   """
 
   def __init__(self, kind: kinds_base.Kind, sentences: Sequence[conll.Sentence], *, lang: int,
@@ -98,11 +99,17 @@ class Examples:
 
 def model(kind: kinds_base.Kind, params: Any) -> importance_lib.Model:
   """The importance's view of a kind: its per-example gold loss (no dropout) and, for kinds that
-  sample (`sample` and `with_tags`, e.g. the byte CRF), labels drawn from the model."""
+  sample (`sample` and `with_tags`, e.g. the byte CRF), labels drawn from the model.
+
+  The example's loss is the kind's row loss times its weight (`Kind.loss`): the negative
+  log-likelihood of the whole example whether the kind reports it as is (the byte CRF, weight 1)
+  or as a mean per byte (CharNER, weight its bytes).
+  """
 
   def example_loss(params: Any, example: kinds_base.Batch, rng: jax.Array) -> jax.Array:
     del rng  # evaluation mode: the loss is deterministic
-    return kind.loss(params, example, None, train=False)[0][0]
+    loss, weight = kind.loss(params, example, None, train=False)
+    return loss[0] * weight[0].astype(loss.dtype)
 
   sample_labels = None
   if callable(getattr(kind, "sample", None)) and callable(getattr(kind, "with_tags", None)):

@@ -29,9 +29,10 @@ class WideKind:
       yield {"table": table, "lengths": lengths, "lang": np.full(batch_size, lang, np.int32)}
 
   def loss(self, params, batch, rng, *, train):
+    """A mean per table entry, weighted by the row's number of entries."""
     del rng, train
     rows = batch["table"].reshape(len(batch["lengths"]), -1)
-    return jnp.sum(rows, 1) * params["w"], batch["lengths"] > 0
+    return jnp.mean(rows, 1) * params["w"], jnp.full(len(rows), rows.shape[1])
 
 
 def sentence(n):
@@ -56,13 +57,13 @@ def test_consecutive_batches_of_one_shape_fill_whole_chunks():
   assert [len(c["lengths"]) for c in data] == [2, 2, 2, 1]
 
 
-def test_the_example_loss_is_the_kind_loss_of_a_one_row_batch():
+def test_the_example_loss_is_the_weighted_kind_loss_of_a_one_row_batch():
   data = examples.Examples(WideKind(), [sentence(3), sentence(1)], lang=0, chunk_size=2)
   chunk = next(iter(data))
   model = examples.model(WideKind(), {"w": 2.0})
   assert model.sample_labels is None  # this kind draws no labels
   one = {key: value[1] for key, value in chunk.items()}
-  assert model.example_loss(model.params, one, None) == 2.0 * 1 * 2 * 4
+  assert model.example_loss(model.params, one, None) == 2.0 * 1 * 2 * 4  # w * sum of the row
 
 
 def test_rows_need_one_block_per_row_and_a_sample_is_seeded():
