@@ -23,7 +23,8 @@ as the byte CRF); `max_sentences` bounds its time.
 `run.kind` is the run's model kind (`polyglot_ner.kinds`): its Flax module, pure loss and predict
 functions. Kinds with a CRF add per-sentence emissions, marginals, k-best paths and samples here.
 Everything runs jit-compiled and sharded over the local devices, like training. The commands
-`polyglot-ner evaluate` and `predict` and the experiment's transfer scores go through this module.
+`polyglot-ner evaluate`, `predict` and `analyze` and the experiment's transfer scores go through
+this module.
 """
 
 from __future__ import annotations

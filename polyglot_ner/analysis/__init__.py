@@ -6,7 +6,10 @@ and which ones fine-tuning moves: the paper's analysis (research-notes §6), for
   masks       top-k% sets of parameters at several fractions at once
   overlap     Jaccard matrices and shared-by-all / by-one fractions against chance
   pruning     zeroing a language's top-k set (`apply_mask`) and scoring every language
-  shift       the relative change of a fine-tuned child against each language's importance
+  shift       how far a fine-tuned child moved each parameter, against each language's importance
   plots       heatmaps, curves and bars; report: analysis.json, CSVs, PNGs, analysis.md
   pipeline    `analyze`: all of the above from a model, data chunks and a scorer to the report
+  examples    per-example inputs and losses of any model kind (one-row batches in chunks)
+  runs_analysis  trained runs (an experiment's workdir or one run) to the report: the library of
+              `polyglot-ner analyze`; `polyglot_ner.runs` gives notebooks the same per run
 """

@@ -111,12 +111,11 @@ def model(kind: kinds_base.Kind, params: Any) -> importance_lib.Model:
     loss, weight = kind.loss(params, example, None, train=False)
     return loss[0] * weight[0].astype(loss.dtype)
 
-  sample_labels = None
-  if callable(getattr(kind, "sample", None)) and callable(getattr(kind, "with_tags", None)):
+  if not (callable(getattr(kind, "sample", None)) and callable(getattr(kind, "with_tags", None))):
+    return importance_lib.Model(params, example_loss)
 
-    def sample_labels(params: Any, example: kinds_base.Batch, rng: jax.Array
-                      ) -> kinds_base.Batch:
-      return kind.with_tags(example, kind.sample(params, example, rng, 1)[:, 0])
+  def sample_labels(params: Any, example: kinds_base.Batch, rng: jax.Array) -> kinds_base.Batch:
+    return kind.with_tags(example, kind.sample(params, example, rng, 1)[:, 0])
 
   return importance_lib.Model(params, example_loss, sample_labels)
 

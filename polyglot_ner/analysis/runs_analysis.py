@@ -227,8 +227,8 @@ def analyze(workdir: str | os.PathLike, output: str | os.PathLike | None = None,
       os.fspath(output), polyglot.importance_model(), data, methods=methods,
       fractions=fractions, num_samples=num_samples, score=score,
       pruning_fractions=pruning_fractions, mono=mono or None, mono_data=mono_data,
-      children=children or None, shift_measure=shift_measure, focus=focus, seed=seed, mesh=polyglot.mesh,
-      progress=progress, totals={lang: len(d) for lang, d in data.items()},
+      children=children or None, shift_measure=shift_measure, focus=focus, seed=seed,
+      mesh=polyglot.mesh, progress=progress, totals={lang: len(d) for lang, d in data.items()},
       chunk_rows=chunk_size, meta=meta)
   say(f"wrote {result.report} in {time.perf_counter() - started:.0f} s", flush=True)
   return result
