@@ -27,7 +27,7 @@ from polyglot_ner.train import step as step_lib
 TINY = {
     "model.emb_dim": 8, "model.hidden": 8, "model.output_dropout": (0.1, 0.1),
     "model.emb_dropout": 0.1, "data.length_buckets": (96,), "data.max_train_sentences": 64,
-    "batch_size": 16, "eval_batch_size": 32, "optimizer.learning_rate": 2e-2, "num_epochs": 6,
+    "batch_size": 16, "eval_batch_size": 32, "optimizer.learning_rate": 3e-2, "num_epochs": 4,
     "patience": 0, "checkpoint_every_steps": 10, "log_every_steps": 4,
 }
 
