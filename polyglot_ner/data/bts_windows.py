@@ -27,9 +27,9 @@ targets, and the stitching of windows' predicted spans back into word IOB2 tags.
   the bytes: each language's stream is cut into slots of W bytes, an epoch draws every slot once
   (`mixture.Mixture.epoch_order` over the slot counts, so the languages' shares follow the mixture,
   by bytes), and each draw starts its window at a uniformly random byte of its slot. Every start
-  position is equally likely, as in the original, and an epoch holds ceil(N / W) windows covering
-  about N bytes. Windows never straddle two languages; those near a stream's end are shorter, as in
-  the original. Byte dropout is the model's (training only).
+  position is about equally likely, as in the original (those of a stream's last, shorter slot a
+  little more), and an epoch holds ceil(N / W) windows covering about N bytes. Windows never
+  straddle two languages; those near a stream's end are shorter, as in the original. Byte dropout is the model's (training only).
 * **Test windows** (`WindowEvalBatches`): stride 30 (W minus the original's overlap of 30), the
   last window possibly shorter. A row is a window: `indices[i][r]` is the window of batch i's row
   r (-1 for a padding row). `word_tags` stitches the windows' predictions: spans move to absolute
@@ -282,13 +282,14 @@ class WindowTrainBatches(batching.TrainBatches):
 
   def epoch_plan(self, epoch: int) -> list[np.ndarray]:
     """The window starts (in the joint buffer) of each batch of an epoch."""
+    packed = self.packed
     order = self.mixture.epoch_order(self.sizes, self.seed, epoch)
-    stream, slot = order[:, 0], order[:, 1] * self.packed.window
-    slot_bytes = np.minimum(self.packed.window,
-                            self.packed.stream_end[stream] - self.packed.stream_begin[stream] - slot)
+    stream, slot = order[:, 0], order[:, 1] * packed.window
+    slot_bytes = np.minimum(packed.window,
+                            packed.stream_end[stream] - packed.stream_begin[stream] - slot)
     rng = np.random.default_rng([self.seed, epoch, _WINDOW_START_STREAM])
     offset = np.floor(rng.random(len(order)) * slot_bytes).astype(np.int64)
-    starts = self.packed.stream_begin[stream] + slot + offset
+    starts = packed.stream_begin[stream] + slot + offset
     return [starts[i:i + self.batch_size] for i in range(0, len(starts), self.batch_size)]
 
 

@@ -4,8 +4,10 @@ stitched back into word tags (`polyglot_ner.data.bts_windows`, `polyglot_ner.mod
 A row is a 60-byte window of a split's byte stream, not a sentence: `lengths` counts its bytes,
 `EvalData.indices` gives each row's window (in stream order; -1 for padding rows), and a run's
 per-window outputs go back to sentences through `per_sentence` (the windows that start in each
-sentence). The window size is `config.model.window`; test windows step by `config.data.eval_stride`;
-`config.data.span_buckets` sets the padded numbers of target spans per window.
+sentence; so a sentence has no log-likelihood of its own: `runs.Run.log_likelihood` takes a window
+batch). The window size is `config.model.window`; test windows step by
+`config.data.eval_stride`; `config.data.span_buckets` sets the padded numbers of target spans per
+window.
 
 `tags` stitches every window's spans into word IOB2 tags; `notes` counts the gold entities that no
 test window holds whole (they can never be predicted), which `evaluate` and training's dev and test

@@ -220,7 +220,8 @@ class ByteToSpan(nn.Module):
     is_start = (tokens >= vocabulary.first_start) & (tokens < vocabulary.first_length)
     is_length = tokens >= vocabulary.first_length
     is_type = (tokens >= vocabulary.first_type) & (tokens < vocabulary.first_start)
-    value = jnp.where(is_start, tokens - vocabulary.first_start, tokens - vocabulary.first_length + 1)
+    value = jnp.where(is_start, tokens - vocabulary.first_start,
+                      tokens - vocabulary.first_length + 1)  # S:i -> i, L:l -> l
 
     def allowed(position: jax.Array, bound: jax.Array, start: jax.Array) -> jax.Array:
       """[B, V] tokens the grammar allows at `position`; `bound` [B]: the next span's end must

@@ -81,7 +81,8 @@ def test_the_research_notes_example():
                                                     "STOP"]
   assert batch["lengths"].tolist() == [17, 0] and batch["target_lengths"].tolist() == [7, 0]
   assert bytes(batch["bytes"][0, :17].tolist()) == b"Santo Domingo Al "
-  assert vocabulary.size == 2 + 2 + 120 and bw.Vocabulary(("LOC", "MISC", "ORG", "PER"), 60).size == 126
+  assert vocabulary.size == 2 + 2 + 120
+  assert bw.Vocabulary(("LOC", "MISC", "ORG", "PER"), 60).size == 126
 
 
 def test_training_windows_hold_their_bytes_and_gold_targets(languages):

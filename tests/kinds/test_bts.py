@@ -103,7 +103,8 @@ def test_the_kind_builds_from_every_preset_and_the_experiment_config():
   assert config.model_kind == "bts" and config.train.model.hidden == 128
   planned = experiment.plan(config, "W")
   child = experiment.run_config(config, planned[-1])
-  assert child.init_from and child.optimizer.learning_rate == config.train.optimizer.learning_rate / 2
+  assert child.init_from
+  assert child.optimizer.learning_rate == config.train.optimizer.learning_rate / 2
 
 
 def test_a_sweep_plans_bts_runs(tmp_path, monkeypatch):

@@ -45,8 +45,8 @@ def test_parameters_follow_the_original():
   assert shapes["decoder"]["layer_1"] == {"kernel": (16 + 16, 64), "bias": (64,)}
   assert shapes["output_embedding"] == (vocabulary_size, 8)
   assert shapes["projection"] == (16, vocabulary_size)
-  kernels = np.concatenate([np.ravel(params[stack][layer]["kernel"])
-                            for stack in ("encoder", "decoder") for layer in ("layer_0", "layer_1")])
+  kernels = np.concatenate([np.ravel(params[stack][layer]["kernel"]) for stack in
+                            ("encoder", "decoder") for layer in ("layer_0", "layer_1")])
   assert -0.08 <= kernels.min() < -0.07 and 0.07 < kernels.max() <= 0.08
   assert all(not np.any(params[s][l]["bias"]) for s in ("encoder", "decoder")
              for l in ("layer_0", "layer_1"))
