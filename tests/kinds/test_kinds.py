@@ -34,8 +34,8 @@ def test_config_fields_are_the_module_fields_but_the_labels():
 
 
 def test_an_unknown_kind_lists_the_known_ones():
-  with pytest.raises(errors.UserError, match="unknown model kind 'bts'.*byte_crf"):
-    kinds.kind_class("bts")
+  with pytest.raises(errors.UserError, match="unknown model kind 'crf2'.*byte_crf"):
+    kinds.kind_class("crf2")
   with pytest.raises(errors.UserError, match="cannot import 'no_such.module'"):
     kinds.kind_class("no_such.module")
   with pytest.raises(errors.UserError, match="polyglot_ner.data.tags defines no `Kind`"):
