@@ -26,7 +26,8 @@ sentences; the log says how many), evaluation never truncates.
 
 Decoding (`model.scoring`): the word-consistent Viterbi over bytes adds log-probabilities by
 default ("log_prob": the most probable labelling whose label is constant inside each word); "prob"
-adds probabilities, as the paper's code does. Both give valid IOB2.
+adds probabilities, as the paper's code does. Both give valid IOB2. The configs use log_prob; on
+the es mono run below, prob changes dev 60.06 -> 59.80 and test 65.26 -> 65.08 (same checkpoint).
 
 The `cpu` preset keeps the architecture at 3 BiLSTM layers of 64 per direction and a 64-d byte
 embedding, with light dropout (byte vectors 0.1, every layer's output 0.2) and Adam at a constant
