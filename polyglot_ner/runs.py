@@ -283,7 +283,10 @@ class Run:
 
 
 def _loss(kind: kinds_base.Kind, params: Any, batch: Any) -> jax.Array:
-  return kind.loss(params, batch, None, train=False)[0]
+  """Each row's whole negative log-likelihood: its loss times its weight (a per-byte mean times
+  the row's bytes; a sentence's NLL times 1)."""
+  loss, real = kind.loss(params, batch, None, train=False)
+  return loss * real
 
 
 def _sentences(sentences: Sequence[Tokens] | Sequence[conll.Sentence]) -> list[conll.Sentence]:
