@@ -77,14 +77,7 @@ class Kind(base.Kind):
   def per_sentence(self, data: batching.EvalBatches, outputs: Sequence[Any],
                    axis: int | None = 0) -> list[Any]:
     """Cut to each sentence's words."""
-    lengths = data.packed.lengths
-    result: list[Any] = [None] * len(lengths)
-    for output, indices in zip(outputs, data.indices):
-      for row, index in enumerate(indices):
-        if index >= 0:
-          result[index] = (output[row] if axis is None
-                           else np.take(output[row], np.arange(lengths[index]), axis=axis))
-    return result
+    return data.per_sentence(outputs, axis=axis)
 
   # The CRF's other outputs: pure functions of (params, batch), rows first.
 
