@@ -79,13 +79,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   config.seed = arg.seed
 
-  config.data = ml_collections.ConfigDict()
-  config.data.root = arg.root  # "" = $POLYGLOT_NER_DATA (unused by demo/*)
-  # {corpus/lang: weight}; weight 0 drops a language (languages weigh by their bytes)
-  config.data.langs = config_args.parse_langs(arg.langs)
-  config.data.mode = arg.mode
-  config.data.alpha = arg.alpha
-  config.data.type_map = {type_: "O" for type_ in arg.drop}
+  config.data = config_args.mixture_data(arg)  # a mixture of BTS languages weighs their bytes
   config.data.eval_stride = 30  # test windows start every 30 bytes (the original's overlap 30)
   config.data.span_buckets = (4, 8, 16)  # padded target spans per window (few shapes to compile)
   config.data.max_train_sentences = 0  # use only the first N of each language's train split; 0: all

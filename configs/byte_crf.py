@@ -100,13 +100,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   config.seed = arg.seed
 
-  config.data = ml_collections.ConfigDict()
-  config.data.root = arg.root  # "" = $POLYGLOT_NER_DATA (unused by demo/*)
-  # {corpus/lang: weight}; weight 0 drops a language
-  config.data.langs = config_args.parse_langs(arg.langs)
-  config.data.mode = arg.mode
-  config.data.alpha = arg.alpha
-  config.data.type_map = {type_: "O" for type_ in arg.drop}
+  config.data = config_args.mixture_data(arg)
   config.data.max_word_bytes = 64
   config.data.length_buckets = (8, 16, 32, 64, 128)
   config.data.byte_buckets = (8, 16, 32, 64)

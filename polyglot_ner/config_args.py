@@ -74,3 +74,12 @@ def parse_langs(items: tuple[str, ...]) -> dict[str, float]:
       raise UserError(f"config arg langs: weight of {name!r} is not a number: {weight!r}"
                       ) from None
   return langs
+
+
+def mixture_data(arg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """The `config.data` fields every model's config takes from its arg alike: the data root, the
+  language mixture (`langs`, `mode`, `alpha`) and the entity types dropped to O (`drop`)."""
+  return ml_collections.ConfigDict(dict(
+      root=arg.root,  # "" = $POLYGLOT_NER_DATA (unused by demo/*)
+      langs=parse_langs(arg.langs),  # {corpus/lang: weight}; weight 0 drops a language
+      mode=arg.mode, alpha=arg.alpha, type_map={type_: "O" for type_ in arg.drop}))
