@@ -18,11 +18,14 @@ The paper's code wraps `tf.nn.rnn_cell.LSTMCell` in `DropoutWrapper` and runs it
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+from polyglot_ner.models import dropout as dropout_lib
 
 Carry = tuple[jax.Array, jax.Array]  # (c, h), each [..., features]
 
@@ -36,11 +39,17 @@ def _lstm_params(module: nn.Module, in_features: int, features: int) -> tuple[ja
   return kernel, bias
 
 
+def gate_activations(gates: jax.Array, forget_bias: float) -> tuple[jax.Array, ...]:
+  """TF `LSTMCell`'s gates i, j, f, o from pre-activations `[x, h] @ kernel + bias`."""
+  i, j, f, o = jnp.split(gates, 4, axis=-1)
+  return nn.sigmoid(i), jnp.tanh(j), nn.sigmoid(f + forget_bias), nn.sigmoid(o)
+
+
 def lstm_update(gates: jax.Array, c: jax.Array, forget_bias: float) -> Carry:
   """TF `LSTMCell` state update from pre-activations `[x, h] @ kernel + bias` (order i, j, f, o)."""
-  i, j, f, o = jnp.split(gates, 4, axis=-1)
-  c = nn.sigmoid(f + forget_bias) * c + nn.sigmoid(i) * jnp.tanh(j)
-  return c, nn.sigmoid(o) * jnp.tanh(c)
+  i, j, f, o = gate_activations(gates, forget_bias)
+  c = f * c + i * j
+  return c, o * jnp.tanh(c)
 
 
 def zero_carry(batch_shape: tuple[int, ...], features: int, dtype=jnp.float32) -> Carry:
@@ -78,6 +87,81 @@ def _segment_starts(segments: jax.Array) -> jax.Array:
   return segments != previous
 
 
+def _recurrence_forward(projected: jax.Array, recurrent_kernel: jax.Array, alive: jax.Array,
+                        continues: jax.Array | None, forget_bias: float):
+  """The loop of `_recurrence`, also returning what its backward pass needs per step."""
+
+  def step(carry: Carry, xs: tuple[jax.Array, ...]):
+    x_gates, step_alive, step_continues = xs
+    c, h = carry
+    if step_continues is not None:
+      c, h = jnp.where(step_continues, c, 0.0), jnp.where(step_continues, h, 0.0)
+    i, j, f, o = gate_activations(x_gates + jnp.einsum("kbn,kng->kbg", h, recurrent_kernel),
+                                  forget_bias)
+    new_c = f * c + i * j
+    tanh_c = jnp.tanh(new_c)
+    new_h = o * tanh_c
+    carry = jnp.where(step_alive, new_c, c), jnp.where(step_alive, new_h, h)
+    return carry, (jnp.where(step_alive, new_h, 0.0), (c, h, i, j, f, o, tanh_c))
+
+  # Zeros derived from the inputs, so that under `shard_map` they vary along the same axes.
+  zeros = jnp.zeros_like(projected[0, ..., :recurrent_kernel.shape[1]])
+  final, (outputs, saved) = jax.lax.scan(step, (zeros, zeros), (projected, alive, continues))
+  return outputs, final, saved
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(4,))
+def _recurrence(projected: jax.Array, recurrent_kernel: jax.Array, alive: jax.Array,
+                continues: jax.Array | None, forget_bias: float) -> tuple[jax.Array, Carry]:
+  """K LSTMs over projected inputs [T, K, B, 4n] (`x @ kernel[:D] + bias`, time first) from the
+  zero state: outputs [T, K, B, n] (zero where not `alive` [T, K, B, 1]) and the final (c, h).
+  The state is zeroed before steps where `continues` is False and held where not `alive`.
+
+  The gradient is written by hand: its loop computes only each step's gate gradients and the
+  state's (one matrix product), and the recurrent kernel's gradient is one product over all steps
+  after it. Autodiff of the scan instead accumulates that gradient step by step and saves the
+  pre-activations; on CPU the hand-written pass makes the byte CRF's training step ~25% faster.
+  """
+  outputs, final, _ = _recurrence_forward(projected, recurrent_kernel, alive, continues,
+                                          forget_bias)
+  return outputs, final
+
+
+def _recurrence_fwd(projected, recurrent_kernel, alive, continues, forget_bias):
+  outputs, final, saved = _recurrence_forward(projected, recurrent_kernel, alive, continues,
+                                              forget_bias)
+  return (outputs, final), (recurrent_kernel, alive, continues, saved)
+
+
+def _recurrence_bwd(forget_bias, residuals, cotangents):
+  del forget_bias  # inside the saved gate activations
+  recurrent_kernel, alive, continues, (c0, h0, i, j, f, o, tanh_c) = residuals
+  d_outputs, d_final = cotangents
+  kernel_t = jnp.swapaxes(recurrent_kernel, 1, 2)
+
+  def step(carry: Carry, xs: tuple[jax.Array, ...]):
+    d_c, d_h = carry  # with respect to the state after this step
+    d_out, step_alive, step_continues, c, i, j, f, o, tanh_c = xs
+    d_new_h = jnp.where(step_alive, d_h + d_out, 0.0)
+    d_new_c = jnp.where(step_alive, d_c, 0.0) + d_new_h * o * (1.0 - tanh_c * tanh_c)
+    d_gates = jnp.concatenate([d_new_c * j * i * (1.0 - i), d_new_c * i * (1.0 - j * j),
+                               d_new_c * c * f * (1.0 - f), d_new_h * tanh_c * o * (1.0 - o)],
+                              axis=-1)
+    d_c = d_new_c * f + jnp.where(step_alive, 0.0, d_c)
+    d_h = jnp.einsum("kbg,kgn->kbn", d_gates, kernel_t) + jnp.where(step_alive, 0.0, d_h)
+    if step_continues is not None:
+      d_c, d_h = jnp.where(step_continues, d_c, 0.0), jnp.where(step_continues, d_h, 0.0)
+    return (d_c, d_h), d_gates
+
+  _, d_projected = jax.lax.scan(step, d_final, (d_outputs, alive, continues, c0, i, j, f, o,
+                                                tanh_c), reverse=True)
+  d_kernel = jnp.einsum("tkbn,tkbg->kng", h0, d_projected)
+  return d_projected, d_kernel, None, None
+
+
+_recurrence.defvjp(_recurrence_fwd, _recurrence_bwd)
+
+
 def _scan(inputs: jax.Array, lengths: jax.Array, resets: jax.Array | None, kernel: jax.Array,
           bias: jax.Array, forget_bias: float) -> tuple[jax.Array, Carry]:
   """K independent LSTMs run forward in one scan: inputs [K, B, T, D] (already dropped out),
@@ -89,24 +173,10 @@ def _scan(inputs: jax.Array, lengths: jax.Array, resets: jax.Array | None, kerne
   """
   in_features = inputs.shape[-1]
   projected = jnp.einsum("kbtd,kdg->tkbg", inputs, kernel[:, :in_features]) + bias[:, None]
-  recurrent_kernel = kernel[:, in_features:]
   alive = jnp.arange(inputs.shape[2])[:, None] < lengths[None, :]  # [T, B]
   alive = jnp.broadcast_to(alive[:, None, :, None], projected.shape[:3] + (1,))
   continues = None if resets is None else ~jnp.transpose(resets, (2, 0, 1))[..., None]
-
-  def step(carry: Carry, xs: tuple[jax.Array, ...]) -> tuple[Carry, jax.Array]:
-    x_gates, step_alive, step_continues = xs
-    c, h = carry
-    if step_continues is not None:
-      c, h = jnp.where(step_continues, c, 0.0), jnp.where(step_continues, h, 0.0)
-    new_c, new_h = lstm_update(x_gates + jnp.einsum("kbn,kng->kbg", h, recurrent_kernel), c,
-                               forget_bias)
-    carry = jnp.where(step_alive, new_c, c), jnp.where(step_alive, new_h, h)
-    return carry, jnp.where(step_alive, new_h, 0.0)
-
-  # Zeros derived from the inputs, so that under `shard_map` they vary along the same axes.
-  zeros = jnp.zeros_like(projected[0, ..., :recurrent_kernel.shape[1]])
-  final, outputs = jax.lax.scan(step, (zeros, zeros), (projected, alive, continues))
+  outputs, final = _recurrence(projected, kernel[:, in_features:], alive, continues, forget_bias)
   return jnp.transpose(outputs, (1, 2, 0, 3)), final
 
 
@@ -138,13 +208,15 @@ class LSTM(nn.Module):
   def __call__(self, inputs: jax.Array, lengths: jax.Array, *,
                deterministic: bool) -> tuple[jax.Array, Carry]:
     kernel, bias = _lstm_params(self, inputs.shape[-1], self.features)
-    inputs = nn.Dropout(self.input_dropout, name="input_dropout")(inputs, deterministic=deterministic)
+    inputs = dropout_lib.Dropout(self.input_dropout, name="input_dropout")(
+        inputs, deterministic=deterministic)
     if self.reverse:
       inputs = reverse_within_lengths(inputs, lengths)
     outputs, (c, h) = _scan(inputs[None], lengths, None, kernel[None], bias[None],
                             TF_FORGET_BIAS if self.tf_forget_bias else 0.0)
     outputs = reverse_within_lengths(outputs[0], lengths) if self.reverse else outputs[0]
-    outputs = nn.Dropout(self.output_dropout, name="output_dropout")(outputs, deterministic=deterministic)
+    outputs = dropout_lib.Dropout(self.output_dropout, name="output_dropout")(
+        outputs, deterministic=deterministic)
     return outputs, (c[0], h[0])
 
 
@@ -169,7 +241,8 @@ class BiLSTM(nn.Module):
     (fw_kernel, fw_bias), (bw_kernel, bw_bias) = (
         _Params(self.features, name=name)(inputs.shape[-1]) for name in ("fw", "bw"))
     both = jnp.stack([inputs, reverse_within_lengths(inputs, lengths)])
-    both = nn.Dropout(self.input_dropout, name="input_dropout")(both, deterministic=deterministic)
+    both = dropout_lib.Dropout(self.input_dropout, name="input_dropout")(
+        both, deterministic=deterministic)
     resets = None
     if segments is not None:
       resets = jnp.stack([_segment_starts(segments),
@@ -177,7 +250,8 @@ class BiLSTM(nn.Module):
     outputs, (c, h) = _scan(both, lengths, resets, jnp.stack([fw_kernel, bw_kernel]),
                             jnp.stack([fw_bias, bw_bias]),
                             TF_FORGET_BIAS if self.tf_forget_bias else 0.0)
-    outputs = nn.Dropout(self.output_dropout, name="output_dropout")(outputs, deterministic=deterministic)
+    outputs = dropout_lib.Dropout(self.output_dropout, name="output_dropout")(
+        outputs, deterministic=deterministic)
     outputs = jnp.concatenate([outputs[0], reverse_within_lengths(outputs[1], lengths)], axis=-1)
     return outputs, (c[0], h[0]), (c[1], h[1])
 

@@ -79,11 +79,13 @@ def test_few_steps_learn_and_leave_a_complete_workdir(trained_run):
     assert (workdir / "predictions" / "test" / f"{lang}.txt").exists()
 
 
-# The tiny run's parameters and scores (unconstrained decoding) recorded before the model-kind
-# seam (commit 3ca80e1), on the machine below; XLA's CPU code depends on the processor.
+# The tiny run's parameters and scores (unconstrained decoding), recorded on the machine below (XLA's
+# CPU code depends on the processor): first before the model-kind seam (3ca80e1), which left them
+# unchanged; re-recorded when the LSTM got its hand-written gradient and 16-bit dropout masks
+# (other masks, other float rounding). A change of numbers the change did not intend fails here.
 RECORDED_CPU = ("AMD EPYC", True)  # (model name, has avx512f)
-RECORDED_PARAMS_SHA256 = "6f5df75b0d772ede5919c087d051925cbfba49eedb5ac9defeaf6f333c8872f1"
-RECORDED_F1 = {"dev": 0.010714285714285716, "test": 0.0035587188612099647}
+RECORDED_PARAMS_SHA256 = "bcec8d18b1f592b5bdf59efda214494ae2e60903c2469ba5eed26d8af7be6309"
+RECORDED_F1 = {"dev": 0.014035087719298246, "test": 0.003496503496503497}
 
 
 def _cpu():
@@ -92,7 +94,7 @@ def _cpu():
   return (model.group(1).strip() if model else None, "avx512f" in info)
 
 
-def test_the_tiny_run_is_bitwise_what_it_was_before_the_kind_seam(trained_run):
+def test_the_tiny_run_is_bitwise_what_it_was_when_recorded(trained_run):
   if _cpu() != RECORDED_CPU:
     pytest.skip(f"recorded on {RECORDED_CPU}, this is {_cpu()}")
   config, workdir, _ = trained_run
