@@ -57,7 +57,7 @@ and ties on en (76.68).
 
 Config arg keys (comma-separated; see `polyglot_ner.config_args`):
   langs=a/b+c/d   the languages (two or more). Without `langs`, the quickstart: the four demo
-                  languages, the `cpu` preset shrunk further (QUICKSTART_TRAIN), budget=epochs
+                  languages, the `cpu` preset shrunk further (QUICKSTART_*), budget=epochs
                   with 4 epochs for mono and polyglot runs and 2 for fine-tuning (minutes).
   model=byte_crf  the model kind; `configs/<model>.py` gives the training config of every run
   cpu             that config's `cpu` preset
@@ -95,12 +95,14 @@ from polyglot_ner import config_files
 from polyglot_ner.errors import NotFound, UserError
 
 QUICKSTART_LANGS = ("demo/aa", "demo/bb", "demo/cc", "demo/dd")
-# The quickstart's training config: the `cpu` preset made smaller still, one padded shape (demo
-# sentences have <= 14 words of <= 12 bytes) and a large step, so that each run takes seconds.
-QUICKSTART_TRAIN = dict(
+# The quickstart's training config: the model's `cpu` preset with small batches and 4 epochs; the
+# byte CRF's made smaller still, one padded shape (demo sentences have <= 14 words of <= 12 bytes)
+# and a large step, so that each run takes seconds.
+QUICKSTART_TRAIN = dict(batch_size=16, num_epochs=4)
+QUICKSTART_MODEL = {"byte_crf": dict(
     model=dict(byte_emb_dim=16, byte_hidden=32, word_hidden=64),
     data=dict(max_word_bytes=16, byte_buckets=(16,), length_buckets=(16,)),
-    batch_size=16, optimizer=dict(learning_rate=1e-2), num_epochs=4)
+    optimizer=dict(learning_rate=1e-2))}
 QUICKSTART_FT_EPOCHS = 2
 BUDGETS = ("converged", "steps", "epochs")
 # budget=converged, the paper's protocol: early stopping on dev macro F1 with this patience (in
@@ -168,6 +170,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   train = model_config(arg.model, train_arg)
   if quickstart:
     train.update(QUICKSTART_TRAIN)
+    train.update(QUICKSTART_MODEL.get(arg.model, {}))
   budget = _budget(arg, quickstart)
   _apply_budget(train, budget, arg)
   ft_epochs = arg.ft_epochs or (

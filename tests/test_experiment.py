@@ -70,6 +70,13 @@ def test_config_arg_errors():
   assert config.finetune.num_epochs == 0 and config.finetune.learning_rate == 1e-4
 
 
+@pytest.mark.parametrize("model", ["byte_crf", "charner", "bts"])
+def test_the_quickstart_config_of_every_model_kind(model):
+  config = get_config(f"model={model}")
+  assert config.model_kind == model and config.langs == ("demo/aa", "demo/bb", "demo/cc", "demo/dd")
+  assert (config.budget, config.train.batch_size, config.train.num_epochs) == ("epochs", 16, 4)
+
+
 def test_converged_is_the_budget_of_real_languages():
   config = get_config("langs=demo/aa+demo/bb,cpu")
   train = config.train
