@@ -281,21 +281,12 @@ class TrainBatches:
                num_epochs: int | None = None,
                length_buckets: Sequence[int] = DEFAULT_LENGTH_BUCKETS,
                sort_window: int = DEFAULT_SORT_WINDOW, num_shards: int = 1, **packing: Any):
-    if batch_size < 1 or sort_window < 1 or seed < 0:
-      raise ValueError(f"need batch_size >= 1, sort_window >= 1 and seed >= 0, got {batch_size}, "
-                       f"{sort_window} and {seed}")
-    check_num_shards(batch_size, num_shards)
-    self.mixture = mixture or mixture_lib.Mixture({name: 1.0 for name in languages})
-    missing = [name for name in self.mixture.names if name not in languages]
-    if missing:
-      raise KeyError(f"no training sentences given for mixture languages {missing}")
-    groups = [languages[name] for name in self.mixture.names]
+    if sort_window < 1:
+      raise ValueError(f"need sort_window >= 1, got {sort_window}")
+    groups = self._start(languages, batch_size=batch_size, mixture=mixture, seed=seed,
+                         num_epochs=num_epochs, num_shards=num_shards)
     self.sizes = [len(group) for group in groups]
     self.mixture.probabilities(self.sizes)  # fails early on an empty language
-    self.batch_size = batch_size
-    self.num_shards = num_shards
-    self.seed = seed
-    self.num_epochs = num_epochs
     self.sort_window = sort_window
     self.length_buckets = normalise_buckets(length_buckets, "length_buckets")
     self.packed = self.packer(
@@ -307,9 +298,27 @@ class TrainBatches:
                       self.packed.num_truncated, len(self.packed), self.length_buckets[-1],
                       self.length_unit)
     self._offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
+
+  def _start(self, languages: Mapping[str, Any], *, batch_size: int,
+             mixture: mixture_lib.Mixture | None, seed: int, num_epochs: int | None,
+             num_shards: int) -> list[Any]:
+    """Checks and keeps the options every subclass shares, positions the iterator before the first
+    batch, and returns `languages`' values in mixture order."""
+    if batch_size < 1 or seed < 0:
+      raise ValueError(f"need batch_size >= 1 and seed >= 0, got {batch_size} and {seed}")
+    check_num_shards(batch_size, num_shards)
+    self.mixture = mixture or mixture_lib.Mixture({name: 1.0 for name in languages})
+    missing = [name for name in self.mixture.names if name not in languages]
+    if missing:
+      raise KeyError(f"no training sentences given for mixture languages {missing}")
+    self.batch_size = batch_size
+    self.num_shards = num_shards
+    self.seed = seed
+    self.num_epochs = num_epochs
     self._epoch = 0
     self._position = 0
     self._plan: tuple[int, list[np.ndarray]] | None = None
+    return [languages[name] for name in self.mixture.names]
 
   @property
   def num_truncated(self) -> int:

@@ -259,26 +259,13 @@ class WindowTrainBatches(batching.TrainBatches):
                num_epochs: int | None = None,
                span_buckets: Sequence[int] = DEFAULT_SPAN_BUCKETS, num_shards: int = 1):
     # The attributes that TrainBatches' methods read, with `Windows` as `packed`.
-    if batch_size < 1 or seed < 0:
-      raise ValueError(f"need batch_size >= 1 and seed >= 0, got {batch_size} and {seed}")
-    batching.check_num_shards(batch_size, num_shards)
-    self.mixture = mixture or mixture_lib.Mixture({name: 1.0 for name in languages})
-    missing = [name for name in self.mixture.names if name not in languages]
-    if missing:
-      raise KeyError(f"no training sentences given for mixture languages {missing}")
-    self.streams = [ByteStream(languages[name]) for name in self.mixture.names]
+    groups = self._start(languages, batch_size=batch_size, mixture=mixture, seed=seed,
+                         num_epochs=num_epochs, num_shards=num_shards)
+    self.streams = [ByteStream(group) for group in groups]
     self.packed = Windows(self.streams, vocabulary)
-    window = vocabulary.window
-    self.sizes = [math.ceil(len(stream) / window) for stream in self.streams]
+    self.sizes = [math.ceil(len(stream) / vocabulary.window) for stream in self.streams]
     self.mixture.probabilities(self.sizes)  # fails early on an empty language
-    self.batch_size = batch_size
-    self.num_shards = num_shards
-    self.seed = seed
-    self.num_epochs = num_epochs
     self.length_buckets = batching.normalise_buckets(span_buckets, "span_buckets")
-    self._epoch = 0
-    self._position = 0
-    self._plan = None
 
   def epoch_plan(self, epoch: int) -> list[np.ndarray]:
     """The window starts (in the joint buffer) of each batch of an epoch."""
