@@ -75,10 +75,10 @@ CRF start/end scores, i.e. the twin's choices. Seeds move a row by up to 2 point
   the PyTorch twin (its issue's 2-core CPU run)           51.6   63.1   67.8   75.1
 
 Sorting and start/end scores do not matter, so the preset keeps sorted batches (less padding) and
-the paper's transitions-only CRF: B, sorted, without start/end. On this 2-core machine, the es
-command above with that preset
-reaches dev F1 75.40 after 917 steps (best 75.84 at step 786, test F1 77.00; `seed=1`: dev 76.25,
-test 79.73), in about 24 min wall on cores shared with the twin, which reached 75.08.
+the paper's transitions-only CRF: B, sorted, without start/end. On a 2-core machine, the es
+command above with that preset reaches dev F1 75.72 after 917 steps (its best; test F1 79.87;
+`seed=1`: dev 76.60, test 79.37), 15 min 20 s wall with the two seeds side by side; the twin
+reaches 75.08.
 Monolingual nl and en were measured with `cpu,paper` (the earlier preset, 7 epochs, side by side,
 each on about one core): nl dev 62.3 / test 62.8 (30 min 42 s wall); en dev 68.4 / test 68.0
 (30 min 36 s wall); peak RSS 2.3 GB. The paper's sizes need an accelerator.
