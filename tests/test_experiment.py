@@ -22,11 +22,6 @@ def get_config(arg=""):
   return config_files.load_config(f"experiment.py:{arg}")
 
 
-needs_init_from = pytest.mark.skipif(
-    "init_from" not in get_config("langs=demo/aa+demo/bb").train,
-    reason="the training config has no init_from (fine-tuning) yet")
-
-
 def test_plan_lays_out_every_seed_and_stage_as_the_sweep_does(tmp_path):
   config = get_config("langs=demo/bb+demo/aa,seeds=3+5")
   runs = experiment.plan(config, tmp_path)
@@ -121,7 +116,6 @@ def test_run_configs(tmp_path):
       ("demo/aa", "demo/bb", "demo/cc", "demo/dd"), 1.0)  # the experiment's config is left alone
 
 
-@needs_init_from
 def test_fine_tuning_run_config(tmp_path):
   config = get_config("langs=demo/aa+demo/bb,seeds=7,ft_epochs=2,ft_lr=1e-4")
   _, _, polyglot, finetune, _ = experiment.plan(config, tmp_path)
@@ -133,7 +127,6 @@ def test_fine_tuning_run_config(tmp_path):
   assert config.train.num_epochs != 2  # the experiment's config is left alone
 
 
-@needs_init_from
 def test_fine_tuning_follows_the_shared_recipe(tmp_path):
   config = get_config("langs=demo/aa+demo/bb")
   tuned = experiment.run_config(config, experiment.plan(config, tmp_path)[3])
@@ -262,7 +255,6 @@ def test_tiny_experiment_writes_results_and_a_rerun_trains_nothing(mono_and_poly
 
 
 @pytest.mark.slow
-@needs_init_from
 def test_adding_fine_tuning_trains_only_the_children(mono_and_polyglot, monkeypatch):
   _, workdir, _ = mono_and_polyglot
   config = tiny_config(("mono", "polyglot", "finetune"))
