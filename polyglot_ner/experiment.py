@@ -19,7 +19,8 @@ With `config.transfer`, each monolingual model is also scored on every other lan
 (a zero-shot transfer matrix, cached in the run's `transfer.json`).
 
 `run_experiment` then writes `W/results.json` (every run's test P/R/F1, mean and std over seeds per
-row and language, the paired bootstrap of polyglot+FT vs mono per language, the transfer matrix),
+row and language, a paired bootstrap per language for each of the paper's two findings, the
+transfer matrix),
 `W/results.md` and `W/results.png` (`polyglot_ner.experiment_report`).
 """
 
@@ -48,6 +49,8 @@ from polyglot_ner.eval import predictions as predictions_lib
 from polyglot_ner.train import loop
 
 STAGES = ("mono", "polyglot", "finetune")
+# The paper's two findings as (A, B): "A is better than B", each tested per language.
+FINDINGS = (("finetune", "mono"), ("mono", "polyglot"))
 RESULTS_FILE = loop.RESULTS_FILE  # a finished run's results; also the experiment's own
 TRANSFER_FILE = "transfer.json"
 METRICS = ("precision", "recall", "f1")
@@ -159,8 +162,9 @@ def collect(config: ml_collections.ConfigDict, runs: Sequence[Run],
              "budget": budget_record(config),
              "metric": "test span F1 (conlleval) of each run's best dev checkpoint",
              "cells": cells}
-  if "mono" in stages and "finetune" in stages:
-    results["significance"] = _significance(config, runs)
+  significance = _significance(config, runs)
+  if significance["findings"]:
+    results["significance"] = significance
   if transfer:
     results["transfer"] = {
         lang: {test_lang: _cell({run.seed: scores[test_lang] for run, scores in transfer.items()
@@ -184,21 +188,27 @@ def budget_record(config: ml_collections.ConfigDict) -> dict[str, Any]:
 
 
 def _significance(config: ml_collections.ConfigDict, runs: Sequence[Run]) -> dict[str, Any]:
-  """Paired bootstrap of polyglot+FT vs mono per language, seeds paired (see eval.bootstrap)."""
+  """A paired bootstrap per language for each of the paper's findings whose two rows the
+  experiment has (`FINDINGS`), seeds paired (see eval.bootstrap)."""
   options = config.bootstrap
-  per_lang = {}
-  for lang in config.langs:
-    counts = {stage: np.stack([_test_counts(run, lang) for run in runs
-                               if run.stage == stage and run.langs == (lang,)])
-              for stage in ("finetune", "mono")}
-    result = bootstrap.paired_bootstrap(counts["finetune"], counts["mono"],
-                                        num_samples=options.num_samples, seed=options.seed,
-                                        confidence=options.confidence)
-    per_lang[lang] = dataclasses.asdict(result)
-  return {"systems": ["finetune", "mono"], "test": "paired bootstrap over test sentences, "
-          "seed-matched; p = fraction of samples with F1(finetune) - F1(mono) <= 0",
+  findings = []
+  for better, worse in FINDINGS:
+    if better not in config.stages or worse not in config.stages:
+      continue
+    per_lang = {}
+    for lang in config.langs:
+      counts = {stage: np.stack([_test_counts(run, lang) for run in runs
+                                 if run.stage == stage and lang in run.langs])  # seed order
+                for stage in (better, worse)}
+      result = bootstrap.paired_bootstrap(counts[better], counts[worse],
+                                          num_samples=options.num_samples, seed=options.seed,
+                                          confidence=options.confidence)
+      per_lang[lang] = dataclasses.asdict(result)
+    findings.append({"systems": [better, worse], "per_language": per_lang})
+  return {"test": "paired bootstrap over test sentences, seed-matched; for systems [A, B], "
+          "p = fraction of samples with F1(A) - F1(B) <= 0",
           "num_samples": options.num_samples, "confidence": options.confidence,
-          "per_language": per_lang}
+          "findings": findings}
 
 
 def run_experiment(config: ml_collections.ConfigDict, workdir: str | os.PathLike

@@ -57,11 +57,39 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
   return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
+def _finetune_markers(results: Mapping[str, Any]) -> dict[str, Any]:
+  """The bootstrap of polyglot+FT against mono per language, whose p marks polyglot+FT's cells."""
+  return next((finding["per_language"] for finding in _findings(results)
+               if finding["systems"] == ["finetune", "mono"]), {})
+
+
+def _findings(results: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+  return results.get("significance", {}).get("findings", [])
+
+
+def _difference_row(cells: Mapping[str, Any], columns: list[str], finding: Mapping[str, Any]
+                    ) -> list[str]:
+  """`A − B`: the bootstrap's difference, interval and p per language, the plain difference of
+  the averages."""
+  better, worse = finding["systems"]
+  row = [f"{ROW_NAMES[better]} − {ROW_NAMES[worse]}"]
+  for column in columns:
+    s = finding["per_language"].get(column)
+    if s:
+      row.append(f"{100 * s['delta']:+.2f} [{100 * s['ci_low']:+.2f}, {100 * s['ci_high']:+.2f}]"
+                 f" {bootstrap.format_p_value(s['p_value'], s['num_samples'])}")
+    else:
+      delta = cells[better][column]["mean"]["f1"] - cells[worse][column]["mean"]["f1"]
+      row.append(f"{100 * delta:+.2f}")
+  return row
+
+
 def markdown(results: Mapping[str, Any]) -> str:
-  """results.md: rows mono / polyglot / polyglot+FT, a column per language and the average."""
+  """results.md: rows mono / polyglot / polyglot+FT, a column per language and the average, then
+  a row `A − B` per tested finding (A better than B)."""
   langs, cells = results["langs"], results["cells"]
   columns = [*langs, AVERAGE]
-  significance = results.get("significance", {}).get("per_language", {})
+  findings, markers = _findings(results), _finetune_markers(results)
   best = {column: max(cells[stage][column]["mean"]["f1"] for stage in cells) for column in columns}
   rows = []
   for stage, by_column in cells.items():
@@ -70,21 +98,11 @@ def markdown(results: Mapping[str, Any]) -> str:
       text = _percent(by_column[column])
       if by_column[column]["mean"]["f1"] == best[column] and len(cells) > 1:
         text = f"**{text}**"
-      if stage == "finetune" and column in significance:
-        text += _marker(significance[column]["p_value"])
+      if stage == "finetune" and column in markers:
+        text += _marker(markers[column]["p_value"])
       row.append(text)
     rows.append(row)
-  if significance:
-    row = [f"{ROW_NAMES['finetune']} − mono"]
-    for column in columns:
-      if column in significance:
-        s = significance[column]
-        row.append(f"{100 * s['delta']:+.2f} [{100 * s['ci_low']:+.2f}, {100 * s['ci_high']:+.2f}]"
-                   f" {bootstrap.format_p_value(s['p_value'], s['num_samples'])}")
-      else:
-        delta = cells["finetune"][column]["mean"]["f1"] - cells["mono"][column]["mean"]["f1"]
-        row.append(f"{100 * delta:+.2f}")
-    rows.append(row)
+  rows += [_difference_row(cells, columns, finding) for finding in findings]
 
   seeds = results["seeds"]
   lines = [f"# {results['model_kind']}: {', '.join(ROW_NAMES[stage] for stage in cells)}", "",
@@ -94,14 +112,17 @@ def markdown(results: Mapping[str, Any]) -> str:
     lines.append(budget_text(results["budget"]))
   lines.append("")
   lines += _table(["model", *columns], rows)
-  if significance:
+  if findings:
     info = results["significance"]
     confidence = round(100 * info["confidence"])
-    lines += ["", f"Significance of polyglot+FT vs mono: paired bootstrap over test sentences, "
-              f"{info['num_samples']} samples, {len(seeds)} seed(s) paired by seed (the "
-              f"difference is the seed-averaged F1 difference; its {confidence}% percentile "
-              "interval in brackets). One-sided p = the fraction of samples in which polyglot+FT "
-              "is not better than mono; † p < 0.05, ‡ p < 0.01."]
+    tested = "; ".join(f"{ROW_NAMES[a]} better than {ROW_NAMES[b]}"
+                       for a, b in (finding["systems"] for finding in findings))
+    lines += ["", f"The paper's findings ({tested}), each tested per language by a paired "
+              f"bootstrap over test sentences: {info['num_samples']} samples, {len(seeds)} "
+              "seed(s) paired by seed. A row `A − B` gives the seed-averaged F1 difference, its "
+              f"{confidence}% percentile interval in brackets and the one-sided p = the fraction "
+              "of samples in which A is not better than B. On polyglot+FT's cells, † p < 0.05 "
+              "and ‡ p < 0.01 against mono."]
   if "transfer" in results:
     lines += ["", "## Zero-shot transfer of the monolingual models", "",
               "Test span F1 (%) of the mono model of each row's language on each column's test "
@@ -115,7 +136,7 @@ def markdown(results: Mapping[str, Any]) -> str:
 def plot(results: Mapping[str, Any], path: str | os.PathLike) -> None:
   """results.png: test F1 per language (and the average), one bar per row, std error bars."""
   cells, columns = results["cells"], [*results["langs"], AVERAGE]
-  significance = results.get("significance", {}).get("per_language", {})
+  markers = _finetune_markers(results)
   figure = Figure(figsize=(max(6.0, 1.3 * len(columns) + 2), 4.0), layout="constrained")
   axes = figure.add_subplot()
   width = 0.8 / len(cells)
@@ -128,8 +149,8 @@ def plot(results: Mapping[str, Any], path: str | os.PathLike) -> None:
              label=ROW_NAMES[stage])
     if stage == "finetune":
       for position, column, mean, std in zip(offset, columns, means, stds):
-        if column in significance and _marker(significance[column]["p_value"]):
-          axes.annotate(_marker(significance[column]["p_value"]), (position, mean + std),
+        if column in markers and _marker(markers[column]["p_value"]):
+          axes.annotate(_marker(markers[column]["p_value"]), (position, mean + std),
                         ha="center", va="bottom")
   axes.set_xticks(x, columns, rotation=20 if len(columns) > 6 else 0)
   axes.set_ylabel("test span F1 (%)")

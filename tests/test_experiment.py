@@ -160,7 +160,7 @@ def test_collect_means_stds_and_bootstrap(tmp_path):
     return test[lang], [list(s.tags) if rng.random() >= miss_rate else ["O"] * len(s)
                         for s in test[lang]]
 
-  miss = {"mono": 0.4, "polyglot": 0.5, "finetune": 0.1}
+  miss = {"mono": 0.4, "polyglot": 0.7, "finetune": 0.1}
   run_results = {run: _fake_run(run, {lang: predict(lang, miss[run.stage]) for lang in run.langs})
                  for run in runs}
   results = experiment.collect(config, runs, run_results, transfer={})
@@ -175,11 +175,16 @@ def test_collect_means_stds_and_bootstrap(tmp_path):
   average = results["cells"]["polyglot"]["average"]
   assert average["seeds"]["0"]["f1"] == pytest.approx(
       (f1["polyglot", 0, "demo/aa"] + f1["polyglot", 0, "demo/bb"]) / 2)
-  significance = results["significance"]["per_language"]
-  for lang in config.langs:
-    delta = np.mean([f1["finetune", s, lang] - f1["mono", s, lang] for s in (0, 1)])
-    assert significance[lang]["delta"] == pytest.approx(delta)
-    assert significance[lang]["p_value"] < 0.01 and significance[lang]["num_seeds"] == 2
+  findings = results["significance"]["findings"]
+  assert [finding["systems"] for finding in findings] == [["finetune", "mono"],
+                                                          ["mono", "polyglot"]]
+  for finding in findings:
+    better, worse = finding["systems"]
+    for lang in config.langs:
+      tested = finding["per_language"][lang]
+      delta = np.mean([f1[better, s, lang] - f1[worse, s, lang] for s in (0, 1)])
+      assert tested["delta"] == pytest.approx(delta)
+      assert tested["p_value"] < 0.01 and tested["num_seeds"] == 2
   assert results["seeds"] == [0, 1] and "transfer" not in results
 
 
@@ -224,7 +229,10 @@ def test_tiny_experiment_writes_results_and_a_rerun_trains_nothing(mono_and_poly
   for name in ("results.json", "results.md", "results.png"):
     assert (workdir / name).stat().st_size > 0
   assert json.loads((workdir / "results.json").read_text()) == json.loads(json.dumps(results))
-  assert list(results["cells"]) == ["mono", "polyglot"] and "significance" not in results
+  assert list(results["cells"]) == ["mono", "polyglot"]
+  # Only the finding both of whose rows ran is tested.
+  assert [finding["systems"] for finding in results["significance"]["findings"]] == [
+      ["mono", "polyglot"]]
   seed_dir = workdir / "byte_crf" / "seed0"
   polyglot = json.loads((seed_dir / "demo_aa+demo_bb" / "results.json").read_text())
   for lang in config.langs:
@@ -264,6 +272,9 @@ def test_adding_fine_tuning_trains_only_the_children(mono_and_polyglot, monkeypa
   assert trained == [seed_dir / "demo_aa+demo_bb.ft-demo_aa",
                      seed_dir / "demo_aa+demo_bb.ft-demo_bb"]
   assert list(results["cells"]) == ["mono", "polyglot", "finetune"]
-  for lang in config.langs:
-    assert 0 <= results["significance"]["per_language"][lang]["p_value"] <= 1
-  assert "| polyglot+FT |" in (workdir / "results.md").read_text()
+  for finding in results["significance"]["findings"]:
+    for lang in config.langs:
+      assert 0 <= finding["per_language"][lang]["p_value"] <= 1
+  table = (workdir / "results.md").read_text()
+  assert "| polyglot+FT |" in table and "| polyglot+FT − mono |" in table
+  assert "| mono − polyglot |" in table

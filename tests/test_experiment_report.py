@@ -30,11 +30,17 @@ RESULTS = {
     },
     "significance": {
         "num_samples": 1000, "confidence": 0.95,
-        "per_language": {
-            "conll2002/es": {"delta": 0.05, "p_value": 0.0, "ci_low": 0.02, "ci_high": 0.08,
-                             "num_samples": 1000},
-            "conll2002/nl": {"delta": 0.0, "p_value": 0.52, "ci_low": -0.03, "ci_high": 0.03,
-                             "num_samples": 1000}}},
+        "findings": [
+            {"systems": ["finetune", "mono"], "per_language": {
+                "conll2002/es": {"delta": 0.05, "p_value": 0.0, "ci_low": 0.02, "ci_high": 0.08,
+                                 "num_samples": 1000},
+                "conll2002/nl": {"delta": 0.0, "p_value": 0.52, "ci_low": -0.03,
+                                 "ci_high": 0.03, "num_samples": 1000}}},
+            {"systems": ["mono", "polyglot"], "per_language": {
+                "conll2002/es": {"delta": 0.02, "p_value": 0.004, "ci_low": 0.005,
+                                 "ci_high": 0.035, "num_samples": 1000},
+                "conll2002/nl": {"delta": 0.0, "p_value": 0.49, "ci_low": -0.02,
+                                 "ci_high": 0.02, "num_samples": 1000}}}]},
     "transfer": {
         "conll2002/es": {"conll2002/es": cell([0.79, 0.81], 0.80, 0.0141421),
                          "conll2002/nl": cell([0.40, 0.40], 0.40, 0.0)},
@@ -54,8 +60,12 @@ def test_markdown_table_rows_cells_and_significance():
                       "| **77.50 ± 0.71** |")
   assert table[5] == ("| polyglot+FT − mono | +5.00 [+2.00, +8.00] p<0.001 "
                       "| +0.00 [-3.00, +3.00] p=0.52 | +2.50 |")
+  # The second finding's row; its average is the plain difference of the row averages.
+  assert table[6] == ("| mono − polyglot | +2.00 [+0.50, +3.50] p=0.004 "
+                      "| +0.00 [-2.00, +2.00] p=0.49 | +1.00 |")
   text = "\n".join(lines)
   assert "1000 samples, 2 seed(s)" in text and "mean ± std over 2 seeds (0, 1)" in text
+  assert "polyglot+FT better than mono; mono better than polyglot" in text
   transfer = table[table.index("| trained on \\ tested on | conll2002/es | conll2002/nl |"):]
   assert transfer[2] == "| conll2002/es | 80.00 ± 1.41 | 40.00 ± 0.00 |"
   assert transfer[3] == "| conll2002/nl | 31.00 ± 1.41 | 70.00 ± 0.00 |"
