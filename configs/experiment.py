@@ -81,7 +81,7 @@ Config arg keys (comma-separated; see `polyglot_ner.config_args`):
   epochs=<n>      the epoch cap (converged) or the epochs (epochs) of mono and polyglot runs
   ft_epochs=<n>   the same for fine-tuning (0: as the other runs)
   ft_lr=<float>   fine-tuning learning rate (0: the recipe's, see below)
-  samples=<n>     paired-bootstrap samples for polyglot+FT vs mono
+  samples=<n>     paired-bootstrap samples (polyglot+FT vs mono, mono vs polyglot)
 
 Fine-tuning follows `polyglot_ner.finetune_recipe`, as `launch/sweep.py` does: all parameters,
 restored from the polyglot run's best dev checkpoint, a fresh optimiser at half the training
