@@ -121,8 +121,9 @@ def markdown(results: Mapping[str, Any]) -> str:
               f"bootstrap over test sentences: {info['num_samples']} samples, {len(seeds)} "
               "seed(s) paired by seed. A row `A − B` gives the seed-averaged F1 difference, its "
               f"{confidence}% percentile interval in brackets and the one-sided p = the fraction "
-              "of samples in which A is not better than B. On polyglot+FT's cells, † p < 0.05 "
-              "and ‡ p < 0.01 against mono."]
+              "of samples in which A is not better than B."
+              + (" On polyglot+FT's cells, † p < 0.05 and ‡ p < 0.01 against mono."
+                 if markers else "")]
   if "transfer" in results:
     lines += ["", "## Zero-shot transfer of the monolingual models", "",
               "Test span F1 (%) of the mono model of each row's language on each column's test "

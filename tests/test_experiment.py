@@ -233,6 +233,8 @@ def test_tiny_experiment_writes_results_and_a_rerun_trains_nothing(mono_and_poly
   # Only the finding both of whose rows ran is tested.
   assert [finding["systems"] for finding in results["significance"]["findings"]] == [
       ["mono", "polyglot"]]
+  table = (workdir / "results.md").read_text()
+  assert "| mono − polyglot |" in table and "polyglot+FT" not in table.split("\n", 1)[1]
   seed_dir = workdir / "byte_crf" / "seed0"
   polyglot = json.loads((seed_dir / "demo_aa+demo_bb" / "results.json").read_text())
   for lang in config.langs:
