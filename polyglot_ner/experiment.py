@@ -191,19 +191,17 @@ def _significance(config: ml_collections.ConfigDict, runs: Sequence[Run]) -> dic
   """A paired bootstrap per language for each of the paper's findings whose two rows the
   experiment has (`FINDINGS`), seeds paired (see eval.bootstrap)."""
   options = config.bootstrap
+  tested = [finding for finding in FINDINGS if set(finding) <= set(config.stages)]
+  # Each run's test predictions are read once, however many findings use them.
+  counts = {(stage, lang): np.stack([_test_counts(run, lang) for run in runs
+                                     if run.stage == stage and lang in run.langs])  # seed order
+            for stage in {stage for finding in tested for stage in finding}
+            for lang in config.langs}
   findings = []
-  for better, worse in FINDINGS:
-    if better not in config.stages or worse not in config.stages:
-      continue
-    per_lang = {}
-    for lang in config.langs:
-      counts = {stage: np.stack([_test_counts(run, lang) for run in runs
-                                 if run.stage == stage and lang in run.langs])  # seed order
-                for stage in (better, worse)}
-      result = bootstrap.paired_bootstrap(counts[better], counts[worse],
-                                          num_samples=options.num_samples, seed=options.seed,
-                                          confidence=options.confidence)
-      per_lang[lang] = dataclasses.asdict(result)
+  for better, worse in tested:
+    per_lang = {lang: dataclasses.asdict(bootstrap.paired_bootstrap(
+        counts[better, lang], counts[worse, lang], num_samples=options.num_samples,
+        seed=options.seed, confidence=options.confidence)) for lang in config.langs}
     findings.append({"systems": [better, worse], "per_language": per_lang})
   return {"test": "paired bootstrap over test sentences, seed-matched; for systems [A, B], "
           "p = fraction of samples with F1(A) - F1(B) <= 0",
