@@ -32,6 +32,7 @@ import jax
 import numpy as np
 
 from polyglot_ner import config_files
+from polyglot_ner import host_memory
 from polyglot_ner import kinds
 from polyglot_ner.data import corpora
 from polyglot_ner.data import labels
@@ -127,6 +128,7 @@ def measure_twin(python: str, langs: list[str], root: str, steps: int) -> dict:
 
 
 def main(argv: list[str]) -> int:
+  host_memory.keep_freed_memory()  # as `polyglot-ner` does
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--presets", default="cpu,paper",
                       help=f"comma-separated: {', '.join(PRESETS)}")

@@ -110,36 +110,41 @@ class ByteCRF(nn.Module):
     self.crf = crf_lib.CRF(self.num_tags, use_start_end=self.crf_start_end, method=self.crf_method)
 
   def word_vectors(self, batch: Batch, *, train: bool) -> jax.Array:
-    """[B, T, 2 * byte_layers * byte_hidden]: final h of fw layers then bw layers per word.
+    """[T, B, 2 * byte_layers * byte_hidden] (time-major): final h of fw layers then bw layers.
 
     The table's words are read side by side in packed rows (`batching.pack_words`), the state
-    restarting at each word, so the encoder's work follows the words' bytes, not the padding.
+    restarting at each word, so the encoder's work follows the words' bytes, not the padding. The
+    rows go to the encoder time-major ([W, R], byte column first), the layout of its scans.
     """
     table_size, width = batch["word_bytes"].shape
     lengths = batch["word_byte_lengths"]
     num_rows = batch["pack_lengths"].shape[0]
+    row, column = batch["pack_offsets"] // width, batch["pack_offsets"] % width
+    def position(offset: jax.Array) -> jax.Array:
+      """Where byte `offset` of each table word lies in the time-major rows, flattened."""
+      return (column[:, None] + offset) * num_rows + row[:, None]
     in_word = jnp.arange(width) < lengths[:, None]
-    slots = jnp.where(in_word, batch["pack_offsets"][:, None] + jnp.arange(width), num_rows * width)
+    slots = jnp.where(in_word, position(jnp.arange(width)), num_rows * width)
     def pack(values: jax.Array) -> jax.Array:
       packed = jnp.zeros(num_rows * width, jnp.int32).at[slots].set(values, mode="drop")
-      return packed.reshape(num_rows, width)
+      return packed.reshape(width, num_rows)
     segments = pack(jnp.broadcast_to(jnp.arange(1, table_size + 1)[:, None], slots.shape))
     encoded = self.byte_encoder(self.byte_embedding(pack(batch["word_bytes"])),
                                 batch["pack_lengths"], segments=segments, deterministic=not train)
-    first = batch["pack_offsets"]
-    last = first + jnp.maximum(lengths, 1) - 1
+    first = position(jnp.zeros(1, jnp.int32))[:, 0]
+    last = position(jnp.maximum(lengths, 1)[:, None] - 1)[:, 0]
     half = self.byte_hidden
-    flat = [layer.reshape(num_rows * width, 2 * half) for layer in encoded.outputs]
+    flat = [layer.reshape(width * num_rows, 2 * half) for layer in encoded.outputs]
     vectors = jnp.concatenate([layer[last, :half] for layer in flat] +
                               [layer[first, half:] for layer in flat], axis=-1)
     vectors = jnp.where((lengths > 0)[:, None], vectors, 0.0)
-    return vectors[batch["word_ids"]]
+    return vectors[batch["word_ids"].T]
 
   def emissions(self, batch: Batch, *, train: bool) -> jax.Array:
     """Emission scores [B, T, num_tags] (meaningless past each row's length)."""
     encoded = self.word_encoder(self.word_vectors(batch, train=train), batch["lengths"],
                                 deterministic=not train)
-    return self.output(encoded.outputs[-1])
+    return jnp.swapaxes(self.output(encoded.outputs[-1]), 0, 1)
 
   def __call__(self, batch: Batch, *, train: bool) -> jax.Array:
     """log p(tags | sentence) [B]; 0 for empty (padding) rows."""

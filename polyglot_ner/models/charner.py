@@ -59,12 +59,13 @@ class CharNER(nn.Module):
     x = nn.Dropout(self.emb_dropout, broadcast_dims=(2,), name="emb_dropout")(
         x, deterministic=not train)
     # lstm.StackedBiLSTM has one dropout rate for all layers; the paper's differ per layer.
+    x = jnp.swapaxes(x, 0, 1)  # time-major, as the LSTMs run
     for layer, rate in enumerate(self.output_dropout):
       x, _, _ = lstm.BiLSTM(self.hidden, tf_forget_bias=self.tf_forget_bias,
                             output_dropout=rate, name=f"layer_{layer}")(
                                 x, lengths, deterministic=not train)
-    return nn.Dense(self.num_classes, kernel_init=nn.initializers.glorot_uniform(),
-                    name="output")(x)
+    return jnp.swapaxes(nn.Dense(self.num_classes, kernel_init=nn.initializers.glorot_uniform(),
+                                 name="output")(x), 0, 1)
 
   def decode(self, batch: Batch) -> tuple[jax.Array, jax.Array]:
     """Word IOB2 tag ids [B, (L + 1) // 2] (0 past each row's words; `charner_decode.word_tags`)

@@ -1,4 +1,4 @@
-"""LSTM layers with TensorFlow's `LSTMCell` semantics, run over padded batches by length.
+"""LSTM layers with TensorFlow's `LSTMCell` semantics, run over padded time-major batches by length.
 
 The paper's code wraps `tf.nn.rnn_cell.LSTMCell` in `DropoutWrapper` and runs it with
 `stack_bidirectional_dynamic_rnn`. This file reproduces those semantics in Flax:
@@ -12,9 +12,12 @@ The paper's code wraps `tf.nn.rnn_cell.LSTMCell` in `DropoutWrapper` and runs it
 * dropout as `DropoutWrapper`: a fresh mask at every time step on a cell's input and on its
   output (not variational), drawn independently for each direction; the state is never dropped.
 
-`LSTM` projects the inputs of all time steps with one matrix product before the recurrence
-(the `x` rows of the kernel), leaving only `h @ kernel[in:]` inside the scan; the recurrence has
-a hand-written gradient (`_recurrence`) checked against JAX's autodiff in the tests.
+Layers read and write time-major arrays ([T, B, features], as `flax.linen.RNN(time_major=True)`),
+the layout of the scans inside them: a stack of layers then never transposes its activations, which
+were a sixth of the byte CRF's CPU training step when every layer went batch-major and back.
+The inputs of all time steps are projected with one matrix product before the recurrence (the `x`
+rows of the kernel), leaving only `h @ kernel[in:]` inside the scan; the recurrence has a
+hand-written gradient (`_recurrence`) checked against JAX's autodiff in the tests.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import NamedTuple
 
 import flax.linen as nn
 import jax
+from jax import lax
 import jax.numpy as jnp
 
 from polyglot_ner.models import dropout as dropout_lib
@@ -75,16 +79,16 @@ class LSTMCell(nn.Module):
 
 
 def reverse_within_lengths(x: jax.Array, lengths: jax.Array) -> jax.Array:
-  """Each row of x [B, T, ...] with its first `lengths[b]` steps reversed and the rest in place
-  (TF's `reverse_sequence`); it is its own inverse."""
-  steps = jnp.arange(x.shape[1])
-  index = jnp.where(steps < lengths[:, None], lengths[:, None] - 1 - steps, steps)
-  return jnp.take_along_axis(x, index.reshape(index.shape + (1,) * (x.ndim - 2)), axis=1)
+  """Each column b of x [T, B, ...] with its first `lengths[b]` steps reversed and the rest in
+  place (TF's `reverse_sequence`, time-major); it is its own inverse."""
+  steps = jnp.arange(x.shape[0])[:, None]
+  index = jnp.where(steps < lengths[None, :], lengths[None, :] - 1 - steps, steps)
+  return jnp.take_along_axis(x, index.reshape(index.shape + (1,) * (x.ndim - 2)), axis=0)
 
 
 def _segment_starts(segments: jax.Array) -> jax.Array:
-  """[B, T] True where a step's segment id differs from the previous step's."""
-  previous = jnp.concatenate([jnp.full_like(segments[:, :1], -1), segments[:, :-1]], axis=1)
+  """[T, B] True where a step's segment id differs from the previous step's."""
+  previous = jnp.concatenate([jnp.full_like(segments[:1], -1), segments[:-1]], axis=0)
   return segments != previous
 
 
@@ -93,7 +97,8 @@ def _recurrence_forward(projected: jax.Array, recurrent_kernel: jax.Array, alive
   """The loop of `_recurrence`, also returning what its backward pass needs per step."""
 
   def step(carry: Carry, xs: tuple[jax.Array, ...]):
-    x_gates, step_alive, step_continues = xs
+    t, step_alive, step_continues = xs
+    x_gates = lax.dynamic_index_in_dim(projected, t, axis=1, keepdims=False)
     c, h = carry
     if step_continues is not None:
       c, h = jnp.where(step_continues, c, 0.0), jnp.where(step_continues, h, 0.0)
@@ -106,17 +111,19 @@ def _recurrence_forward(projected: jax.Array, recurrent_kernel: jax.Array, alive
     return carry, (jnp.where(step_alive, new_h, 0.0), (c, h, i, j, f, o, tanh_c))
 
   # Zeros derived from the inputs, so that under `shard_map` they vary along the same axes.
-  zeros = jnp.zeros_like(projected[0, ..., :recurrent_kernel.shape[1]])
-  final, (outputs, saved) = jax.lax.scan(step, (zeros, zeros), (projected, alive, continues))
+  zeros = jnp.zeros_like(projected[:, 0, ..., :recurrent_kernel.shape[1]])
+  steps = jnp.arange(projected.shape[1])
+  final, (outputs, saved) = lax.scan(step, (zeros, zeros), (steps, alive, continues))
   return outputs, final, saved
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(4,))
 def _recurrence(projected: jax.Array, recurrent_kernel: jax.Array, alive: jax.Array,
                 continues: jax.Array | None, forget_bias: float) -> tuple[jax.Array, Carry]:
-  """K LSTMs over projected inputs [T, K, B, 4n] (`x @ kernel[:D] + bias`, time first) from the
-  zero state: outputs [T, K, B, n] (zero where not `alive` [T, K, B, 1]) and the final (c, h).
-  The state is zeroed before steps where `continues` is False and held where not `alive`.
+  """K LSTMs over projected inputs [K, T, B, 4n] (`x @ kernel[:D] + bias`, the layout of the
+  matrix product; the loop reads step t in place) from the zero state: outputs [T, K, B, n] (zero
+  where not `alive` [T, K or 1, B, 1]) and the final (c, h). The state is zeroed before steps where
+  `continues` [T, K, B, 1] is False and held where not `alive`.
 
   The gradient is written by hand: its loop computes only each step's gate gradients and the
   state's (one matrix product), and the recurrent kernel's gradient is one product over all steps
@@ -141,9 +148,9 @@ def _recurrence_bwd(forget_bias, residuals, cotangents):
   d_outputs, d_final = cotangents
   kernel_t = jnp.swapaxes(recurrent_kernel, 1, 2)
 
-  def step(carry: Carry, xs: tuple[jax.Array, ...]):
-    d_c, d_h = carry  # with respect to the state after this step
-    d_out, step_alive, step_continues, c, i, j, f, o, tanh_c = xs
+  def step(carry: tuple[jax.Array, ...], xs: tuple[jax.Array, ...]):
+    d_c, d_h, d_projected = carry  # d_c, d_h: with respect to the state after this step
+    t, d_out, step_alive, step_continues, c, i, j, f, o, tanh_c = xs
     d_new_h = jnp.where(step_alive, d_h + d_out, 0.0)
     d_new_c = jnp.where(step_alive, d_c, 0.0) + d_new_h * o * (1.0 - tanh_c * tanh_c)
     d_gates = jnp.concatenate([d_new_c * j * i * (1.0 - i), d_new_c * i * (1.0 - j * j),
@@ -153,11 +160,16 @@ def _recurrence_bwd(forget_bias, residuals, cotangents):
     d_h = jnp.einsum("kbg,kgn->kbn", d_gates, kernel_t) + jnp.where(step_alive, 0.0, d_h)
     if step_continues is not None:
       d_c, d_h = jnp.where(step_continues, d_c, 0.0), jnp.where(step_continues, d_h, 0.0)
-    return (d_c, d_h), d_gates
+    d_projected = lax.dynamic_update_index_in_dim(d_projected, d_gates, t, axis=1)
+    return (d_c, d_h, d_projected), None
 
-  _, d_projected = jax.lax.scan(step, d_final, (d_outputs, alive, continues, c0, i, j, f, o,
-                                                tanh_c), reverse=True)
-  d_kernel = jnp.einsum("tkbn,tkbg->kng", h0, d_projected)
+  steps, num_lstms, batch, features = i.shape
+  # The gradient of `projected` is written step by step in its own layout [K, T, B, 4n].
+  d_projected = jnp.zeros((num_lstms, steps, batch, 4 * features), d_outputs.dtype)
+  (_, _, d_projected), _ = lax.scan(
+      step, (*d_final, d_projected),
+      (jnp.arange(steps), d_outputs, alive, continues, c0, i, j, f, o, tanh_c), reverse=True)
+  d_kernel = jnp.einsum("tkbn,ktbg->kng", h0, d_projected)
   return d_projected, d_kernel, None, None
 
 
@@ -166,20 +178,19 @@ _recurrence.defvjp(_recurrence_fwd, _recurrence_bwd)
 
 def _scan(inputs: jax.Array, lengths: jax.Array, resets: jax.Array | None, kernel: jax.Array,
           bias: jax.Array, forget_bias: float) -> tuple[jax.Array, Carry]:
-  """K independent LSTMs run forward in one scan: inputs [K, B, T, D] (already dropped out),
-  kernels [K, D + n, 4n], biases [K, 4n], resets [K, B, T] (zero the state before that step) or
-  None. Returns outputs [K, B, T, n] (zero past each length) and the state at each length.
+  """K independent LSTMs run forward in one scan: inputs [K, T, B, D] (already dropped out),
+  kernels [K, D + n, 4n], biases [K, 4n], resets [K, T, B] (zero the state before that step) or
+  None. Returns outputs [T, K, B, n] (zero past each length) and the state at each length.
 
   Running the directions of a BiLSTM as K = 2 halves the sequential steps. The input
   projections of all steps are one matrix product, leaving only `h @ kernel[D:]` in the loop.
   """
   in_features = inputs.shape[-1]
-  projected = jnp.einsum("kbtd,kdg->tkbg", inputs, kernel[:, :in_features]) + bias[:, None]
-  alive = jnp.arange(inputs.shape[2])[:, None] < lengths[None, :]  # [T, B]
-  alive = jnp.broadcast_to(alive[:, None, :, None], projected.shape[:3] + (1,))
-  continues = None if resets is None else ~jnp.transpose(resets, (2, 0, 1))[..., None]
-  outputs, final = _recurrence(projected, kernel[:, in_features:], alive, continues, forget_bias)
-  return jnp.transpose(outputs, (1, 2, 0, 3)), final
+  projected = (jnp.einsum("ktbd,kdg->ktbg", inputs, kernel[:, :in_features]) +
+               bias[:, None, None])
+  alive = (jnp.arange(inputs.shape[1])[:, None] < lengths[None, :])[:, None, :, None]
+  continues = None if resets is None else ~jnp.swapaxes(resets, 0, 1)[..., None]
+  return _recurrence(projected, kernel[:, in_features:], alive, continues, forget_bias)
 
 
 class _Params(nn.Module):
@@ -193,7 +204,7 @@ class _Params(nn.Module):
 
 
 class LSTM(nn.Module):
-  """One direction over inputs [B, T, D] with lengths [B]: outputs [B, T, n], final state at length.
+  """One direction over inputs [T, B, D] with lengths [B]: outputs [T, B, n], final state at length.
 
   `reverse=True` reads each row from its last real step back to its first (TF's
   `reverse_sequence` within the length); outputs stay aligned with the inputs. Rows of length 0
@@ -216,17 +227,18 @@ class LSTM(nn.Module):
       inputs = reverse_within_lengths(inputs, lengths)
     outputs, (c, h) = _scan(inputs[None], lengths, None, kernel[None], bias[None],
                             TF_FORGET_BIAS if self.tf_forget_bias else 0.0)
-    outputs = reverse_within_lengths(outputs[0], lengths) if self.reverse else outputs[0]
+    outputs = reverse_within_lengths(outputs[:, 0], lengths) if self.reverse else outputs[:, 0]
     outputs = dropout_lib.Dropout(self.output_dropout, name="output_dropout")(
         outputs, deterministic=deterministic)
     return outputs, (c[0], h[0])
 
 
 class BiLSTM(nn.Module):
-  """One bidirectional layer: returns fw ‖ bw outputs [B, T, 2n] and the fw and bw final states.
+  """One bidirectional layer over inputs [T, B, D]: returns fw ‖ bw outputs [T, B, 2n] and the fw
+  and bw final states.
 
   Both directions run in one scan (the backward one over each row reversed within its length).
-  Each direction drops its own input and output (DropoutWrapper on each cell). `segments` [B, T]
+  Each direction drops its own input and output (DropoutWrapper on each cell). `segments` [T, B]
   (optional) splits rows into independent sequences: the state restarts wherever the segment id
   changes, in either direction, so words packed side by side in one row never see each other;
   the final states are then those of each row's last (fw) and first (bw) segment.
@@ -254,12 +266,13 @@ class BiLSTM(nn.Module):
                             TF_FORGET_BIAS if self.tf_forget_bias else 0.0)
     outputs = dropout_lib.Dropout(self.output_dropout, name="output_dropout")(
         outputs, deterministic=deterministic)
-    outputs = jnp.concatenate([outputs[0], reverse_within_lengths(outputs[1], lengths)], axis=-1)
+    outputs = jnp.concatenate([outputs[:, 0], reverse_within_lengths(outputs[:, 1], lengths)],
+                              axis=-1)
     return outputs, (c[0], h[0]), (c[1], h[1])
 
 
 class StackedBiLSTMOutput(NamedTuple):
-  """Per-layer outputs [B, T, 2n] (fw ‖ bw) and the final h [B, n] of every layer, per direction."""
+  """Per-layer outputs [T, B, 2n] (fw ‖ bw) and the final h [B, n] of every layer, per direction."""
 
   outputs: tuple[jax.Array, ...]
   final_fw: tuple[jax.Array, ...]

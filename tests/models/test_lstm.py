@@ -59,7 +59,7 @@ def test_forget_bias_changes_the_result():
 
 
 def test_init_is_tf_layout_glorot_and_zero_bias():
-  params = lstm.LSTM(HIDDEN).init(jax.random.key(0), jnp.ones((2, 5, IN)), jnp.array([5, 3]),
+  params = lstm.LSTM(HIDDEN).init(jax.random.key(0), jnp.ones((5, 2, IN)), jnp.array([5, 3]),
                                   deterministic=True)["params"]
   assert params["kernel"].shape == (IN + HIDDEN, 4 * HIDDEN)
   assert params["bias"].shape == (4 * HIDDEN,)
@@ -75,7 +75,8 @@ def test_layer_matches_numpy_per_row_length(reverse):
   lengths = np.array([5, 3, 0, 1])
   xs = np.random.default_rng(3).normal(size=(4, 5, IN)).astype(np.float32)
   outputs, (c, h) = lstm.LSTM(HIDDEN, reverse=reverse).apply(
-      {"params": params}, xs, jnp.asarray(lengths), deterministic=True)
+      {"params": params}, xs.swapaxes(0, 1), jnp.asarray(lengths), deterministic=True)
+  outputs = np.swapaxes(outputs, 0, 1)  # the layer is time-major; rows first to compare
   for row, length in enumerate(lengths):
     if length:
       real = xs[row, :length][::-1] if reverse else xs[row, :length]
@@ -99,6 +100,7 @@ def test_stacked_bilstm_ignores_padding():
   for row, x in enumerate(rows):
     padded[row, :len(x)] = x
   lengths = jnp.array([len(x) for x in rows])
+  padded = padded.swapaxes(0, 1)  # time-major
   params = model.init(jax.random.key(0), padded, lengths, deterministic=True)["params"]
   assert set(params) == {"layer_0", "layer_1"}
   assert set(params["layer_1"]) == {"fw", "bw"}
@@ -106,27 +108,27 @@ def test_stacked_bilstm_ignores_padding():
   apply = jax.jit(lambda x, lengths: model.apply({"params": params}, x, lengths, deterministic=True))
   batched = apply(padded, lengths)
   for row, x in enumerate(rows):
-    alone = apply(x[None], jnp.array([len(x)]))
+    alone = apply(x[:, None], jnp.array([len(x)]))
     for layer in range(2):
-      np.testing.assert_allclose(batched.outputs[layer][row, :len(x)], alone.outputs[layer][0],
+      np.testing.assert_allclose(batched.outputs[layer][:len(x), row], alone.outputs[layer][:, 0],
                                  atol=1e-6)
-      assert not np.any(batched.outputs[layer][row, len(x):])
+      assert not np.any(batched.outputs[layer][len(x):, row])
       np.testing.assert_allclose(batched.final_fw[layer][row], alone.final_fw[layer][0], atol=1e-6)
       np.testing.assert_allclose(batched.final_bw[layer][row], alone.final_bw[layer][0], atol=1e-6)
 
 
 def test_bilstm_final_states_are_fw_last_and_bw_first_outputs():
   model = lstm.StackedBiLSTM(HIDDEN, num_layers=1)
-  x = jnp.asarray(np.random.default_rng(5).normal(size=(2, 5, IN)), jnp.float32)
+  x = jnp.asarray(np.random.default_rng(5).normal(size=(5, 2, IN)), jnp.float32)
   lengths = jnp.array([3, 5])
   out = model.apply(model.init(jax.random.key(0), x, lengths, deterministic=True), x, lengths,
                     deterministic=True)
-  np.testing.assert_allclose(out.final_fw[0], out.outputs[0][jnp.arange(2), lengths - 1, :HIDDEN])
-  np.testing.assert_allclose(out.final_bw[0], out.outputs[0][:, 0, HIDDEN:])
+  np.testing.assert_allclose(out.final_fw[0], out.outputs[0][lengths - 1, jnp.arange(2), :HIDDEN])
+  np.testing.assert_allclose(out.final_bw[0], out.outputs[0][0, :, HIDDEN:])
 
 
 def test_dropout_is_per_step_and_leaves_the_state_alone():
-  x = jnp.asarray(np.random.default_rng(6).normal(size=(8, 6, IN)), jnp.float32)
+  x = jnp.asarray(np.random.default_rng(6).normal(size=(6, 8, IN)), jnp.float32)
   lengths = jnp.full((8,), 6)
   dropped = lstm.LSTM(HIDDEN, output_dropout=0.5)
   params = dropped.init(jax.random.key(0), x, lengths, deterministic=True)
@@ -139,7 +141,7 @@ def test_dropout_is_per_step_and_leaves_the_state_alone():
   kept = np.asarray(out) != 0
   np.testing.assert_allclose(np.asarray(out)[kept], 2.0 * np.asarray(clean_out)[kept], rtol=1e-5)
   assert 0.3 < kept.mean() < 0.7
-  assert np.any(kept[:, 0] != kept[:, 1])  # a fresh mask at every step (not variational)
+  assert np.any(kept[0] != kept[1])  # a fresh mask at every step (not variational)
   other, _ = dropped.apply(params, x, lengths, deterministic=False,
                            rngs={"dropout": jax.random.key(2)})
   assert np.any(np.asarray(other) != np.asarray(out))
@@ -150,16 +152,16 @@ def test_segments_restart_the_state_in_both_directions():
   model = lstm.BiLSTM(HIDDEN)
   rng = np.random.default_rng(7)
   pieces = [rng.normal(size=(length, IN)).astype(np.float32) for length in (3, 1, 2)]
-  row = np.concatenate(pieces + [rng.normal(scale=100.0, size=(2, IN))])[None]  # 2 padding steps
-  segments = jnp.asarray([[1, 1, 1, 2, 3, 3, 0, 0]])
+  row = np.concatenate(pieces + [rng.normal(scale=100.0, size=(2, IN))])[:, None]  # 2 padding steps
+  segments = jnp.asarray([[1, 1, 1, 2, 3, 3, 0, 0]]).T
   params = model.init(jax.random.key(0), row, jnp.array([6]), deterministic=True)
   packed, _, _ = model.apply(params, row, jnp.array([6]), deterministic=True, segments=segments)
   start = 0
   for piece in pieces:
-    alone, _, _ = model.apply(params, piece[None], jnp.array([len(piece)]), deterministic=True)
-    np.testing.assert_allclose(packed[0, start:start + len(piece)], alone[0], atol=1e-6)
+    alone, _, _ = model.apply(params, piece[:, None], jnp.array([len(piece)]), deterministic=True)
+    np.testing.assert_allclose(packed[start:start + len(piece), 0], alone[:, 0], atol=1e-6)
     start += len(piece)
-  assert not np.any(packed[0, 6:])
+  assert not np.any(packed[6:, 0])
 
 
 def _autodiff_recurrence(projected, recurrent_kernel, alive, continues, forget_bias):
@@ -171,8 +173,9 @@ def _autodiff_recurrence(projected, recurrent_kernel, alive, continues, forget_b
                                     forget_bias)
     return ((jnp.where(step_alive, new_c, c), jnp.where(step_alive, new_h, h)),
             jnp.where(step_alive, new_h, 0.0))
-  zeros = jnp.zeros(projected.shape[1:-1] + (recurrent_kernel.shape[1],))
-  final, outputs = jax.lax.scan(step, (zeros, zeros), (projected, alive, continues))
+  zeros = jnp.zeros(projected.shape[:1] + projected.shape[2:-1] + (recurrent_kernel.shape[1],))
+  final, outputs = jax.lax.scan(step, (zeros, zeros), (jnp.swapaxes(projected, 0, 1), alive,
+                                                       continues))
   return outputs, final
 
 
@@ -182,7 +185,7 @@ def test_hand_written_gradient_equals_autodiff(forget_bias):
   held (past-length) steps and state resets, match JAX's autodiff of the same recurrence."""
   rng = np.random.default_rng(8)
   steps, k, b, n = 7, 2, 5, HIDDEN
-  projected = jnp.asarray(rng.normal(size=(steps, k, b, 4 * n)), jnp.float32)
+  projected = jnp.asarray(rng.normal(size=(k, steps, b, 4 * n)), jnp.float32)
   kernel = jnp.asarray(rng.normal(scale=0.5, size=(k, n, 4 * n)), jnp.float32)
   alive = jnp.asarray(rng.random((steps, k, b, 1)) < 0.8)
   continues = jnp.asarray(rng.random((steps, k, b, 1)) < 0.7)

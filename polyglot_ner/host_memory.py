@@ -1,0 +1,29 @@
+"""Keep freed host memory mapped: XLA's CPU runtime allocates every step's buffers afresh.
+
+By default glibc gives large freed blocks back to the kernel (blocks over its mmap threshold, the
+top of a heap past the trim threshold, one arena per thread), so every training step on a CPU
+faults its tens of MB of activations into fresh zeroed pages again. Allocating from one arena
+that never returns memory lets each step reuse the previous step's pages: the byte CRF's CPU
+training step became ~30% faster (README, Benchmarks), what TensorFlow and PyTorch users get from
+preloading tcmalloc. The process keeps its peak memory mapped instead of returning it between steps.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+# glibc's mallopt parameters (malloc.h).
+_M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
+
+
+def keep_freed_memory() -> bool:
+  """Sets glibc's allocator to keep freed memory; False where the C library has no `mallopt`.
+
+  Call it before JAX starts its threads (before the first computation): a thread that already has
+  an arena of its own keeps it.
+  """
+  mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+  if mallopt is None:
+    return False
+  settings = ((_M_ARENA_MAX, 1), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1))
+  return all([mallopt(option, value) == 1 for option, value in settings])
