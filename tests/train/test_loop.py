@@ -82,10 +82,11 @@ def test_few_steps_learn_and_leave_a_complete_workdir(trained_run):
 # The tiny run's parameters and scores (unconstrained decoding), recorded on the machine below (XLA's
 # CPU code depends on the processor): first before the model-kind seam (3ca80e1), which left them
 # unchanged; re-recorded when the LSTM got its hand-written gradient and 16-bit dropout masks
-# (other masks, other float rounding). A change of numbers the change did not intend fails here.
+# (other masks, other float rounding), and when the LSTMs became time-major (dropout masks drawn
+# in another layout). A change of numbers the change did not intend fails here.
 RECORDED_CPU = ("AMD EPYC", True)  # (model name, has avx512f)
-RECORDED_PARAMS_SHA256 = "bcec8d18b1f592b5bdf59efda214494ae2e60903c2469ba5eed26d8af7be6309"
-RECORDED_F1 = {"dev": 0.014035087719298246, "test": 0.003496503496503497}
+RECORDED_PARAMS_SHA256 = "3d4ef86ffc7325e56670e959f9d6a07f2ee1a453f2ffa00d75c8bedd509d73b1"
+RECORDED_F1 = {"dev": 0.007220216606498194, "test": 0.003597122302158273}
 
 
 def _cpu():
