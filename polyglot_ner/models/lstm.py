@@ -13,8 +13,8 @@ The paper's code wraps `tf.nn.rnn_cell.LSTMCell` in `DropoutWrapper` and runs it
   output (not variational), drawn independently for each direction; the state is never dropped.
 
 Layers read and write time-major arrays ([T, B, features], as `flax.linen.RNN(time_major=True)`),
-the layout of the scans inside them: a stack of layers then never transposes its activations, which
-were a sixth of the byte CRF's CPU training step when every layer went batch-major and back.
+the layout of the scans inside them, so a stack of layers never transposes its activations between
+the matrix products and the loops.
 The inputs of all time steps are projected with one matrix product before the recurrence (the `x`
 rows of the kernel), leaving only `h @ kernel[in:]` inside the scan; the recurrence has a
 hand-written gradient (`_recurrence`) checked against JAX's autodiff in the tests.
