@@ -76,9 +76,9 @@ CRF start/end scores, i.e. the twin's choices. Seeds move a row by up to 2 point
 
 Sorting and start/end scores do not matter, so the preset keeps sorted batches (less padding) and
 the paper's transitions-only CRF: B, sorted, without start/end. On a 2-core machine, the es
-command above with that preset reaches dev F1 75.72 after 917 steps (its best; test F1 79.87;
-`seed=1`: dev 76.60, test 79.37), 15 min 20 s wall with the two seeds side by side; the twin
-reaches 75.08.
+command above with that preset reaches dev F1 75.90 after 917 steps (its best; test F1 79.48;
+`seed=1`: dev 77.33, test 79.39) in 3 min 39 s wall, compilation and evaluations included; the
+twin reaches 75.08.
 Trained to convergence (early stopping, patience 10 after 5 epochs: configs/experiment.py's
 CoNLL experiment, 2 shared CPU cores), the preset reaches test F1 80.24 on es (33 epochs, 97 min),
 77.49 on nl (19 epochs, 30 min) and 82.43 on CoNLL-2003 en (30 epochs, 30 min); `cpu,paper` after 7
