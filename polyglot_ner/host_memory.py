@@ -11,17 +11,21 @@ preloading tcmalloc. The process keeps its peak memory mapped instead of returni
 from __future__ import annotations
 
 import ctypes
+import os
 
 # glibc's mallopt parameters (malloc.h).
 _M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
 
 
 def keep_freed_memory() -> bool:
-  """Sets glibc's allocator to keep freed memory; False where the C library has no `mallopt`.
+  """Sets glibc's allocator to keep freed memory; False off POSIX and where the C library has no
+  `mallopt` (macOS) or ignores it (musl).
 
   Call it before JAX starts its threads (before the first computation): a thread that already has
   an arena of its own keeps it.
   """
+  if os.name != "posix":
+    return False
   mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
   if mallopt is None:
     return False
