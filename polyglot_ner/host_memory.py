@@ -5,7 +5,9 @@ top of a heap past the trim threshold, one arena per thread), so every training 
 faults its tens of MB of activations into fresh zeroed pages again. Allocating from one arena
 that never returns memory lets each step reuse the previous step's pages: the byte CRF's CPU
 training step became ~30% faster (README, Benchmarks), what TensorFlow and PyTorch users get from
-preloading tcmalloc. The process keeps its peak memory mapped instead of returning it between steps.
+preloading tcmalloc. The process keeps its peak memory mapped instead of returning it between steps,
+and compiling gets a little slower (XLA's compiler threads share the arena).
+`polyglot-ner` calls this before every command unless POLYGLOT_NER_KEEP_FREED_MEMORY=0.
 """
 
 from __future__ import annotations

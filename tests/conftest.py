@@ -4,7 +4,9 @@ compiled cheaply and once, and a tiny byte CRF config on the demo corpus with on
 Compiling dominates the suite (the tiny programs run in milliseconds), so XLA skips most
 optimisations (2-4x faster compiles of the train step), and a persistent compilation cache (in the
 system temp directory) lets every process after the first, the commands the tests run included,
-load a program instead of compiling it. These are environment variables so that subprocesses
+load a program instead of compiling it; the commands keep glibc's allocator as it is (one arena
+makes steps faster but compiling slower, and tests compile far more than they run, see
+`polyglot_ner.host_memory`). These are environment variables so that subprocesses
 inherit them; a value already set wins. For the same reason the tiny config compiles to as few
 programs as possible, the same ones in every test: a constant learning rate (a schedule's constants
 depend on the run's step count) and one padded shape.
@@ -21,6 +23,7 @@ os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
                       os.path.join(tempfile.gettempdir(), "polyglot_ner_test_jax_cache"))
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+os.environ.setdefault("POLYGLOT_NER_KEEP_FREED_MEMORY", "0")
 
 import pytest  # noqa: E402
 

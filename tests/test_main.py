@@ -52,3 +52,17 @@ def test_other_errors_are_bugs_and_keep_their_traceback(monkeypatch):
 def test_usage_mentions_debug(capsys):
   assert dispatcher.main(["--help"]) == 0
   assert "--debug (or POLYGLOT_NER_DEBUG=1)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("setting, calls", [(None, 1), ("1", 1), ("0", 0)])
+def test_commands_keep_freed_memory_unless_told_not_to(setting, calls, monkeypatch):
+  module = importlib.import_module(dispatcher.COMMANDS["data"][0])
+  monkeypatch.setattr(module, "main", lambda argv: 0)
+  seen = []
+  monkeypatch.setattr(dispatcher.host_memory, "keep_freed_memory", lambda: seen.append(1))
+  if setting is None:
+    monkeypatch.delenv("POLYGLOT_NER_KEEP_FREED_MEMORY", raising=False)
+  else:
+    monkeypatch.setenv("POLYGLOT_NER_KEEP_FREED_MEMORY", setting)
+  assert dispatcher.main(["data", "validate"]) == 0
+  assert len(seen) == calls
