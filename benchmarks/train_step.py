@@ -128,7 +128,7 @@ def measure_twin(python: str, langs: list[str], root: str, steps: int) -> dict:
 
 
 def main(argv: list[str]) -> int:
-  host_memory.keep_freed_memory()  # as `polyglot-ner` does
+  host_memory.configure()  # as `polyglot-ner` does
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--presets", default="cpu,paper",
                       help=f"comma-separated: {', '.join(PRESETS)}")

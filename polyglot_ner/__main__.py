@@ -52,8 +52,7 @@ def main(argv: list[str] | None = None) -> int:
   if argv[0] not in COMMANDS:
     print(f"polyglot-ner: unknown command {argv[0]!r}\n\n{usage()}", file=sys.stderr)
     return 2
-  if os.environ.get("POLYGLOT_NER_KEEP_FREED_MEMORY", "1") != "0":
-    host_memory.keep_freed_memory()
+  host_memory.configure()
   module = importlib.import_module(COMMANDS[argv[0]][0])
   try:
     return module.main(argv[1:])

@@ -7,7 +7,7 @@ that never returns memory lets each step reuse the previous step's pages: the by
 training step became ~30% faster (README, Benchmarks), what TensorFlow and PyTorch users get from
 preloading tcmalloc. The process keeps its peak memory mapped instead of returning it between steps,
 and compiling gets a little slower (XLA's compiler threads share the arena).
-`polyglot-ner` calls this before every command unless POLYGLOT_NER_KEEP_FREED_MEMORY=0.
+`polyglot-ner` calls `configure` before every command: this unless POLYGLOT_NER_KEEP_FREED_MEMORY=0.
 """
 
 from __future__ import annotations
@@ -33,3 +33,10 @@ def keep_freed_memory() -> bool:
     return False
   settings = ((_M_ARENA_MAX, 1), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1))
   return all([mallopt(option, value) == 1 for option, value in settings])
+
+
+def configure() -> None:
+  """What `polyglot-ner` does before every command: `keep_freed_memory()` unless the environment
+  says POLYGLOT_NER_KEEP_FREED_MEMORY=0."""
+  if os.environ.get("POLYGLOT_NER_KEEP_FREED_MEMORY", "1") != "0":
+    keep_freed_memory()

@@ -119,20 +119,18 @@ class ByteCRF(nn.Module):
     table_size, width = batch["word_bytes"].shape
     lengths = batch["word_byte_lengths"]
     num_rows = batch["pack_lengths"].shape[0]
-    row, column = batch["pack_offsets"] // width, batch["pack_offsets"] % width
-    def position(offset: jax.Array) -> jax.Array:
-      """Where byte `offset` of each table word lies in the time-major rows, flattened."""
-      return (column[:, None] + offset) * num_rows + row[:, None]
+    row, column = jnp.divmod(batch["pack_offsets"], width)
+    # Flat positions in the time-major rows: each word's first byte; a byte later is a step later.
+    first = column * num_rows + row
     in_word = jnp.arange(width) < lengths[:, None]
-    slots = jnp.where(in_word, position(jnp.arange(width)), num_rows * width)
+    slots = jnp.where(in_word, first[:, None] + jnp.arange(width) * num_rows, num_rows * width)
     def pack(values: jax.Array) -> jax.Array:
       packed = jnp.zeros(num_rows * width, jnp.int32).at[slots].set(values, mode="drop")
       return packed.reshape(width, num_rows)
     segments = pack(jnp.broadcast_to(jnp.arange(1, table_size + 1)[:, None], slots.shape))
     encoded = self.byte_encoder(self.byte_embedding(pack(batch["word_bytes"])),
                                 batch["pack_lengths"], segments=segments, deterministic=not train)
-    first = position(jnp.zeros(1, jnp.int32))[:, 0]
-    last = position(jnp.maximum(lengths, 1)[:, None] - 1)[:, 0]
+    last = first + (jnp.maximum(lengths, 1) - 1) * num_rows
     half = self.byte_hidden
     flat = [layer.reshape(width * num_rows, 2 * half) for layer in encoded.outputs]
     vectors = jnp.concatenate([layer[last, :half] for layer in flat] +
