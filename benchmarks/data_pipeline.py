@@ -22,9 +22,9 @@ import time
 
 import tensorflow_datasets as tfds
 
-from polyglot_ner.data import batching
 from polyglot_ner.data import labels
 from polyglot_ner.data import tfds_builder
+from polyglot_ner.kinds.byte_crf import batches
 
 DEFAULT_ROOT = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -65,7 +65,7 @@ def main(argv: list[str]) -> int:
     label_map = labels.LabelMap.from_sentences(records)
 
     def to_batches(sentences):
-      train = batching.TrainBatches({args.corpus: sentences}, label_map,
+      train = batches.WordTrainBatches({args.corpus: sentences}, label_map,
                                     batch_size=args.batch_size, num_epochs=1)
       for _ in train:
         pass

@@ -31,12 +31,12 @@ import time
 import jax
 import numpy as np
 
-from polyglot_ner import config_files
-from polyglot_ner import host_memory
+from polyglot_ner import config as config_lib
 from polyglot_ner import kinds
 from polyglot_ner.data import corpora
 from polyglot_ner.data import labels
 from polyglot_ner.data import mixture as mixture_lib
+from polyglot_ner.train import host_memory
 from polyglot_ner.train import state as state_lib
 from polyglot_ner.train import step as step_lib
 
@@ -60,7 +60,7 @@ def _peak_device_bytes() -> int | None:
 
 def measure(preset: str, langs: list[str], root: str, steps: int, batch_size: int | None) -> dict:
   """Times `steps` training steps of `preset` on the first batches of `langs`' training data."""
-  config = config_files.load_config(PRESETS[preset])
+  config = config_lib.load_config(PRESETS[preset])
   with config.unlocked():
     config.batch_size = batch_size or config.batch_size
   train = {name: corpora.load_split(name, "train", root) for name in langs}
@@ -108,7 +108,7 @@ def measure(preset: str, langs: list[str], root: str, steps: int, batch_size: in
 
 def measure_twin(python: str, langs: list[str], root: str, steps: int) -> dict:
   """The PyTorch twin's training sentences/s over `steps` steps at the `cpu` preset's sizes."""
-  config = config_files.load_config(PRESETS["cpu"])
+  config = config_lib.load_config(PRESETS["cpu"])
   check = subprocess.run([python, "-c", "import torch, torchcrf, seqeval"], capture_output=True)
   if check.returncode or len(langs) != 1 or not TWIN.exists():
     return {"benchmark": "train_step", "peer": "torch_twin",

@@ -10,7 +10,7 @@ protocol (mono, polyglot, polyglot+FT):
   polyglot-ner experiment --workdir runs/exp_bts --config \\
       configs/experiment.py:langs=conll2002/es+conll2002/nl,cpu,model=bts,root=../shared/data
 
-Config arg keys (comma-separated; see `polyglot_ner.config_args`): langs, cpu, paper, mode, alpha,
+Config arg keys (comma-separated; see `polyglot_ner.config`): langs, cpu, paper, mode, alpha,
 root, drop, seed, as in configs/byte_crf.py.
 
 Paper settings (research-notes §2.1): 60-byte windows of the split as one byte stream, byte
@@ -20,7 +20,7 @@ input and output, TF's +1 forget bias; byte embedding 256, output embedding 320;
 window, averaged over the batch of 128; momentum 0.9 at lr 1e-3. Test windows every 30 bytes,
 overlapping spans resolved as the original does. Our decisions where the paper's code is silent or
 buggy: training windows are sampled, an epoch is one pass over the bytes (ceil(bytes / 60)
-windows, `polyglot_ner.data.bts_windows`), where the original's epoch was a window at every byte,
+windows, `polyglot_ner.kinds.bts.windows`), where the original's epoch was a window at every byte,
 60 times as many; 60 epochs at most (one of the original's), early stopping on dev macro F1
 (patience 10 evaluations, one per epoch) rather than a dev loss the original could not compute;
 the cosine schedule spans the run (the original reached 0 at step 1000); the original's clipping
@@ -67,19 +67,19 @@ from __future__ import annotations
 
 import ml_collections
 
-from polyglot_ner import config_args
+from polyglot_ner import config as config_lib
 
 DEMO_LANGS = ("demo/aa", "demo/bb", "demo/cc", "demo/dd")
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """The locked config; `arg` as described in the module docstring."""
-  arg = config_args.parse_arg(arg, langs=DEMO_LANGS, cpu=False, paper=False, mode="proportional",
+  arg = config_lib.parse_arg(arg, langs=DEMO_LANGS, cpu=False, paper=False, mode="proportional",
                               alpha=1.0, root="", drop=(), seed=0)
   config = ml_collections.ConfigDict()
   config.seed = arg.seed
 
-  config.data = config_args.mixture_data(arg)  # a mixture of BTS languages weighs their bytes
+  config.data = config_lib.mixture_data(arg)  # a mixture of BTS languages weighs their bytes
   config.data.eval_stride = 30  # test windows start every 30 bytes (the original's overlap 30)
   config.data.span_buckets = (4, 8, 16)  # padded target spans per window (few shapes to compile)
   config.data.max_train_sentences = 0  # use only the first N of each language's train split; 0: all

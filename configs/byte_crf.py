@@ -17,7 +17,7 @@ optimiser and schedule; `polyglot-ner lineage runs/es-nl-ft-es` prints where it 
   polyglot-ner train --config configs/byte_crf.py:langs=conll2002/es,root=../shared/data \\
       --config.init_from=runs/es-nl --workdir runs/es-nl-ft-es
 
-Config arg keys (comma-separated; see `polyglot_ner.config_args`):
+Config arg keys (comma-separated; see `polyglot_ner.config`):
   langs=a/b+c/d   the mixture's languages; `name:weight` gives a weight (default 1, 0 drops it)
   cpu             small sizes for a 2-core CPU (see below)
   paper           the published training settings where ours differ (see below)
@@ -89,19 +89,19 @@ from __future__ import annotations
 
 import ml_collections
 
-from polyglot_ner import config_args
+from polyglot_ner import config as config_lib
 
 DEMO_LANGS = ("demo/aa", "demo/bb", "demo/cc", "demo/dd")
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """The locked config; `arg` as described in the module docstring."""
-  arg = config_args.parse_arg(arg, langs=DEMO_LANGS, cpu=False, paper=False, mode="proportional",
+  arg = config_lib.parse_arg(arg, langs=DEMO_LANGS, cpu=False, paper=False, mode="proportional",
                               alpha=1.0, root="", drop=(), seed=0)
   config = ml_collections.ConfigDict()
   config.seed = arg.seed
 
-  config.data = config_args.mixture_data(arg)
+  config.data = config_lib.mixture_data(arg)
   config.data.max_word_bytes = 64
   config.data.length_buckets = (8, 16, 32, 64, 128)
   config.data.byte_buckets = (8, 16, 32, 64)

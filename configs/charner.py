@@ -11,7 +11,7 @@ Monolingual / polyglot runs and the whole experiment on real corpora:
   polyglot-ner experiment --workdir runs/exp_charner --config \\
       configs/experiment.py:langs=conll2002/es+conll2002/nl,cpu,model=charner,root=../shared/data
 
-Config arg keys (comma-separated; see `polyglot_ner.config_args`): langs, cpu, paper, mode, alpha,
+Config arg keys (comma-separated; see `polyglot_ner.config`): langs, cpu, paper, mode, alpha,
 root, drop, seed, as in `configs/byte_crf.py`.
 
 Paper settings (research-notes §2.2): the sentence as one byte sequence (words joined by a space),
@@ -69,19 +69,19 @@ from __future__ import annotations
 
 import ml_collections
 
-from polyglot_ner import config_args
+from polyglot_ner import config as config_lib
 
 DEMO_LANGS = ("demo/aa", "demo/bb", "demo/cc", "demo/dd")
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """The locked config; `arg` as described in the module docstring."""
-  arg = config_args.parse_arg(arg, langs=DEMO_LANGS, cpu=False, paper=False, mode="proportional",
+  arg = config_lib.parse_arg(arg, langs=DEMO_LANGS, cpu=False, paper=False, mode="proportional",
                               alpha=1.0, root="", drop=(), seed=0)
   config = ml_collections.ConfigDict()
   config.seed = arg.seed
 
-  config.data = config_args.mixture_data(arg)
+  config.data = config_lib.mixture_data(arg)
   # Sentence lengths in bytes; training cuts longer sentences to the largest, evaluation does not.
   config.data.length_buckets = (32, 64, 128, 256, 512)
   config.data.sort_window = 64

@@ -45,7 +45,7 @@ every language (mono 68.0 / 65.0 / 62.8) for that reason alone. The CoNLL and Wi
 trained before the LSTMs became time-major (README, Benchmarks): a rerun draws other dropout masks
 and matches them up to seed noise.
 
-Config arg keys (comma-separated; see `polyglot_ner.config_args`):
+Config arg keys (comma-separated; see `polyglot_ner.config`):
   langs=a/b+c/d   the languages (two or more). Without `langs`, the quickstart: the four demo
                   languages, the `cpu` preset shrunk further (QUICKSTART_*), budget=epochs
                   with 4 epochs for mono and polyglot runs and 2 for fine-tuning (minutes).
@@ -73,7 +73,7 @@ Config arg keys (comma-separated; see `polyglot_ner.config_args`):
   ft_lr=<float>   fine-tuning learning rate (0: the recipe's, see below)
   samples=<n>     paired-bootstrap samples (polyglot+FT vs mono, mono vs polyglot)
 
-Fine-tuning follows `polyglot_ner.finetune_recipe`, as `launch/sweep.py` does: all parameters,
+Fine-tuning follows `polyglot_ner.study.finetune_recipe`, as `launch/sweep.py` does: all parameters,
 restored from the polyglot run's best dev checkpoint, a fresh optimiser at half the training
 learning rate, the same budget and early stopping on the language's dev F1.
 """
@@ -84,8 +84,8 @@ import pathlib
 
 import ml_collections
 
-from polyglot_ner import config_args
-from polyglot_ner import config_files
+from polyglot_ner import config as config_lib
+from polyglot_ner import config as config_lib
 from polyglot_ner.errors import NotFound, UserError
 
 QUICKSTART_LANGS = ("demo/aa", "demo/bb", "demo/cc", "demo/dd")
@@ -109,7 +109,7 @@ CONVERGED_MAX_EPOCHS = 50
 def model_config(model: str, arg: str) -> ml_collections.ConfigDict:
   """`get_config(arg)` of the model config file `configs/<model>.py` beside this one."""
   try:
-    return config_files.load_config(f"{pathlib.Path(__file__).with_name(model + '.py')}:{arg}")
+    return config_lib.load_config(f"{pathlib.Path(__file__).with_name(model + '.py')}:{arg}")
   except NotFound as e:
     raise NotFound(f"config arg model={model!r}: {e}") from None
 
@@ -143,7 +143,7 @@ def _apply_budget(train: ml_collections.ConfigDict, budget: str, arg: ml_collect
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """The locked experiment config; `arg` as described in the module docstring."""
-  arg = config_args.parse_arg(arg, langs=(), model="byte_crf", cpu=False, paper=False, root="",
+  arg = config_lib.parse_arg(arg, langs=(), model="byte_crf", cpu=False, paper=False, root="",
                               drop=(), seeds=(), num_seeds=1, budget="", steps=0, epochs=0,
                               ft_epochs=0, ft_lr=0.0, samples=1000)
   quickstart = not arg.langs
@@ -179,7 +179,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   # Every run's training config; each run sets `seed` and `data.langs` (and `init_from` when
   # fine-tuning) in its own copy.
   config.train = train
-  # The fine-tuned runs follow `polyglot_ner.finetune_recipe`; 0 keeps the recipe's value.
+  # The fine-tuned runs follow `polyglot_ner.study.finetune_recipe`; 0 keeps the recipe's value.
   config.finetune = ml_collections.ConfigDict(dict(num_epochs=ft_epochs, learning_rate=arg.ft_lr))
   config.transfer = True  # also score every mono model on the other languages' test sets
   config.bootstrap = ml_collections.ConfigDict(dict(num_samples=arg.samples, seed=0,

@@ -1,7 +1,7 @@
 """Expands language sets into training runs and writes them as a manifest (JSON lines).
 
 A sweep is designs (mono, polyglot, polyglot -> fine-tune, leave-one-out, pairs, subsets) x seeds x
-model kinds, planned by `polyglot_ner.run_plan` as `polyglot-ner experiment` plans its runs. Every
+model kinds, planned by `polyglot_ner.study.plan` as `polyglot-ner experiment` plans its runs. Every
 run gets a canonical workdir named after what it trains on, so the same run requested by two
 designs is one run, and a researcher can glob the results:
 
@@ -13,12 +13,12 @@ designs is one run, and a researcher can glob the results:
 `<configs-dir>/<model>.py` of its runs. The manifest is run by launch/local.py, or submitted to
 SLURM by launch/slurm_submit.py.
 
-A fine-tuned run follows `polyglot_ner.finetune_recipe` (as `polyglot-ner experiment` does): its
+A fine-tuned run follows `polyglot_ner.study.finetune_recipe` (as `polyglot-ner experiment` does): its
 command adds the recipe's overrides (half the learning rate, ...) of the config it would have as a
 run of its own; `--ft-lr` and `--ft-epochs` replace the recipe's values.
 
 A run is finished when its workdir holds `results.json` recorded with the config its command gives
-(`polyglot_ner.finished_runs`: keys that only change logging or checkpointing do not count);
+(`polyglot_ner.study.finished`: keys that only change logging or checkpointing do not count);
 finished runs stay in the manifest, marked `"done": true`. A run finished with another config (say
 `--extra "--config.num_epochs=20"` changed since), or whose parent is to be (re)trained, is stale:
 training refuses to resume into its workdir, and silently keeping its old results would mix two
@@ -45,11 +45,11 @@ from collections.abc import Iterable, Sequence
 
 import ml_collections
 
-from polyglot_ner import finetune_recipe
-from polyglot_ner import finished_runs
-from polyglot_ner import run_plan
-from polyglot_ner.errors import UserError
 from polyglot_ner.commands import flags as cli_flags
+from polyglot_ner.errors import UserError
+from polyglot_ner.study import finetune_recipe
+from polyglot_ner.study import finished as finished_runs
+from polyglot_ner.study import plan as run_plan
 
 RESULTS_FILE = "results.json"
 

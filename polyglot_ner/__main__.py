@@ -6,7 +6,7 @@ so importing the CLI never pulls in JAX for commands that do not need it. It is 
 where a user error (`polyglot_ner.errors.UserError`: bad data, config, path, checkpoint) becomes
 one line on stderr and exit status 1, for every command; `--debug` (anywhere on the command line)
 or POLYGLOT_NER_DEBUG=1 shows the traceback instead. Before any command runs, the allocator is set
-to keep freed memory (`polyglot_ner.host_memory`: ~30% faster training steps on CPUs, compiling a
+to keep freed memory (`polyglot_ner.train.host_memory`: ~30% faster training steps on CPUs, compiling a
 little slower); POLYGLOT_NER_KEEP_FREED_MEMORY=0 leaves it as it is.
 """
 
@@ -15,7 +15,7 @@ import os
 import sys
 
 from polyglot_ner import errors
-from polyglot_ner import host_memory
+from polyglot_ner.train import host_memory
 
 COMMANDS = {
     "data": ("polyglot_ner.commands.data", "inspect, validate and convert CoNLL corpora"),

@@ -6,7 +6,7 @@ optimisations (2-4x faster compiles of the train step), and a persistent compila
 system temp directory) lets every process after the first, the commands the tests run included,
 load a program instead of compiling it; the commands keep glibc's allocator as it is (one arena
 makes steps faster but compiling slower, and tests compile far more than they run, see
-`polyglot_ner.host_memory`). These are environment variables so that subprocesses
+`polyglot_ner.train.host_memory`). These are environment variables so that subprocesses
 inherit them; a value already set wins. For the same reason the tiny config compiles to as few
 programs as possible, the same ones in every test: a constant learning rate (a schedule's constants
 depend on the run's step count) and one padded shape.
@@ -27,7 +27,7 @@ os.environ.setdefault("POLYGLOT_NER_KEEP_FREED_MEMORY", "0")
 
 import pytest  # noqa: E402
 
-from polyglot_ner import config_files  # noqa: E402
+from polyglot_ner import config as config_lib  # noqa: E402
 
 DATA_ROOT = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -61,13 +61,8 @@ TINY_OVERRIDES = {
 
 def make_tiny_config(**overrides):
   """configs/byte_crf.py with TINY_OVERRIDES and then `overrides` ("a.b" keys)."""
-  config = config_files.load_config(f"byte_crf.py:{TINY_ARG}")
-  for key, value in {**TINY_OVERRIDES, **overrides}.items():
-    *parents, leaf = key.split(".")
-    node = config
-    for parent in parents:
-      node = node[parent]
-    node[leaf] = value
+  config = config_lib.load_config(f"byte_crf.py:{TINY_ARG}")
+  config.update_from_flattened_dict({**TINY_OVERRIDES, **overrides})
   return config
 
 

@@ -23,8 +23,8 @@ RESULTS_FILES = ("results.json", "results.md", "results.png")
 
 def _run(flag_values: flags.FlagValues, args: list[str]) -> int:
   del args  # none
-  from polyglot_ner import experiment  # pylint: disable=import-outside-toplevel
-  from polyglot_ner import experiment_report  # pylint: disable=import-outside-toplevel
+  from polyglot_ner.study import experiment  # pylint: disable=import-outside-toplevel
+  from polyglot_ner.study import report as experiment_report  # pylint: disable=import-outside-toplevel
   results = experiment.run_experiment(flag_values.config, flag_values.workdir)
   print(f"\nwrote {', '.join(os.path.join(flag_values.workdir, name) for name in RESULTS_FILES)}"
         f"\n\n{experiment_report.markdown(results)}")

@@ -27,7 +27,7 @@ DOCSTART = "-DOCSTART-"
 TOKEN_PREFIX = re.compile(r"^[a-z-]+:")  # WikiANN's language prefix, e.g. `sw:Tanzania`
 _SPACES = re.compile(r" +")
 # Whitespace would split a token in the space-separated prediction files; NUL separates the words
-# of a batch's byte buffer (`batching.PackedSentences`).
+# of a batch's byte buffer (`kinds.byte_crf.batches.PackedSentences`).
 _UNWRITABLE = re.compile(r"[\s\x00]")
 _UTF8_BOM = codecs.BOM_UTF8
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)

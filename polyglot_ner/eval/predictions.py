@@ -11,8 +11,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from polyglot_ner import run_plan
 from polyglot_ner.data import conll
+from polyglot_ner.study import plan as run_plan
 
 PREDICTIONS_DIR = "predictions"
 

@@ -39,11 +39,11 @@ import numpy as np
 import optax
 
 from polyglot_ner import errors
+from polyglot_ner import kinds
 from polyglot_ner.data import conll
 from polyglot_ner.data import labels as labels_lib
 from polyglot_ner.data import mixture as mixture_lib
 from polyglot_ner.eval import predictions as predictions_lib
-from polyglot_ner import kinds
 from polyglot_ner.train import checkpoint as checkpoint_lib
 from polyglot_ner.train import compilation_cache
 from polyglot_ner.train import distributed

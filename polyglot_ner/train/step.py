@@ -59,7 +59,7 @@ def shard_batch(batch: Batch, mesh: Mesh) -> dict[str, jax.Array]:
   """A host batch (the same global batch on every process) as global arrays sharded `P("data")`.
 
   Every array splits along its leading axis (rows, or the per-device word tables of
-  `polyglot_ner.data.batching`). Each process contributes the blocks of its own devices, so
+  `polyglot_ner.kinds.byte_crf.batches`). Each process contributes the blocks of its own devices, so
   multi-host runs transfer only local data.
   """
   sharding = NamedSharding(mesh, P(AXIS))

@@ -8,13 +8,13 @@ import jax
 import numpy as np
 import pytest
 
-from polyglot_ner import config_files
+from polyglot_ner import config as config_lib
 from polyglot_ner import errors
-from polyglot_ner import experiment
 from polyglot_ner import runs
 from polyglot_ner.analysis import layout
 from polyglot_ner.analysis import masks
 from polyglot_ner.analysis import runs_analysis
+from polyglot_ner.study import experiment
 
 LANGS = ("demo/aa", "demo/bb")
 
@@ -23,7 +23,7 @@ LANGS = ("demo/aa", "demo/bb")
 def demo_experiment(tmp_path_factory):
   """The workdir of a tiny demo experiment: one epoch of 32 sentences per run, tiny models (the
   programs of tests/conftest.py's tiny config), no transfer scores."""
-  config = config_files.load_config("experiment.py:langs=demo/aa+demo/bb,epochs=1,ft_epochs=1,"
+  config = config_lib.load_config("experiment.py:langs=demo/aa+demo/bb,epochs=1,ft_epochs=1,"
                                     "samples=20")
   config.train.update(dict(
       model=dict(byte_emb_dim=8, byte_hidden=8, word_hidden=16),

@@ -2,13 +2,13 @@
 
 import pytest
 
-from polyglot_ner import config_files
+from polyglot_ner import config as config_lib
 from polyglot_ner import kinds
 from polyglot_ner.data import labels
 
 
 def _get_config(arg=""):
-  return config_files.load_config(f"byte_crf.py:{arg}")
+  return config_lib.load_config(f"byte_crf.py:{arg}")
 
 
 def test_defaults_are_the_papers_settings_on_the_demo_corpus():

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from polyglot_ner import errors
-from polyglot_ner.data import batching
 from polyglot_ner.data import labels
 from polyglot_ner.data import mixture
 from polyglot_ner.data.conll import Sentence
+from polyglot_ner.kinds.byte_crf import batches as word_batches
 
 
 def _language(name: str, n: int) -> list[Sentence]:
@@ -59,7 +59,7 @@ def test_batches_match_target_proportions(mode, alpha):
   mix = mixture.Mixture(WEIGHTS, mode=mode, alpha=alpha)
   languages = {name: _language(name, n) for name, n in SIZES.items()}
   label_map = labels.LabelMap.from_sentences(languages["xx/big"])
-  batches = batching.TrainBatches(languages, label_map, batch_size=32, mixture=mix, seed=3)
+  batches = word_batches.WordTrainBatches(languages, label_map, batch_size=32, mixture=mix, seed=3)
   counts = np.zeros(3)
   for _ in range(4 * batches.batches_per_epoch):
     batch = next(batches)
@@ -86,7 +86,7 @@ def test_weight_zero_drops_language():
     mix.index("xx/dropped")
   languages = {name: _language(name, 60) for name in ("xx/a", "xx/dropped", "xx/b")}
   label_map = labels.LabelMap.from_sentences(languages["xx/a"])
-  batches = batching.TrainBatches(languages, label_map, batch_size=8, mixture=mix, num_epochs=3)
+  batches = word_batches.WordTrainBatches(languages, label_map, batch_size=8, mixture=mix, num_epochs=3)
   firsts = collections.Counter()
   for batch in batches:
     for row in np.flatnonzero(batch["lengths"]):
@@ -142,7 +142,7 @@ def test_bad_mixtures_raise():
   with pytest.raises(errors.UserError, match="'b' has weight"):
     mixture.Mixture({"a": 1, "b": 1}, mode="uniform").probabilities([10, 0])
   with pytest.raises(KeyError, match="b"):
-    batching.TrainBatches({"a": _language("a", 3)}, labels.LabelMap(["PER"]), batch_size=2,
+    word_batches.WordTrainBatches({"a": _language("a", 3)}, labels.LabelMap(["PER"]), batch_size=2,
                           mixture=mixture.Mixture({"a": 1, "b": 1}))
 
 

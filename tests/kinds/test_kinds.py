@@ -3,12 +3,12 @@
 import ml_collections
 import pytest
 
-from polyglot_ner import config_files
+from polyglot_ner import config as config_lib
 from polyglot_ner import errors
 from polyglot_ner import kinds
 from polyglot_ner.data import labels
 from polyglot_ner.kinds import byte_crf as byte_crf_kind
-from polyglot_ner.models import byte_crf
+from polyglot_ner.kinds.byte_crf import model as byte_crf
 
 LABEL_MAP = labels.LabelMap(["LOC", "ORG", "PER"])
 
@@ -49,5 +49,5 @@ def test_an_unknown_model_key_is_named():
 
 @pytest.mark.parametrize("arg", ["", "cpu", "cpu,paper"])
 def test_the_config_files_model_section_builds_the_kind(arg):
-  kind = kinds.build(config_files.load_config(f"byte_crf.py:{arg}"), LABEL_MAP)
+  kind = kinds.build(config_lib.load_config(f"byte_crf.py:{arg}"), LABEL_MAP)
   assert kind.module.constrained_decoding and not kind.module.constrained_training

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 from polyglot_ner import __main__ as cli
-from polyglot_ner import config_files
-from polyglot_ner import experiment
+from polyglot_ner import config as config_lib
 from polyglot_ner import kinds
 from polyglot_ner import runs
 from polyglot_ner.data import corpora
 from polyglot_ner.kinds import byte_crf
+from polyglot_ner.study import experiment
 from polyglot_ner.train import loop
 
 
@@ -98,7 +98,7 @@ def test_the_toy_kind_trains_evaluates_predicts_and_fine_tunes(toy, tmp_path, ca
 
 def test_the_toy_kind_runs_the_experiment(monkeypatch, tmp_path):
   monkeypatch.setitem(kinds.KINDS, "toy", __name__)
-  config = config_files.load_config(
+  config = config_lib.load_config(
       "experiment.py:langs=demo/aa+demo/bb,epochs=1,ft_epochs=1,samples=20")
   with config.unlocked():
     config.model_kind = config.train.model_kind = "toy"

@@ -9,8 +9,8 @@ import shutil
 
 import pytest
 
-from polyglot_ner import finetune_recipe
-from polyglot_ner import run_plan
+from polyglot_ner.study import finetune_recipe
+from polyglot_ner.study import plan as run_plan
 import sweep
 
 LANGS = ["conll2003/en", "conll2002/es", "conll2002/nl"]

@@ -18,8 +18,8 @@ import pytest
 
 from polyglot_ner import errors
 from polyglot_ner import kinds
-from polyglot_ner.data import labels as labels_lib
 from polyglot_ner import runs
+from polyglot_ner.data import labels as labels_lib
 from polyglot_ner.train import checkpoint as checkpoint_lib
 from polyglot_ner.train import finetune
 from polyglot_ner.train import loop

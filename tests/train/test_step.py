@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from polyglot_ner import errors
-from polyglot_ner.data import batching
+from polyglot_ner import kinds
 from polyglot_ner.data import corpora
 from polyglot_ner.data import labels
-from polyglot_ner import kinds
+from polyglot_ner.kinds.byte_crf import batches as word_batches
 from polyglot_ner.train import state as state_lib
 from polyglot_ner.train import step as step_lib
 
@@ -24,7 +24,7 @@ def setup():
   sentences = corpora.load_split("demo/aa", "train")[:6]  # 6 real rows + 2 empty rows
   label_map = labels.LabelMap.from_sentences(sentences)
   # The same global batch laid out for 1 and for 4 devices (a word table per device).
-  batches = {shards: next(batching.TrainBatches(
+  batches = {shards: next(word_batches.WordTrainBatches(
       {"demo/aa": sentences}, label_map, batch_size=8, length_buckets=(16,), byte_buckets=(16,),
       max_word_bytes=16, num_shards=shards)) for shards in (1, 4)}
   assert list(batches[1]["lengths"] > 0).count(True) == 6

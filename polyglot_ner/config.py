@@ -1,0 +1,118 @@
+"""Config files: loading `configs/*.py` from Python, and the one parser of their `arg` string.
+
+`load_config("byte_crf.py:langs=conll2002/es+conll2002/nl,cpu")` gives what
+`polyglot-ner train --config` (ml_collections' config_flags) gives. A path is looked up as given
+(relative to the working directory) and then in the repository's configs/ folder, so
+`configs/byte_crf.py` from the repository root and `byte_crf.py` from anywhere load the same file.
+
+The `arg` (`configs/x.py:langs=a/b+c/d,cpu`), big_vision style: comma-separated `key=value` pairs
+and bare flags (`cpu` means `cpu=True`); a value is typed by the key's default; `+` separates the
+items of a list; model configs take a language mixture as `langs=a/b:2+c/d`. A key that the config
+does not declare is an error that names it, so a typo never passes silently.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pathlib
+from typing import Any
+
+import ml_collections
+
+from polyglot_ner.errors import NotFound, UserError
+
+CONFIGS_DIR = pathlib.Path(__file__).resolve().parents[1] / "configs"
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _convert(key: str, text: str, default: Any) -> Any:
+  """Parses `text` into the type of `default`."""
+  try:
+    if isinstance(default, bool):
+      if text.lower() in _TRUE + _FALSE:
+        return text.lower() in _TRUE
+      raise ValueError(f"expected one of {_TRUE + _FALSE}")
+    if isinstance(default, (tuple, list)):
+      return tuple(item for item in text.split("+") if item)
+    if default is None:
+      return text
+    return type(default)(text)
+  except ValueError as e:
+    raise UserError(f"config arg {key}={text!r}: {e}") from None
+
+
+def parse_arg(arg: str | None, **spec: Any) -> ml_collections.ConfigDict:
+  """Parses `arg` against `spec` (key -> default value) into a locked ConfigDict.
+
+  `parse_arg("langs=conll2002/es+conll2002/nl,cpu", langs=("demo/aa",), cpu=False, seed=0)` gives
+  `langs=("conll2002/es", "conll2002/nl"), cpu=True, seed=0`.
+  """
+  values = dict(spec)
+  for part in (arg or "").split(","):
+    part = part.strip()
+    if not part:
+      continue
+    key, has_value, text = part.partition("=")
+    key = key.strip()
+    if key not in spec:
+      known = ", ".join(sorted(spec))
+      raise UserError(f"unknown config arg {key!r} in {arg!r}; known keys: {known}")
+    if not has_value:
+      if not isinstance(spec[key], bool):
+        raise UserError(f"config arg {key!r} needs a value ({key}=...)")
+      values[key] = True
+    else:
+      values[key] = _convert(key, text.strip(), spec[key])
+  result = ml_collections.ConfigDict(values)
+  result.lock()
+  return result
+
+
+def parse_langs(items: tuple[str, ...]) -> dict[str, float]:
+  """A mixture from `langs` items: `("a/b:2", "c/d")` -> `{"a/b": 2.0, "c/d": 1.0}` (weight 0
+  drops a language); a bad weight is an error naming it."""
+  langs = {}
+  for item in items:
+    name, has_weight, weight = item.partition(":")
+    try:
+      langs[name] = float(weight) if has_weight else 1.0
+    except ValueError:
+      raise UserError(f"config arg langs: weight of {name!r} is not a number: {weight!r}"
+                      ) from None
+  return langs
+
+
+def mixture_data(arg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """The `config.data` fields every model's config takes from its arg alike: the data root, the
+  language mixture (`langs`, `mode`, `alpha`) and the entity types dropped to O (`drop`)."""
+  return ml_collections.ConfigDict(dict(
+      root=arg.root,  # "" = $POLYGLOT_NER_DATA (unused by demo/*)
+      langs=parse_langs(arg.langs),  # {corpus/lang: weight}; weight 0 drops a language
+      mode=arg.mode, alpha=arg.alpha, type_map={type_: "O" for type_ in arg.drop}))
+
+
+def config_path(path: str | os.PathLike) -> pathlib.Path:
+  """The config file `path` names: as given if it is a file, else under CONFIGS_DIR."""
+  for candidate in (pathlib.Path(path), CONFIGS_DIR / path):
+    if candidate.is_file():
+      return candidate
+  where = "" if pathlib.Path(path).is_absolute() else f" (nor in {CONFIGS_DIR})"
+  raise NotFound(f"no config file {os.fspath(path)}{where}")
+
+
+def load_config(spec: str | os.PathLike) -> ml_collections.ConfigDict:
+  """`get_config(arg)` of the config file in `spec` = `path[:arg]`, locked as the commands lock it.
+
+  As in config_flags, everything after the first ':' is the arg; without one, `get_config()`.
+  """
+  path, *arg = os.fspath(spec).split(":", 1)
+  path = config_path(path)
+  module_spec = importlib.util.spec_from_file_location(f"polyglot_ner_config_{path.stem}", path)
+  module = importlib.util.module_from_spec(module_spec)
+  module_spec.loader.exec_module(module)
+  config = module.get_config(*arg)
+  config.lock()
+  return config

@@ -1,0 +1,231 @@
+"""Batches over a language mixture, for any kind: bucketing, epoch plans, exact resumption.
+
+A kind's batches are rows packed by its own packer (the byte CRF's word tables, CharNER's byte rows,
+...); what every kind shares lives here. `TrainBatches` walks a language mixture epoch by epoch: the
+mixture's seeded order (see `mixture.py`) is cut into windows of `sort_window` batches, sorted by
+length inside each window to limit padding, cut into batches, and the batches are shuffled. Every
+epoch's plan is a pure function of (seed, epoch), so `get_state()` is just (epoch, position) and
+`set_state()` is O(epoch). Training truncates sentences longer than the largest length bucket (and
+reports how many); `EvalBatches` never truncates sentences: it adds a bucket that covers the
+longest one. Lengths are the source of truth; a last partial batch is filled with empty rows
+(length 0).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from absl import logging
+import numpy as np
+
+from polyglot_ner.data import conll
+from polyglot_ner.data import labels as labels_lib
+from polyglot_ner.data import mixture as mixture_lib
+
+DEFAULT_SORT_WINDOW = 64  # batches per window sorted by length
+
+# Seed stream of the batch shuffle; mixture.py uses 0 and 1 for its own streams.
+_BATCH_ORDER_STREAM = 2
+
+
+def check_num_shards(batch_size: int, num_shards: int) -> None:
+  """A batch splits into `num_shards` equal blocks of rows."""
+  if num_shards < 1 or batch_size % num_shards:
+    raise ValueError(f"batch size {batch_size} does not split into {num_shards} equal shards")
+
+def bucket_for(size: int, buckets: Sequence[int]) -> int:
+  """The smallest bucket that holds `size`."""
+  index = int(np.searchsorted(buckets, size))
+  if index == len(buckets):
+    raise ValueError(f"size {size} exceeds the largest bucket of {tuple(buckets)}")
+  return int(buckets[index])
+
+def normalise_buckets(buckets: Sequence[int], name: str) -> tuple[int, ...]:
+  """Sorted, de-duplicated positive bucket sizes; an error names the config key `name`."""
+  result = tuple(sorted(set(int(b) for b in buckets)))
+  if not result or result[0] < 1:
+    raise ValueError(f"{name} must be a non-empty list of positive sizes, got {tuple(buckets)}")
+  return result
+
+def eval_length_buckets(length_buckets: Sequence[int], longest: int) -> tuple[int, ...]:
+  """Length buckets extended, if needed, by a multiple of the largest that covers `longest`."""
+  buckets = normalise_buckets(length_buckets, "length_buckets")
+  if longest <= buckets[-1]:
+    return buckets
+  return buckets + (math.ceil(longest / buckets[-1]) * buckets[-1],)
+
+class TrainBatches:
+  """Training batches over a language mixture, reshuffled each epoch, resumable exactly.
+
+  `languages` maps each mixture name to its training sentences (extra names are ignored; the
+  mixture's weight-0 languages are not in it). Build it as:
+
+    mix = Mixture({"conll2002/es": 1, "conll2002/nl": 1}, mode="proportional")
+    train = mix.load("train", root, type_map=...)
+    label_map = LabelMap.from_sentences(s for group in train.values() for s in group)
+    batches = WordTrainBatches(train, label_map, batch_size=32, mixture=mix, seed=0)
+    batch = next(batches); state = batches.get_state(); ...; batches.set_state(state)
+
+  Iterates forever, or for `num_epochs` epochs. Each epoch has `batches_per_epoch` batches, the
+  last partial one padded with empty rows. `num_shards` (the data-parallel device count; it must
+  divide `batch_size`) splits a batch into that many equal blocks of rows, one per device.
+
+  A kind subclasses it with its `packer` (the packing hook; e.g. the byte CRF's
+  `WordTrainBatches`, CharNER's `ByteTrainBatches`): the same mixture, plans and resumption over
+  the kind's rows. A packer is built as
+  `packer(sentences, label_map, lang=..., max_length=..., **packing)` (it cuts sentences to
+  `max_length` units and counts them in `num_truncated`) and has `lengths`, `len()` and
+  `batch(rows, batch_size, length_buckets, num_shards)`; `packing` are the packer's own options.
+  `length_buckets` (default: the subclass's `default_length_buckets`) count `length_unit`s.
+  """
+
+  packer: Callable[..., Any]
+  default_length_buckets: tuple[int, ...]
+  length_unit: str  # what `length_buckets` count
+
+  def __init__(self, languages: Mapping[str, Sequence[conll.Sentence]],
+               label_map: labels_lib.LabelMap, *, batch_size: int,
+               mixture: mixture_lib.Mixture | None = None, seed: int = 0,
+               num_epochs: int | None = None, length_buckets: Sequence[int] | None = None,
+               sort_window: int = DEFAULT_SORT_WINDOW, num_shards: int = 1, **packing: Any):
+    if sort_window < 1:
+      raise ValueError(f"need sort_window >= 1, got {sort_window}")
+    groups = self._start(languages, batch_size=batch_size, mixture=mixture, seed=seed,
+                         num_epochs=num_epochs, num_shards=num_shards)
+    self.sizes = [len(group) for group in groups]
+    self.mixture.probabilities(self.sizes)  # fails early on an empty language
+    self.sort_window = sort_window
+    self.length_buckets = normalise_buckets(
+        self.default_length_buckets if length_buckets is None else length_buckets,
+        "length_buckets")
+    self.packed = self.packer(
+        [s for group in groups for s in group], label_map,
+        lang=np.repeat(np.arange(len(groups), dtype=np.int32), self.sizes),
+        max_length=self.length_buckets[-1], **packing)
+    if self.packed.num_truncated:
+      logging.warning("truncated %d of %d training sentences to %d %s",
+                      self.packed.num_truncated, len(self.packed), self.length_buckets[-1],
+                      self.length_unit)
+    self._offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
+
+  def _start(self, languages: Mapping[str, Any], *, batch_size: int,
+             mixture: mixture_lib.Mixture | None, seed: int, num_epochs: int | None,
+             num_shards: int) -> list[Any]:
+    """Checks and keeps the options every subclass shares, positions the iterator before the first
+    batch, and returns `languages`' values in mixture order."""
+    if batch_size < 1 or seed < 0:
+      raise ValueError(f"need batch_size >= 1 and seed >= 0, got {batch_size} and {seed}")
+    check_num_shards(batch_size, num_shards)
+    self.mixture = mixture or mixture_lib.Mixture({name: 1.0 for name in languages})
+    missing = [name for name in self.mixture.names if name not in languages]
+    if missing:
+      raise KeyError(f"no training sentences given for mixture languages {missing}")
+    self.batch_size = batch_size
+    self.num_shards = num_shards
+    self.seed = seed
+    self.num_epochs = num_epochs
+    self._epoch = 0
+    self._position = 0
+    self._plan: tuple[int, list[np.ndarray]] | None = None
+    return [languages[name] for name in self.mixture.names]
+
+  @property
+  def num_truncated(self) -> int:
+    """Training sentences cut to the largest length bucket."""
+    return self.packed.num_truncated
+
+  @property
+  def batches_per_epoch(self) -> int:
+    return math.ceil(sum(self.sizes) / self.batch_size)
+
+  def epoch_plan(self, epoch: int) -> list[np.ndarray]:
+    """Sentence rows (indices into the concatenated languages) of each batch of an epoch."""
+    order = self.mixture.epoch_order(self.sizes, self.seed, epoch)
+    rows = self._offsets[order[:, 0]] + order[:, 1]
+    window = np.arange(len(rows)) // (self.batch_size * self.sort_window)
+    rows = rows[np.lexsort((self.packed.lengths[rows], window))]
+    batches = [rows[i:i + self.batch_size] for i in range(0, len(rows), self.batch_size)]
+    rng = np.random.default_rng([self.seed, epoch, _BATCH_ORDER_STREAM])
+    shuffle = rng.permutation(len(batches))
+    return [batches[i] for i in shuffle]
+
+  def get_state(self) -> dict[str, int]:
+    """JSON-serialisable position of the next batch."""
+    return {"epoch": self._epoch, "position": self._position, "seed": self.seed,
+            "num_sentences": len(self.packed)}
+
+  def set_state(self, state: Mapping[str, int]):
+    """Continue exactly where `get_state()` was taken (same data, seed and batch size)."""
+    if state["seed"] != self.seed or state["num_sentences"] != len(self.packed):
+      raise ValueError(f"state {dict(state)} was saved for other data: this iterator has seed "
+                       f"{self.seed} and {len(self.packed)} sentences")
+    if not 0 <= state["position"] < self.batches_per_epoch or state["epoch"] < 0:
+      raise ValueError(f"state {dict(state)} is out of range "
+                       f"({self.batches_per_epoch} batches per epoch)")
+    self._epoch = int(state["epoch"])
+    self._position = int(state["position"])
+
+  def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
+    return self
+
+  def __next__(self) -> dict[str, np.ndarray]:
+    if self.num_epochs is not None and self._epoch >= self.num_epochs:
+      raise StopIteration
+    if self._plan is None or self._plan[0] != self._epoch:
+      self._plan = (self._epoch, self.epoch_plan(self._epoch))
+    rows = self._plan[1][self._position]
+    self._position += 1
+    if self._position == len(self._plan[1]):
+      self._epoch, self._position = self._epoch + 1, 0
+    return self.packed.batch(rows, self.batch_size, self.length_buckets, self.num_shards)
+
+class EvalBatches:
+  """Every sentence of one language exactly once, in a fixed length-sorted order, never truncated.
+
+  Iterating yields the batches; `indices[i][r]` is the position in `sentences` of batch i's row r,
+  or -1 for an empty padding row. Packing happens once, so iterating again (each evaluation) is
+  cheap. `num_shards`, `packer`, `default_length_buckets` and `packing` as in `TrainBatches`.
+  """
+
+  packer: Callable[..., Any]
+  default_length_buckets: tuple[int, ...]
+
+  def __init__(self, sentences: Sequence[conll.Sentence], label_map: labels_lib.LabelMap, *,
+               batch_size: int, lang: int = 0, length_buckets: Sequence[int] | None = None,
+               num_shards: int = 1, **packing: Any):
+    if batch_size < 1:
+      raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    check_num_shards(batch_size, num_shards)
+    self.batch_size = batch_size
+    self.num_shards = num_shards
+    self.packed = self.packer(sentences, label_map, lang=lang, **packing)
+    longest = int(self.packed.lengths.max(initial=0))
+    self.length_buckets = eval_length_buckets(
+        self.default_length_buckets if length_buckets is None else length_buckets, longest)
+    order = np.argsort(self.packed.lengths, kind="stable")
+    self._rows = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+    self.indices = [np.pad(rows, (0, batch_size - len(rows)), constant_values=-1)
+                    for rows in self._rows]
+
+  def __len__(self) -> int:
+    return len(self._rows)
+
+  def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
+    for rows in self._rows:
+      yield self.packed.batch(rows, self.batch_size, self.length_buckets, self.num_shards)
+
+  def per_sentence(self, outputs: Sequence[Any], lengths: Sequence[int] | None = None,
+                   axis: int | None = 0) -> list[Any]:
+    """Per-row `outputs` (one array per batch, in order, rows first) as one array per sentence,
+    in the sentences' order, cut to the sentence's `lengths` (default: `packed.lengths`) along
+    `axis` of a row (None: uncut). Padding rows are dropped."""
+    lengths = self.packed.lengths if lengths is None else lengths
+    result: list[Any] = [None] * len(self.packed)
+    for output, indices in zip(outputs, self.indices):
+      for row, index in enumerate(indices):
+        if index >= 0:
+          result[index] = (output[row] if axis is None
+                           else np.take(output[row], np.arange(lengths[index]), axis=axis))
+    return result

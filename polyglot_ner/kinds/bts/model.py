@@ -1,0 +1,264 @@
+"""Byte-to-Span (Gillick et al. 2016) as in the paper's code (research-notes §2.1): a byte-level
+LSTM encoder reads a window, a separate LSTM decoder started from its final states writes the
+window's entity spans as (start, length, type) triples and STOP (`windows.Vocabulary`).
+
+* Input: bytes [B, W] embedded by a 257-row table (row 256 is the dropped byte: training replaces
+  each byte by it with probability `byte_dropout`).
+* Encoder: `num_layers` unidirectional TF `LSTMCell`s (`lstm.lstm_update`: gates i, j, f, o, +1
+  forget bias), every kernel uniform(-init_scale, init_scale), biases 0, TF's `DropoutWrapper` on
+  every layer (a fresh mask per step on its input and its output, training only); its state stops
+  at each window's length and only the final (c, h) of every layer is kept. No attention.
+* Decoder: the same stack with its own parameters, started from the encoder's final states, reading
+  output-token embeddings; logits come from a bias-free projection of its top output. Training
+  uses teacher forcing (input GO + the targets but STOP); the loss is each window's summed
+  cross-entropy over its target tokens (the step averages it over the batch's windows).
+* Greedy decoding (`decode`) in `lax.while_loop`, batched, stops when every row has written STOP or
+  after `max_spans` triples. It always respects the grammar: S or STOP, then L, then a type, then
+  S or STOP again. With `constrained_decoding` (the default; the original argmaxes over every
+  token and its parser skips malformed triples) spans also keep the targets' geometry: inside the
+  window's bytes, in descending start order, disjoint.
+
+Parameter tree: `byte_embedding` [257, E], `encoder/layer_k` and `decoder/layer_k` (`kernel`
+[in + n, 4n] over `[x, h]`, `bias` [4n]), `output_embedding` [V, E_out], `projection` [n, V]. The
+embeddings and the projection are Glorot-uniform, as TF's `get_variable` and `Dense` defaults; V
+depends on the label map's types (fine-tuning onto new types: `dont_load` `^output_embedding`,
+`^projection`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+import flax.linen as nn
+import jax
+from jax import lax
+import jax.numpy as jnp
+
+from polyglot_ner.kinds.bts import windows
+from polyglot_ner.models import lstm
+
+DROPPED_BYTE = 256
+Batch = Mapping[str, jax.Array]
+Cell = tuple[jax.Array, jax.Array]  # one layer's kernel and bias
+State = tuple[tuple[jax.Array, jax.Array], ...]  # (c, h) of every layer
+
+
+class Decoded(NamedTuple):
+  """Greedy decoding's tokens [B, 3 * max_spans + 1] (STOP after each row's last triple) and the
+  log-probability [B] of each row's tokens up to its STOP under the model's softmax (unmasked: the
+  negative teacher-forced loss of the same tokens)."""
+
+  tokens: jax.Array
+  log_prob: jax.Array
+
+
+def _symmetric_uniform(scale: float) -> nn.initializers.Initializer:
+  """uniform(-scale, scale), TF's `random_uniform(minval=-scale, maxval=scale)`."""
+
+  def init(key: jax.Array, shape: Sequence[int], dtype=jnp.float32) -> jax.Array:
+    return jax.random.uniform(key, shape, dtype, -scale, scale)
+
+  return init
+
+
+class _CellParams(nn.Module):
+  """One TF `LSTMCell`'s parameters with a uniform kernel: `kernel` [in + n, 4n], `bias` [4n]."""
+
+  in_features: int
+  features: int
+  init_scale: float
+
+  def setup(self):
+    self.kernel = self.param("kernel", _symmetric_uniform(self.init_scale),
+                             (self.in_features + self.features, 4 * self.features))
+    self.bias = self.param("bias", nn.initializers.zeros_init(), (4 * self.features,))
+
+
+class _Stack(nn.Module):
+  """The parameters of `num_layers` stacked cells (`layer_k`), layer 0 reading `in_features`."""
+
+  in_features: int
+  features: int
+  num_layers: int
+  init_scale: float
+
+  def setup(self):
+    self.layers = [_CellParams(self.in_features if k == 0 else self.features, self.features,
+                               self.init_scale, name=f"layer_{k}")
+                   for k in range(self.num_layers)]
+
+  def cells(self) -> list[Cell]:
+    """Every layer's (kernel, bias), bottom first: read once, outside any loop."""
+    return [(layer.kernel, layer.bias) for layer in self.layers]
+
+
+def _step(cells: Sequence[Cell], state: State, x: jax.Array, masks: Sequence[tuple] | None,
+          forget_bias: float) -> tuple[State, jax.Array]:
+  """One time step of a stack: the new state and the top layer's (dropped-out) output. `masks`:
+  per layer (input mask, output mask), scaled keep masks, or None (no dropout)."""
+  new_state = []
+  for k, ((kernel, bias), (c, h)) in enumerate(zip(cells, state)):
+    if masks is not None:
+      x = x * masks[k][0]
+    c, h = lstm.lstm_update(jnp.concatenate([x, h], axis=-1) @ kernel + bias, c, forget_bias)
+    new_state.append((c, h))
+    x = h if masks is None else h * masks[k][1]
+  return tuple(new_state), x
+
+
+class ByteToSpan(nn.Module):
+  """Byte-to-Span over window batches (`windows.Windows.batch`).
+
+  Attributes:
+    types: the label map's entity types (they give the output vocabulary).
+    window: window size W in bytes (paper: 60); the vocabulary has S:0..W-1 and L:1..W.
+    byte_emb_dim: byte embedding size (paper: 256).
+    num_layers, hidden: the encoder's and the decoder's layers and units (paper: 4 x 320).
+    output_emb_dim: output-token embedding size (paper: 320).
+    init_scale: LSTM kernels are uniform(-init_scale, init_scale) (paper: 0.08).
+    byte_dropout: probability of replacing an input byte by id 256, training only (paper: 0.3).
+    dropout: rate on every LSTM layer's input and output, training only (paper: keep 0.8).
+    tf_forget_bias: add TF's +1.0 to the forget gate at run time (paper: yes).
+    max_spans: decoding stops after this many triples (a 60-byte window holds at most 30
+      entities, each followed by an O space).
+    constrained_decoding: spans inside the window, descending, disjoint (module docstring).
+  """
+
+  types: tuple[str, ...]
+  window: int = windows.DEFAULT_WINDOW
+  byte_emb_dim: int = 256
+  num_layers: int = 4
+  hidden: int = 320
+  output_emb_dim: int = 320
+  init_scale: float = 0.08
+  byte_dropout: float = 0.3
+  dropout: float = 0.2
+  tf_forget_bias: bool = True
+  max_spans: int = 30
+  constrained_decoding: bool = True
+
+  def setup(self):
+    self.vocabulary = windows.Vocabulary(self.types, self.window)
+    glorot = nn.initializers.glorot_uniform()
+    self.byte_embedding = self.param("byte_embedding", glorot, (DROPPED_BYTE + 1,
+                                                                self.byte_emb_dim))
+    self.encoder = _Stack(self.byte_emb_dim, self.hidden, self.num_layers, self.init_scale)
+    self.decoder = _Stack(self.output_emb_dim, self.hidden, self.num_layers, self.init_scale)
+    self.output_embedding = self.param("output_embedding", glorot,
+                                       (self.vocabulary.size, self.output_emb_dim))
+    self.projection = self.param("projection", glorot, (self.hidden, self.vocabulary.size))
+
+  @property
+  def _forget_bias(self) -> float:
+    return lstm.TF_FORGET_BIAS if self.tf_forget_bias else 0.0
+
+  def _masks(self, steps: int, batch: int, in_features: int, train: bool
+             ) -> list[tuple[jax.Array, jax.Array]] | None:
+    """Per layer, TF DropoutWrapper masks [steps, B, features] for its input and its output."""
+    if not train or self.dropout == 0.0:
+      return None
+    keep = 1.0 - self.dropout
+    rng = self.make_rng("dropout")
+
+    def mask(key: jax.Array, features: int) -> jax.Array:
+      return jax.random.bernoulli(key, keep, (steps, batch, features)).astype(jnp.float32) / keep
+
+    keys = jax.random.split(rng, 2 * self.num_layers)
+    return [(mask(keys[2 * k], in_features if k == 0 else self.hidden),
+             mask(keys[2 * k + 1], self.hidden)) for k in range(self.num_layers)]
+
+  def encode(self, batch: Batch, *, train: bool) -> State:
+    """The encoder's final (c, h) of every layer, at each window's length."""
+    ids = batch["bytes"]
+    if train and self.byte_dropout > 0.0:
+      dropped = jax.random.bernoulli(self.make_rng("dropout"), self.byte_dropout, ids.shape)
+      ids = jnp.where(dropped, DROPPED_BYTE, ids)
+    inputs = jnp.swapaxes(self.byte_embedding[ids], 0, 1)  # [W, B, E]
+    steps, size = inputs.shape[:2]
+    masks = self._masks(steps, size, self.byte_emb_dim, train)
+    alive = jnp.arange(steps)[:, None, None] < batch["lengths"][None, :, None]  # [W, B, 1]
+    cells = self.encoder.cells()
+    zeros = jnp.zeros((size, self.hidden), inputs.dtype)
+
+    def step(state: State, xs) -> tuple[State, None]:
+      x, step_alive, step_masks = xs
+      new_state, _ = _step(cells, state, x, step_masks, self._forget_bias)
+      return jax.tree.map(lambda new, old: jnp.where(step_alive, new, old), new_state, state), None
+
+    state, _ = lax.scan(step, ((zeros, zeros),) * self.num_layers, (inputs, alive, masks))
+    return state
+
+  def __call__(self, batch: Batch, *, train: bool) -> jax.Array:
+    """Each window's loss [B]: the summed cross-entropy of its target tokens, teacher forced."""
+    state = self.encode(batch, train=train)
+    targets = batch["targets"]
+    teacher = jnp.concatenate([jnp.full_like(targets[:, :1], self.vocabulary.GO),
+                               targets[:, :-1]], axis=1)
+    inputs = jnp.swapaxes(self.output_embedding[teacher], 0, 1)  # [T, B, E_out]
+    masks = self._masks(inputs.shape[0], inputs.shape[1], self.output_emb_dim, train)
+    cells = self.decoder.cells()
+
+    def step(state: State, xs) -> tuple[State, jax.Array]:
+      x, step_masks = xs
+      return _step(cells, state, x, step_masks, self._forget_bias)
+
+    _, outputs = lax.scan(step, state, (inputs, masks))
+    log_probs = jax.nn.log_softmax(jnp.swapaxes(outputs, 0, 1) @ self.projection, axis=-1)
+    gold = jnp.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]
+    real = jnp.arange(targets.shape[1]) < batch["target_lengths"][:, None]
+    return -jnp.sum(jnp.where(real, gold, 0.0), axis=1)
+
+  def decode(self, batch: Batch) -> Decoded:
+    """Greedy decoding of every window (no dropout), within the grammar and `max_spans`."""
+    state = self.encode(batch, train=False)
+    vocabulary = self.vocabulary
+    size = batch["lengths"].shape[0]
+    width = 3 * self.max_spans + 1
+    cells = self.decoder.cells()
+    tokens = jnp.arange(vocabulary.size)
+    is_start = (tokens >= vocabulary.first_start) & (tokens < vocabulary.first_length)
+    is_length = tokens >= vocabulary.first_length
+    is_type = (tokens >= vocabulary.first_type) & (tokens < vocabulary.first_start)
+    value = jnp.where(is_start, tokens - vocabulary.first_start,
+                      tokens - vocabulary.first_length + 1)  # S:i -> i, L:l -> l
+
+    def allowed(position: jax.Array, bound: jax.Array, start: jax.Array) -> jax.Array:
+      """[B, V] tokens the grammar allows at `position`; `bound` [B]: the next span's end must
+      not pass it (the window's length, then the last span's start); `start` [B]: this span's."""
+      if self.constrained_decoding:
+        starts_ok = is_start & (value[None, :] < bound[:, None])
+        lengths_ok = is_length & (value[None, :] <= (bound - start)[:, None])
+      else:
+        starts_ok = jnp.broadcast_to(is_start, (size, vocabulary.size))
+        lengths_ok = jnp.broadcast_to(is_length, (size, vocabulary.size))
+      may_start = (position < 3 * self.max_spans) & bool(self.types)
+      phase = position % 3
+      return jnp.where(phase == 0, (starts_ok & may_start) | (tokens == vocabulary.STOP),
+                       jnp.where(phase == 1, lengths_ok, is_type[None, :]))
+
+    def cond(carry) -> jax.Array:
+      position, _, _, done, *_ = carry
+      return (position < width) & ~jnp.all(done)
+
+    def body(carry):
+      position, state, previous, done, bound, start, output, log_prob = carry
+      state, top = _step(cells, state, self.output_embedding[previous], None, self._forget_bias)
+      log_probs = jax.nn.log_softmax(top @ self.projection, axis=-1)
+      choice = jnp.argmax(jnp.where(allowed(position, bound, start), log_probs, -jnp.inf), axis=-1)
+      choice = jnp.where(done, vocabulary.STOP, choice)
+      log_prob = log_prob + jnp.where(done, 0.0, jnp.take_along_axis(
+          log_probs, choice[:, None], axis=-1)[:, 0])
+      chosen_start = value[choice]
+      start = jnp.where(position % 3 == 0, chosen_start, start)
+      bound = jnp.where(position % 3 == 2, start, bound)
+      output = output.at[:, position].set(choice)
+      return (position + 1, state, choice, done | (choice == vocabulary.STOP), bound, start,
+              output, log_prob)
+
+    lengths = batch["lengths"]
+    carry = (jnp.zeros((), jnp.int32), state, jnp.full((size,), vocabulary.GO, jnp.int32),
+             jnp.zeros((size,), bool), lengths.astype(jnp.int32), jnp.zeros((size,), jnp.int32),
+             jnp.full((size, width), vocabulary.STOP, jnp.int32), jnp.zeros((size,), jnp.float32))
+    *_, output, log_prob = lax.while_loop(cond, body, carry)
+    return Decoded(output, log_prob)

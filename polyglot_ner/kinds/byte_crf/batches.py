@@ -1,0 +1,218 @@
+"""The byte CRF's batches: sentences -> padded UTF-8 byte arrays of their words, in a few shapes.
+
+Sentences are packed once into flat NumPy arrays (all words' bytes in one buffer, per-word offsets
+and lengths, a word-type id per distinct truncated byte string, per-sentence offsets and lengths,
+label ids); a batch is then a handful of vectorised gathers. Batches follow the "word-level
+batches" contract: a dict of int32 arrays
+
+  word_bytes [S*U, W], word_byte_lengths [S*U], pack_offsets [S*U], pack_lengths [S*R],
+  word_ids [B, T], lengths [B], tags [B, T], lang [B]
+
+Each batch carries a table of its distinct words, so that a byte encoder reads "de" once rather
+than at every occurrence and padding word slots cost nothing. The batch's B rows form `num_shards`
+(S) equal blocks (one per device of a data-parallel mesh); each block has its own table of U rows
+(`word_bytes[s*U:(s+1)*U]`) and `word_ids` holds indices into the row's own block's table, so a
+device that receives one block of every array (sharding `P("data")`) holds a self-contained batch.
+Word slots past a sentence's length point at an empty table entry (byte length 0), and table rows
+past the distinct words are empty too. U is the block's number of word slots, B is fixed, T taken
+from `length_buckets` and W from `byte_buckets`, so `jit` sees only a few shapes. `pack_offsets`
+and `pack_lengths` say how each block's table words lie side by side in R rows of W bytes
+(`pack_words`), for a byte encoder that reads packed rows. Lengths are the source of truth;
+padding is 0 everywhere, and a last partial batch is filled with empty rows (length 0).
+
+`WordTrainBatches` and `WordEvalBatches` are the shared mixture batches
+(`polyglot_ner.data.batches`) over these rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from polyglot_ner.data import batches
+from polyglot_ner.data import conll
+from polyglot_ner.data import labels as labels_lib
+
+DEFAULT_LENGTH_BUCKETS = (8, 16, 32, 64, 128)
+DEFAULT_BYTE_BUCKETS = (8, 16, 32, 64)
+DEFAULT_MAX_WORD_BYTES = 64
+
+# Packed byte rows per block: a batch's distinct words grow like its word slots S to the power 0.7
+# (Heaps' law), and every CoNLL en / es / nl training batch (64 sentences, buckets 16 to 128 words,
+# words cut to 16 bytes) fits 37 * S**0.7 bytes; a batch that needs more doubles its rows.
+_PACKED_BYTES = (37.0, 0.7)
+
+
+class PackedSentences:
+  """Sentences flattened into arrays: a batch is a few fancy-indexing gathers away.
+
+  Attributes (n = sentences, m = words): `word_bytes` uint8 (every word's UTF-8 bytes, the last
+  byte a 0 for padding), `word_start` int64 [m + 1], `word_length` int32 [m + 1] (truncated to
+  `max_word_bytes`), `word_type` int64 [m + 1] (equal for equal truncated bytes; the padding word
+  has the largest), `type_word` int64 (a word of each type), `tags` int32 [m + 1] (the extra last
+  word is an empty padding word), `sentence_start` int64 [n], `lengths` int32 [n] (truncated to
+  `max_length` words), `lang` int32 [n], `num_truncated` (sentences cut to `max_length`),
+  `byte_buckets` (the word widths of a batch's table, `byte_buckets_for`).
+  """
+
+  def __init__(self, sentences: Sequence[conll.Sentence], label_map: labels_lib.LabelMap, *,
+               lang: int | np.ndarray = 0, max_length: int | None = None,
+               max_word_bytes: int = DEFAULT_MAX_WORD_BYTES,
+               byte_buckets: Sequence[int] = DEFAULT_BYTE_BUCKETS):
+    if max_word_bytes < 1:
+      raise ValueError(f"max_word_bytes must be >= 1, got {max_word_bytes}")
+    self.byte_buckets = byte_buckets_for(byte_buckets, max_word_bytes)
+    full_lengths = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences))
+    lengths = full_lengths if max_length is None else np.minimum(full_lengths, max_length)
+    self.num_truncated = int(np.sum(lengths < full_lengths))
+    if self.num_truncated:
+      tokens = [t for s, n in zip(sentences, lengths) for t in s.tokens[:n]]
+      tags = [t for s, n in zip(sentences, lengths) for t in s.tags[:n]]
+    else:
+      tokens = [t for s in sentences for t in s.tokens]
+      tags = [t for s in sentences for t in s.tags]
+
+    # One encode call for all words: NUL separators mark the word boundaries in the byte buffer.
+    buffer = np.frombuffer(("\0".join(tokens) + "\0").encode("utf-8"), dtype=np.uint8)
+    ends = np.flatnonzero(buffer == 0)
+    if len(ends) != max(len(tokens), 1):
+      raise ValueError("a token contains a NUL character, which cannot be encoded as a word")
+    ends = ends[:len(tokens)]
+    starts = np.concatenate([[0], ends + 1])[:len(tokens)]
+    word_lengths = ends - starts
+    if np.any(word_lengths == 0):
+      sentence = np.searchsorted(np.cumsum(lengths), np.flatnonzero(word_lengths == 0)[0], "right")
+      raise ValueError(f"sentence {sentence} contains an empty token")
+
+    self.word_bytes = buffer  # its last byte (the final separator) doubles as the padding byte
+    self.word_start = np.append(starts, len(buffer) - 1)
+    self.word_length = np.append(np.minimum(word_lengths, max_word_bytes), 0).astype(np.int32)
+    # Word types, numbered by first occurrence: distinct tokens first (a dict of str, cheap), then
+    # distinct tokens whose truncated bytes are equal are merged.
+    token_types: dict[str, int] = {}
+    token_type = np.fromiter((token_types.setdefault(token, len(token_types)) for token in tokens),
+                             dtype=np.int64, count=len(tokens))
+    _, first = np.unique(token_type, return_index=True)  # ids 0.. all occur: first[id]
+    types: dict[bytes, int] = {}
+    merged = np.fromiter(
+        (types.setdefault(buffer[start:start + length].tobytes(), len(types))
+         for start, length in zip(starts[first], self.word_length[first])),
+        dtype=np.int64, count=len(first))
+    self.word_type = np.append(merged[token_type], len(types))
+    _, self.type_word = np.unique(self.word_type, return_index=True)
+    self.tags = np.append(label_map.encode(tags), 0).astype(np.int32)
+    self.lengths = lengths.astype(np.int32)
+    self.sentence_start = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    self.lang = np.broadcast_to(np.asarray(lang, dtype=np.int32), lengths.shape).copy()
+    self.max_word_bytes = max_word_bytes
+
+  def __len__(self) -> int:
+    return len(self.lengths)
+
+  @property
+  def pad_word(self) -> int:
+    return len(self.word_length) - 1
+
+  def batch(self, rows: np.ndarray, batch_size: int, length_buckets: Sequence[int],
+            num_shards: int = 1) -> dict[str, np.ndarray]:
+    """The padded batch of sentences `rows` (at most `batch_size`; the rest are empty rows), its
+    rows in `num_shards` blocks with a word table each."""
+    if len(rows) > batch_size:
+      raise ValueError(f"{len(rows)} sentences do not fit a batch of {batch_size}")
+    batches.check_num_shards(batch_size, num_shards)
+    lengths = np.zeros(batch_size, dtype=np.int32)
+    lengths[:len(rows)] = self.lengths[rows]
+    lang = np.zeros(batch_size, dtype=np.int32)
+    lang[:len(rows)] = self.lang[rows]
+    starts = np.zeros(batch_size, dtype=np.int64)
+    starts[:len(rows)] = self.sentence_start[rows]
+
+    positions = np.arange(batches.bucket_for(int(lengths.max()), length_buckets))
+    words = np.where(positions < lengths[:, None], starts[:, None] + positions, self.pad_word)
+    # Per block: its distinct word types (the padding type, the largest, sorts last) and ids.
+    blocks = self.word_type[words].reshape(num_shards, -1)
+    distinct, word_ids = zip(*(np.unique(block, return_inverse=True) for block in blocks))
+    table_types = np.full(blocks.shape, self.word_type[self.pad_word])
+    for block, types in enumerate(distinct):
+      table_types[block, :len(types)] = types
+    table_words = self.type_word[table_types.reshape(-1)]
+    word_lengths = self.word_length[table_words]
+    offsets = np.arange(batches.bucket_for(int(word_lengths.max()), self.byte_buckets))
+    byte_index = np.where(offsets < word_lengths[:, None],
+                          self.word_start[table_words][:, None] + offsets, len(self.word_bytes) - 1)
+    width = len(offsets)
+    pack_offsets, pack_lengths = pack_words(word_lengths, width, num_shards,
+                                            packed_rows(blocks.shape[1], width))
+    return {
+        "word_bytes": self.word_bytes[byte_index].astype(np.int32),
+        "word_byte_lengths": word_lengths,
+        "pack_offsets": pack_offsets,
+        "pack_lengths": pack_lengths,
+        "word_ids": np.stack(word_ids).reshape(words.shape).astype(np.int32),
+        "lengths": lengths,
+        "tags": self.tags[words],
+        "lang": lang,
+    }
+
+def packed_rows(slots: int, width: int) -> int:
+  """The rows of `width` bytes a block of `slots` word slots packs its distinct words into (a
+  multiple of 8); one shape per length bucket for nearly every batch, with little padding."""
+  scale, power = _PACKED_BYTES
+  return 8 * math.ceil(scale * slots**power / width / 8)
+
+def pack_words(word_lengths: np.ndarray, width: int, num_shards: int = 1, min_rows: int = 8
+               ) -> tuple[np.ndarray, np.ndarray]:
+  """Where each table word goes when a block's words are packed side by side into rows of
+  `width` bytes: `pack_offsets` [S*U] (row * width + column of its first byte, within its block)
+  and `pack_lengths` [S*R] (bytes used per row; R per block is `min_rows` doubled until the
+  words fit, so that a length bucket nearly always compiles to one shape).
+
+  A byte encoder that restarts its state at every word reads the packed rows instead of one
+  padded row per word: CoNLL words average 7 bytes, so a 16-byte table is mostly padding. Rows
+  are filled largest word first, then topped up with the smallest ones (near-optimal here).
+  """
+  blocks = np.asarray(word_lengths).reshape(num_shards, -1)
+  offsets = np.zeros(blocks.shape, np.int32)
+  rows_per_block = []
+  for block, lengths in enumerate(blocks):
+    order = [int(i) for i in np.argsort(-lengths, kind="stable") if lengths[i] > 0]
+    rows, low, high = [], 0, len(order) - 1
+    while low <= high:
+      take, used = [order[low]], int(lengths[order[low]])
+      low += 1
+      while low <= high and used + lengths[order[high]] <= width:
+        take.append(order[high])
+        used += int(lengths[order[high]])
+        high -= 1
+      offsets[block, take] = len(rows) * width + np.cumsum([0] + [lengths[i] for i in take[:-1]])
+      rows.append(used)
+    rows_per_block.append(rows)
+  num_rows = min_rows
+  while num_rows < max(map(len, rows_per_block)):
+    num_rows *= 2
+  pack_lengths = np.zeros((num_shards, num_rows), np.int32)
+  for block, rows in enumerate(rows_per_block):
+    pack_lengths[block, :len(rows)] = rows
+  return offsets.reshape(-1), pack_lengths.reshape(-1)
+
+def byte_buckets_for(byte_buckets: Sequence[int], max_word_bytes: int) -> tuple[int, ...]:
+  """Byte buckets below `max_word_bytes`, capped by `max_word_bytes` itself."""
+  buckets = batches.normalise_buckets(byte_buckets, "byte_buckets")
+  return tuple(b for b in buckets if b < max_word_bytes) + (max_word_bytes,)
+
+class WordTrainBatches(batches.TrainBatches):
+  """`batches.TrainBatches` over word-level rows (`PackedSentences`); `length_buckets` count words
+  and `packing` is `max_word_bytes` and `byte_buckets`."""
+
+  packer = PackedSentences
+  default_length_buckets = DEFAULT_LENGTH_BUCKETS
+  length_unit = "words"
+
+
+class WordEvalBatches(batches.EvalBatches):
+  """`batches.EvalBatches` over word-level rows (`PackedSentences`)."""
+
+  packer = PackedSentences
+  default_length_buckets = DEFAULT_LENGTH_BUCKETS
