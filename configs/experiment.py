@@ -1,81 +1,41 @@
 """The paper's experiment: monolingual, polyglot and polyglot+fine-tuned models, one table.
 
-Quickstart (the synthetic demo corpus, no data needed):
+The quickstart (the synthetic demo corpus, no data needed; 61 s on 2 CPU cores), CoNLL and WikiANN:
 
   polyglot-ner experiment --config configs/experiment.py --workdir runs/exp_demo
-
-Measured with a cold compilation cache (one seed, 2 CPU cores): the whole protocol, 4 mono runs,
-the polyglot run and 4 fine-tuned children, took 61 s. Test F1 (aa / bb / cc / dd, average), with
-the IOB2-constrained decoding: mono 97.6 / 93.6 / 99.6 / 96.6 (96.9); polyglot 100.0 / 95.9 / 99.6
-/ 100.0 (98.9); polyglot+FT 100.0 / 98.7 / 100.0 / 99.8 (99.6), better than mono on aa, bb and dd
-(p < 0.01) and level on cc (+0.4, p = 0.38). On this synthetic corpus polyglot beats mono, unlike the
-paper's real languages: the languages share all entity names while each train split sees only 65%
-of them, and with 4 epochs each a mono run makes a quarter of the polyglot run's steps.
-
-CoNLL English, Spanish and Dutch with the `cpu` preset and the default budget (converged), one
-seed, on 2 CPU cores shared with other jobs:
-
   polyglot-ner experiment --workdir runs/exp_conll_conv --config \\
       configs/experiment.py:langs=conll2003/en+conll2002/es+conll2002/nl,cpu,root=../shared/data
-
-Test F1 (en / es / nl, average): mono 82.43 / 80.24 / 77.49 (80.05), after 30 / 33 / 19 epochs
-(30 / 97 / 30 min); polyglot 81.73 / 79.58 / 78.31 (79.87), 39 epochs (2 h 5 min). Mono − polyglot
-(paired bootstrap): +0.70 (p = 0.05), +0.66 (p = 0.16), -0.82 (p = 0.92): the paper's "polyglot <
-mono" holds in direction on en and es, not significantly at one seed, and not on nl.
-Polyglot+FT: 83.43 / 80.75 / 79.11 (81.10), after 45 / 22 / 20 epochs (46 / 17 / 19 min); over
-mono +1.00 (p = 0.006), +0.51 (p = 0.21), +1.63 (p = 0.003): the paper's "polyglot+FT > mono" holds
-on en and nl and in direction on es.
-
-Four low-resource WikiANN languages (1,000 / 1,000 / 1,000 / 100 train sentences) with the `cpu`
-preset and the default budget (converged), one seed, 35 min wall on 2 CPU cores:
-
   polyglot-ner experiment --workdir runs/exp_wikiann_conv --config \\
       configs/experiment.py:cpu,langs=wikiann/sw+wikiann/uz+wikiann/kk+wikiann/yo,root=../shared/data
 
-Test F1 (sw / uz / kk / yo, average): mono 77.6 / 82.9 / 73.1 / 69.3 (75.7); polyglot 79.2 / 83.5 /
-71.4 / 79.6 (78.4); polyglot+FT 81.8 / 85.5 / 72.1 / 78.7 (79.5). Every run stopped early (mono
-after 21-36 epochs, fine-tuning after 12-24). Polyglot+FT beats mono on sw (+4.2), uz (+2.6) and yo
-(+9.4, p < 0.01 each) and ties on kk (-1.0 [-3.0, +1.2]); mono beats polyglot only on kk (+1.7,
-p = 0.044), polyglot is far better on yo (+10.3): with 100-1,000 sentences per language the paper's
-"polyglot < mono" does not hold, its "fine-tuning helps" does on three of four.
-
-Fixed budgets (`budget=epochs`, the earlier `cpu,paper` preset) decided the tables measured before
-these: 7 epochs per run gave the CoNLL polyglot run 2.7x a mono run's steps, and it beat mono on
-every language (mono 68.0 / 65.0 / 62.8) for that reason alone. The CoNLL and WikiANN runs were
-trained before the LSTMs became time-major (README, Benchmarks): a rerun draws other dropout masks
-and matches them up to seed noise.
-
 Config arg keys (comma-separated; see `polyglot_ner.config`):
   langs=a/b+c/d   the languages (two or more). Without `langs`, the quickstart: the four demo
-                  languages, the `cpu` preset shrunk further (QUICKSTART_*), budget=epochs
-                  with 4 epochs for mono and polyglot runs and 2 for fine-tuning (minutes).
-  model=byte_crf  the model kind; `configs/<model>.py` gives the training config of every run
-                  (byte_crf, charner, bts). The quickstart works with each: `model=charner`
-                  took 1 min 45 s on 2 cores (average test F1 mono 75.1, polyglot 92.0,
-                  polyglot+FT 97.2); `model=bts` 1 min 5 s, but 4 epochs leave BTS near 2 F1 (it
-                  needs thousands of steps, see configs/bts.py).
-  cpu             that config's `cpu` preset
-  paper           that config's `paper` flag (the published training settings)
+                  languages, the `cpu` preset shrunk further (QUICKSTART_*), budget=epochs with 4
+                  epochs for mono and polyglot runs and 2 for fine-tuning (minutes)
+  model=byte_crf  the model kind (byte_crf, charner, bts); `configs/<model>.py` gives every run's
+                  training config
+  cpu, paper      that config's `cpu` preset and `paper` flag (the published training settings)
   root=<dir>, drop=MISC+...   data root and dropped entity types, as in the model config
-  seeds=0+1+2     seeds; every seed runs the whole protocol (default: num_seeds=1, i.e. seed 0)
+  seeds=0+1+2     every seed runs the whole protocol (default: num_seeds=1, i.e. seed 0)
   num_seeds=<n>   seeds 0 .. n-1 when `seeds` is not given
-  budget=converged  (default with `langs`) the paper's protocol: every run trains until its dev
+  budget=converged  (default with `langs`) the paper's protocol: every run stops when its dev
                   macro F1 has not improved for 10 evaluations (one per epoch) after at least 5
-                  epochs, at most `epochs` (default 50), at a constant learning rate (a cosine
-                  over the cap would barely decay before the run stops). Small languages get as
-                  many epochs as they need instead of a fixed share.
-  budget=steps,steps=<n>  every run (fine-tuning too) makes exactly n steps, no early stopping,
-                  on the model config's schedule (a cosine then spans the n steps)
-  budget=epochs   a fixed number of epochs, `epochs` (0: the model config's), early stopping
-                  with the model config's patience: the quickstart's budget
+                  epochs, at most `epochs` (default 50), at a constant learning rate
+  budget=steps,steps=<n>  every run (fine-tuning too) makes exactly n steps, no early stopping, on
+                  the model config's schedule
+  budget=epochs   `epochs` epochs (0: the model config's), with its patience: the quickstart's
   epochs=<n>      the epoch cap (converged) or the epochs (epochs) of mono and polyglot runs
   ft_epochs=<n>   the same for fine-tuning (0: as the other runs)
   ft_lr=<float>   fine-tuning learning rate (0: the recipe's, see below)
   samples=<n>     paired-bootstrap samples (polyglot+FT vs mono, mono vs polyglot)
 
-Fine-tuning follows `polyglot_ner.study.finetune_recipe`, as `launch/sweep.py` does: all parameters,
-restored from the polyglot run's best dev checkpoint, a fresh optimiser at half the training
-learning rate, the same budget and early stopping on the language's dev F1.
+Fine-tuning follows `polyglot_ner.study.finetune_recipe`, as `launch/sweep.py` does: all parameters
+from the polyglot run's best dev checkpoint, a fresh optimiser at half the training learning rate,
+the same budget and early stopping on the language's dev F1.
+
+Headline: CoNLL-2003 en test F1 83.43 polyglot+FT against 82.43 mono (+1.00, p = 0.006), cpu
+preset, converged (RESULTS.md, "CoNLL-2002/2003 converged"); WikiANN and every kind's quickstart
+are there too.
 """
 
 from __future__ import annotations
@@ -84,7 +44,6 @@ import pathlib
 
 import ml_collections
 
-from polyglot_ner import config as config_lib
 from polyglot_ner import config as config_lib
 from polyglot_ner.errors import NotFound, UserError
 

@@ -55,7 +55,7 @@ RESULTS_FILE = "results.json"
 
 
 @dataclasses.dataclass(frozen=True)
-class Run:
+class Job:
   """One training job: what it trains on, where it writes, and what must finish before it."""
   id: str
   workdir: str
@@ -103,7 +103,7 @@ def train_config(command: Sequence[str]) -> ml_collections.ConfigDict:
 def expand(langs: Sequence[str], designs: Sequence[str], seeds: Sequence[int],
            models: Sequence[str], root: str = "runs/sweep", *, max_subset: int | None = None,
            preset: str | None = None, extra: Sequence[str] = (), configs_dir: str = "configs",
-           ft_epochs: int = 0, ft_lr: float = 0.0) -> list[Run]:
+           ft_epochs: int = 0, ft_lr: float = 0.0) -> list[Job]:
   """All runs of a sweep (`run_plan.expand`), each with its command and whether it is finished.
 
   Args:
@@ -117,7 +117,7 @@ def expand(langs: Sequence[str], designs: Sequence[str], seeds: Sequence[int],
     configs_dir: where `<model>.py` configs live.
     ft_epochs, ft_lr: fine-tuning epochs and learning rate (0: `finetune_recipe`'s).
   """
-  runs: dict[str, Run] = {}
+  runs: dict[str, Job] = {}
   for planned in run_plan.expand(langs, designs, seeds, models, max_subset=max_subset):
     parent = runs[planned.parent] if planned.parent else None
     workdir = os.path.join(root, planned.id)
@@ -136,7 +136,7 @@ def expand(langs: Sequence[str], designs: Sequence[str], seeds: Sequence[int],
     stale = ("config differs in " + "; ".join(status.differences)) if status.stale else ""
     if status.finished and parent and not parent.done:
       stale = f"its parent {parent.id} is not finished with its config"
-    runs[planned.id] = Run(
+    runs[planned.id] = Job(
         id=planned.id, workdir=workdir, command=tuple(command),
         deps=(parent.id,) if parent else (), designs=planned.designs, langs=planned.langs,
         seed=planned.seed, model=planned.model, init_from=parent.workdir if parent else None,
@@ -144,7 +144,7 @@ def expand(langs: Sequence[str], designs: Sequence[str], seeds: Sequence[int],
   return list(runs.values())
 
 
-def move_stale(runs: Iterable[Run]) -> list[tuple[str, str]]:
+def move_stale(runs: Iterable[Job]) -> list[tuple[str, str]]:
   """Moves every stale run's workdir to the first free `<workdir>.stale<N>`; returns the moves."""
   moves = []
   for run in runs:
@@ -157,8 +157,8 @@ def move_stale(runs: Iterable[Run]) -> list[tuple[str, str]]:
   return moves
 
 
-def write_manifest(runs: Iterable[Run], path: str | os.PathLike) -> None:
-  """Writes one JSON object per run (see Run.to_json), atomically."""
+def write_manifest(runs: Iterable[Job], path: str | os.PathLike) -> None:
+  """Writes one JSON object per run (see Job.to_json), atomically."""
   path = pathlib.Path(path)
   path.parent.mkdir(parents=True, exist_ok=True)
   tmp = path.with_name(path.name + ".tmp")
@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
       argv[i:i + 2] = [f"--extra={argv[i + 1]}", ""]
   args = parser.parse_args([a for a in argv if a])
 
-  def plan() -> list[Run]:
+  def plan() -> list[Job]:
     return expand(_split(args.langs, "[+,]"), _split(args.designs),
                   [int(s) for s in _split(args.seeds)], _split(args.models), args.root,
                   max_subset=args.max_subset, preset=args.preset,

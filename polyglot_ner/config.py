@@ -85,6 +85,39 @@ def parse_langs(items: tuple[str, ...]) -> dict[str, float]:
   return langs
 
 
+DEMO_LANGS = ("demo/aa", "demo/bb", "demo/cc", "demo/dd")
+
+
+def parse_model_arg(arg: str | None) -> ml_collections.ConfigDict:
+  """The `arg` every model config takes: langs (default: the four demo languages), cpu, paper,
+  mode, alpha, root, drop and seed."""
+  return parse_arg(arg, langs=DEMO_LANGS, cpu=False, paper=False, mode="proportional", alpha=1.0,
+                   root="", drop=(), seed=0)
+
+
+def add_training(config: ml_collections.ConfigDict, *, batch_size: int, num_epochs: int,
+                 patience: int) -> None:
+  """Adds the training fields every model config has: batch sizes, budget, early stopping,
+  checkpoints, logging and fine-tuning (`polyglot_ner.train.finetune`)."""
+  config.batch_size = batch_size  # global, split over all devices
+  config.eval_batch_size = 128
+  config.num_epochs = num_epochs
+  config.max_steps = 0  # stop after this many steps whatever num_epochs says; 0: num_epochs decides
+  config.min_epochs = 0  # early stopping (patience) only after this many epochs
+  config.eval_every_steps = 0  # 0: evaluate on dev after every epoch
+  config.patience = patience  # evaluations without a better dev macro F1 before stopping; 0: never
+  config.checkpoint_every_steps = 500  # latest checkpoint (for resuming) between evaluations
+  config.log_every_steps = 50
+  # Fine-tuning. init_from: a parent workdir (its best checkpoint) or a checkpoint path
+  # (W/checkpoints/best/<step>); "" trains from scratch. dont_load / freeze: regexes searched in
+  # "/"-joined parameter paths. On the command line, a Python tuple or one flag per regex:
+  #   --config.init_from=runs/poly --config.dont_load="('^crf/', '^output/')"
+  #   --config.freeze=^byte_embedding/ --config.freeze=^byte_encoder/
+  config.init_from = ""
+  config.dont_load = ()  # keep these parameters' fresh initialisation instead of the parent's
+  config.freeze = ()  # give these parameters zero updates
+
+
 def mixture_data(arg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """The `config.data` fields every model's config takes from its arg alike: the data root, the
   language mixture (`langs`, `mode`, `alpha`) and the entity types dropped to O (`drop`)."""

@@ -262,10 +262,9 @@ class Run:
             for paths in self.kind.per_sentence(data, outputs, axis=1)]
 
   def _crf(self, name: str) -> Callable[..., Any]:
-    method = getattr(self.kind, name, None)
-    if method is None:
-      raise errors.UserError(f"the {self.config.model_kind!r} model has no CRF: no {name}")
-    return method
+    """The kind's `StructuredOutput` method `name`."""
+    kind = kinds_base.require(self.kind, kinds_base.StructuredOutput, f"run.{name}")
+    return getattr(kind, name)
 
   def _outputs(self, function: Callable[..., Any], sentences: Sequence[conll.Sentence],
                lang: str | None, args: tuple = ()) -> tuple[kinds_base.EvalData, list[Any]]:
@@ -301,17 +300,17 @@ def load(path: str | os.PathLike, checkpoint: str | None = None) -> Run:
   (`W/checkpoints/best/1234`). A relative or `gs://` path works; a missing or damaged checkpoint
   is a `UserError` naming it."""
   if checkpoint is None:
-    workdir, kind_name, step = checkpoint_lib.locate(path)
+    workdir, slot, step = checkpoint_lib.locate(path)
   else:
-    workdir, kind_name, step = checkpoint_lib.run_path(path), checkpoint, None
+    workdir, slot, step = checkpoint_lib.run_path(path), checkpoint, None
   with checkpoint_lib.Checkpoints(workdir, read_only=True) as checkpoints:
-    if (checkpoint is None and step is None and kind_name == checkpoint_lib.BEST
-        and checkpoints.step(kind_name) is None):
-      kind_name = checkpoint_lib.LATEST
-    meta = checkpoints.meta(kind_name, step)
+    if (checkpoint is None and step is None and slot == checkpoint_lib.BEST
+        and checkpoints.step(slot) is None):
+      slot = checkpoint_lib.LATEST
+    meta = checkpoints.meta(slot, step)
     config = ml_collections.ConfigDict(meta["config"])
     label_map = labels_lib.LabelMap.from_json(meta["label_map"])
     kind = kinds.build(config, label_map)
     mesh = step_lib.make_mesh()
-    params = checkpoints.restore_params(kind_name, kind.abstract_params(mesh), step)
-  return Run(workdir, kind_name, int(meta["step"]), config, meta, label_map, kind, params, mesh)
+    params = checkpoints.restore_params(slot, kind.abstract_params(mesh), step)
+  return Run(workdir, slot, int(meta["step"]), config, meta, label_map, kind, params, mesh)

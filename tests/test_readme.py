@@ -341,3 +341,34 @@ def test_readme_block(commands: list[list[str]], tmp_path: pathlib.Path,
     assert result.returncode == 0, (
         f"{shlex.join(argv)} exited with {result.returncode}:\n{result.stderr[-3000:]}")
     CHECKS[key](argv, result.stdout, repo_copy)
+
+
+def package_map() -> dict[str, set[str]]:
+  """The README's package map: {folder: its entries (sub-folders end with "/")}, by indentation."""
+  block = re.search(r"^## Package map\n.*?^```text\n(.*?)^```", README.read_text(), re.M | re.S)
+  entries: dict[str, set[str]] = {}
+  parents: list[tuple[int, str]] = []
+  for line in block.group(1).splitlines():
+    name = line.split()[0]
+    if not name.endswith(("/", ".py")):
+      continue  # a wrapped description
+    depth = len(line) - len(line.lstrip())
+    parents = [(d, p) for d, p in parents if d < depth]
+    parent = parents[-1][1] if parents else ""
+    entries.setdefault(parent, set()).add(name)
+    if name.endswith("/"):
+      parents.append((depth, parent + name))
+  return entries
+
+
+def test_the_package_map_names_every_package_and_top_level_module():
+  mapped = package_map()
+  package = REPO / "polyglot_ner"
+  assert mapped["polyglot_ner/"] == (
+      {f"{p.name}/" for p in package.iterdir() if (p / "__init__.py").is_file()}
+      | {p.name for p in package.glob("*.py")})
+  kinds = package / "kinds"
+  assert mapped["polyglot_ner/kinds/"] == {f"{p.name}/" for p in kinds.iterdir()
+                                           if (p / "__init__.py").is_file()}
+  assert {name for name in mapped[""] if name != "polyglot_ner/"} <= {
+      f"{p.name}/" for p in REPO.iterdir() if p.is_dir()}

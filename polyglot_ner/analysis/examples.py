@@ -99,7 +99,7 @@ class Examples:
 
 def model(kind: kinds_base.Kind, params: Any) -> importance_lib.Model:
   """The importance's view of a kind: its per-example gold loss (no dropout) and, for kinds that
-  sample (`sample` and `with_tags`, e.g. the byte CRF), labels drawn from the model.
+  sample their tags (`kinds.base.SamplesTags`, e.g. the byte CRF), labels drawn from the model.
 
   The example's loss is the kind's row loss times its weight (`Kind.loss`): the negative
   log-likelihood of the whole example whether the kind reports it as is (the byte CRF, weight 1)
@@ -111,7 +111,7 @@ def model(kind: kinds_base.Kind, params: Any) -> importance_lib.Model:
     loss, weight = kind.loss(params, example, None, train=False)
     return loss[0] * weight[0].astype(loss.dtype)
 
-  if not (callable(getattr(kind, "sample", None)) and callable(getattr(kind, "with_tags", None))):
+  if not isinstance(kind, kinds_base.SamplesTags):
     return importance_lib.Model(params, example_loss)
 
   def sample_labels(params: Any, example: kinds_base.Batch, rng: jax.Array) -> kinds_base.Batch:

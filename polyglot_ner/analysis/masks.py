@@ -72,12 +72,3 @@ def top_k_masks(importance: Mapping[str, Any], fractions: Sequence[float], *,
   layout = layout_lib.Layout.of(importance)
   selected = top_k(layout.vector(importance, "the importance"), fractions, largest=largest)
   return {k: layout.tree(row) for k, row in zip(fractions, selected)}
-
-
-def random_masks(params: Mapping[str, Any], fractions: Sequence[float],
-                 seed: int = 0) -> dict[float, dict[str, Any]]:
-  """{fraction: bool tree of a uniformly random set of that fraction of `params`' entries}."""
-  fractions = check_fractions(fractions)
-  layout = layout_lib.Layout.of(params)
-  selected = top_k(random_scores(layout.size, seed), fractions)
-  return {k: layout.tree(row) for k, row in zip(fractions, selected)}

@@ -67,11 +67,11 @@ class Found:
 def read_run(workdir: epath.Path) -> RunInfo | None:
   """The meta of a run's best checkpoint (else its latest); None for a run with no checkpoint."""
   with checkpoint_lib.Checkpoints(workdir, read_only=True) as checkpoints:
-    kind = next((k for k in (checkpoint_lib.BEST, checkpoint_lib.LATEST)
+    slot = next((k for k in (checkpoint_lib.BEST, checkpoint_lib.LATEST)
                  if checkpoints.step(k) is not None), None)
-    if kind is None:
+    if slot is None:
       return None
-    meta = checkpoints.meta(kind)
+    meta = checkpoints.meta(slot)
   config = meta["config"]
   return RunInfo(workdir, tuple(meta["languages"]), config["model_kind"], int(config["seed"]),
                  int(meta["step"]), meta.get("parent"))
@@ -127,14 +127,14 @@ def find_runs(workdir: str | os.PathLike, *, run_seed: int | None = None) -> Fou
   if not path.is_dir():
     raise errors.UserError(f"{os.fspath(workdir)} is not a directory")
   try:
-    run_workdir, kind, step = checkpoint_lib.locate(path)
+    run_workdir, slot, step = checkpoint_lib.locate(path)
   except errors.NotFound:
     pass
   else:
     with checkpoint_lib.Checkpoints(run_workdir, read_only=True) as checkpoints:
-      if step is None and checkpoints.step(kind) is None:
-        kind = checkpoint_lib.LATEST  # a run that has not evaluated yet
-      languages = tuple(checkpoints.meta(kind, step)["languages"])
+      if step is None and checkpoints.step(slot) is None:
+        slot = checkpoint_lib.LATEST  # a run that has not evaluated yet
+      languages = tuple(checkpoints.meta(slot, step)["languages"])
     return Found(languages, path, {}, {})
 
   infos = [info for info in map(read_run, run_dirs(path)) if info is not None]

@@ -157,7 +157,7 @@ def define_run(flag_values: flags.FlagValues) -> None:
   from polyglot_ner.train import checkpoint as checkpoint_lib  # pylint: disable=C0415
   flags.DEFINE_string("workdir", None, "run directory written by `polyglot-ner train`",
                       flag_values=flag_values)
-  flags.DEFINE_enum("checkpoint", checkpoint_lib.BEST, list(checkpoint_lib.KINDS),
+  flags.DEFINE_enum("checkpoint", checkpoint_lib.BEST, list(checkpoint_lib.SLOTS),
                     "which of the run's checkpoints to use", flag_values=flag_values)
 
 

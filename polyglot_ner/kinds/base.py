@@ -15,6 +15,11 @@ The label space of every kind is the run's IOB2 `LabelMap` (its entity types, sa
 and inherited by a fine-tuned child); a kind derives its own outputs from it (the byte CRF: one
 score per IOB2 tag; a byte tagger: one per type), and turns its predictions back into word-level
 IOB2 tags, which scoring, bootstrap and prediction files share.
+
+Optional capabilities are declared by subclassing, never found by name: a kind whose output is a
+distribution over tag sequences (the byte CRF) also subclasses `StructuredOutput`, and one that can
+draw tag sequences from itself and score them as gold (the true Fisher's labels) `SamplesTags`.
+`require` is how the runs API and the analysis ask for one.
 """
 
 from __future__ import annotations
@@ -159,4 +164,48 @@ class Kind(abc.ABC):
 
   def _init(self, rng: jax.Array) -> Params:
     return self.module.init({"params": rng}, self.example_batch(), train=False)["params"]
+
+
+class StructuredOutput(abc.ABC):
+  """A kind whose prediction is a distribution over each row's tag sequence (e.g. a CRF): its
+  emission scores, exact marginals, k best sequences and samples, pure functions of arrays with
+  rows first (time steps in the kind's units, tags as in the run's label map)."""
+
+  @abc.abstractmethod
+  def emissions(self, params: Params, batch: Batch) -> jax.Array:
+    """Emission scores [B, T, C]."""
+
+  @abc.abstractmethod
+  def marginals(self, params: Params, batch: Batch) -> jax.Array:
+    """p(tag at t = c | row) [B, T, C]."""
+
+  @abc.abstractmethod
+  def kbest(self, params: Params, batch: Batch, k: int) -> tuple[jax.Array, jax.Array]:
+    """The k best tag sequences [B, k, T] and their scores [B, k]."""
+
+  @abc.abstractmethod
+  def sample(self, params: Params, batch: Batch, rng: jax.Array, num_samples: int) -> jax.Array:
+    """Tag sequences [B, num_samples, T] drawn from the model."""
+
+
+class SamplesTags(abc.ABC):
+  """A kind that draws tag sequences from itself and puts them in a batch as its gold tags: what
+  the true Fisher needs (labels sampled from the model, not the data's)."""
+
+  @abc.abstractmethod
+  def sample(self, params: Params, batch: Batch, rng: jax.Array, num_samples: int) -> jax.Array:
+    """Tag sequences [B, num_samples, T] drawn from the model."""
+
+  @abc.abstractmethod
+  def with_tags(self, batch: Batch, tags: jax.Array) -> dict[str, Any]:
+    """`batch` with `tags` [B, T] as its gold tags."""
+
+
+def require(kind: Kind, capability: type, use: str) -> Any:
+  """`kind` if it declares `capability`, else a UserError naming the kind, the capability and
+  what needed it (`use`)."""
+  if not isinstance(kind, capability):
+    raise errors.UserError(f"{use} needs a model kind with {capability.__name__}, and the "
+                           f"{kind.config.model_kind!r} kind does not declare it")
+  return kind
 

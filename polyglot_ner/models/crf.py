@@ -230,14 +230,6 @@ def _sequence_score(p: _Potentials, tags: jax.Array) -> jax.Array:
   return unary + pairs + boundary
 
 
-def sequence_score(emissions: jax.Array, tags: jax.Array, lengths: jax.Array,
-                   transitions: jax.Array, start: jax.Array | None = None,
-                   end: jax.Array | None = None, *,
-                   allowed: Allowed | jax.Array | None = None) -> jax.Array:
-  """Score [B] of the tag sequence `tags`; with `allowed`, each forbidden step adds FORBIDDEN."""
-  return _sequence_score(_potentials(emissions, lengths, transitions, start, end, allowed), tags)
-
-
 def log_likelihood(emissions: jax.Array, tags: jax.Array, lengths: jax.Array,
                    transitions: jax.Array, start: jax.Array | None = None,
                    end: jax.Array | None = None, *, method: str = "scan",
@@ -257,17 +249,6 @@ def marginals(emissions: jax.Array, lengths: jax.Array, transitions: jax.Array,
   """Unary marginals p(y_t = c) [B, T, C] (zero past the length): the gradient of log Z."""
   p = _potentials(emissions, lengths, transitions, start, end, allowed)
   return jax.grad(lambda unary: _log_partition(p._replace(unary=unary), method).sum())(p.unary)
-
-
-def pairwise_marginals(emissions: jax.Array, lengths: jax.Array, transitions: jax.Array,
-                       start: jax.Array | None = None, end: jax.Array | None = None, *,
-                       method: str = "scan",
-                       allowed: Allowed | jax.Array | None = None) -> jax.Array:
-  """p(y_t = i, y_{t+1} = j) [B, T-1, C, C] (zero where t+1 is past the length)."""
-  p = _potentials(emissions, lengths, transitions, start, end, allowed)
-  batch, steps, num_tags = p.unary.shape
-  edges = jnp.zeros((batch, max(steps - 1, 0), num_tags, num_tags), jnp.float32)
-  return jax.grad(lambda e: _log_partition(p, method, e).sum())(edges)
 
 
 def _viterbi_scan(p: _Potentials) -> tuple[jax.Array, jax.Array]:

@@ -58,8 +58,8 @@ AVERAGE = experiment_report.AVERAGE
 
 
 @dataclasses.dataclass(frozen=True)
-class Run:
-  """One training run of the protocol."""
+class Job:
+  """One training job of the protocol: a mono, polyglot or fine-tuned run to train."""
 
   stage: str
   seed: int
@@ -73,7 +73,7 @@ class Run:
                                                else "")
 
 
-def plan(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> list[Run]:
+def plan(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> list[Job]:
   """The runs of the experiment (`run_plan.expand`), each after the run it fine-tunes."""
   unknown = [stage for stage in config.stages if stage not in STAGES]
   if unknown:
@@ -82,13 +82,13 @@ def plan(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> list[
     raise UserError(f"config.langs: need two or more distinct languages, got {config.langs}")
   root = pathlib.Path(workdir)
   # With two or more languages the designs share no run, so each run has one design: its stage.
-  return [Run(planned.designs[0], planned.seed, planned.langs, root / planned.id,
+  return [Job(planned.designs[0], planned.seed, planned.langs, root / planned.id,
               root / planned.parent if planned.parent else None)
           for planned in run_plan.expand(config.langs, config.stages, config.seeds,
                                          [config.model_kind])]
 
 
-def run_config(config: ml_collections.ConfigDict, run: Run) -> ml_collections.ConfigDict:
+def run_config(config: ml_collections.ConfigDict, run: Job) -> ml_collections.ConfigDict:
   """The training config of one run: `config.train` with its seed and languages, and for a
   fine-tuned run `init_from` = its parent's workdir and the fine-tuning recipe's overrides."""
   child = copy.deepcopy(config.train)
@@ -104,7 +104,7 @@ def run_config(config: ml_collections.ConfigDict, run: Run) -> ml_collections.Co
   return child
 
 
-def _transfer_scores(config: ml_collections.ConfigDict, run: Run) -> dict[str, dict[str, float]]:
+def _transfer_scores(config: ml_collections.ConfigDict, run: Job) -> dict[str, dict[str, float]]:
   """Test P/R/F1 of a mono run on every language (cached in its workdir's transfer.json)."""
   path = run.workdir / TRANSFER_FILE
   cached = json.loads(path.read_text()) if path.is_file() else {}
@@ -117,7 +117,7 @@ def _transfer_scores(config: ml_collections.ConfigDict, run: Run) -> dict[str, d
   return {lang: {key: score[key] for key in METRICS} for lang, score in scores.items()}
 
 
-def _test_counts(run: Run, lang: str) -> np.ndarray:
+def _test_counts(run: Job, lang: str) -> np.ndarray:
   """Per-sentence (correct, found, gold) of a run's test predictions for `lang`."""
   path = predictions_lib.predictions_path(run.workdir, "test", lang)
   sentences, predicted = predictions_lib.read_predictions(path)
@@ -138,9 +138,9 @@ def _cell(per_seed: Mapping[int, Mapping[str, float]]) -> dict[str, Any]:
           "std": {key: std for key, (_, std) in stats.items()}}
 
 
-def collect(config: ml_collections.ConfigDict, runs: Sequence[Run],
-            run_results: Mapping[Run, Mapping[str, Any]],
-            transfer: Mapping[Run, Mapping[str, Mapping[str, float]]]) -> dict[str, Any]:
+def collect(config: ml_collections.ConfigDict, runs: Sequence[Job],
+            run_results: Mapping[Job, Mapping[str, Any]],
+            transfer: Mapping[Job, Mapping[str, Mapping[str, float]]]) -> dict[str, Any]:
   """The experiment's results (the content of W/results.json) from its finished runs."""
   langs, seeds = list(config.langs), list(config.seeds)
   stages = [stage for stage in STAGES if stage in config.stages]
@@ -187,7 +187,7 @@ def budget_record(config: ml_collections.ConfigDict) -> dict[str, Any]:
   return record
 
 
-def _significance(config: ml_collections.ConfigDict, runs: Sequence[Run]) -> dict[str, Any]:
+def _significance(config: ml_collections.ConfigDict, runs: Sequence[Job]) -> dict[str, Any]:
   """A paired bootstrap per language for each of the paper's findings whose two rows the
   experiment has (`FINDINGS`), seeds paired (see eval.bootstrap)."""
   options = config.bootstrap

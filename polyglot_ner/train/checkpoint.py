@@ -1,6 +1,6 @@
 """A run's Orbax checkpoints: the latest one (to resume) and the best one on dev (to evaluate).
 
-Layout: `<workdir>/checkpoints/{latest,best}/<step>/{state,meta}`. Each kind is its own
+Layout: `<workdir>/checkpoints/{latest,best}/<step>/{state,meta}`. Each slot (latest, best) is its own
 `CheckpointManager`: best keeps one step, latest keeps two, so that a latest step damaged after its
 save (a truncated file, a deleted manifest) still leaves the one before it to resume from.
 "state" holds the `TrainState` arrays; "meta" is JSON (config, label map, languages, model kind,
@@ -37,8 +37,8 @@ from polyglot_ner import errors
 
 LATEST = "latest"
 BEST = "best"
-KINDS = (LATEST, BEST)
-KEEP = {LATEST: 2, BEST: 1}  # steps kept per kind
+SLOTS = (LATEST, BEST)
+KEEP = {LATEST: 2, BEST: 1}  # steps kept per slot
 # What a readable step holds, relative to its directory; the first missing one names the damage.
 LAYOUT = ("state", "state/_METADATA", "state/manifest.ocdbt", "meta", "meta/metadata")
 # How Orbax and TensorStore report unreadable files: missing ones, truncated ones, missing items.
@@ -57,21 +57,21 @@ def run_path(path: str | os.PathLike) -> epath.Path:
   return path if "://" in os.fspath(path) else path.resolve()
 
 
-def checkpoint_dir(workdir: str | os.PathLike, kind: str) -> epath.Path:
-  """Where a run's checkpoints of one kind live."""
-  if kind not in KINDS:
-    raise errors.UserError(f"unknown checkpoint kind {kind!r}; expected one of {KINDS}")
-  return run_path(workdir) / "checkpoints" / kind
+def checkpoint_dir(workdir: str | os.PathLike, slot: str) -> epath.Path:
+  """Where a run's checkpoints of one slot live."""
+  if slot not in SLOTS:
+    raise errors.UserError(f"unknown checkpoint slot {slot!r}; expected one of {SLOTS}")
+  return run_path(workdir) / "checkpoints" / slot
 
 
 def locate(path: str | os.PathLike) -> tuple[epath.Path, str, int | None]:
-  """(absolute workdir, kind, step or None) of a run workdir (its best checkpoint), a kind's
+  """(absolute workdir, slot, step or None) of a run workdir (its best checkpoint), a slot's
   directory (`W/checkpoints/latest`) or one saved step (`W/checkpoints/best/1234`)."""
   given = run_path(path)
-  in_kind = given.parent.name in KINDS and given.parent.parent.name == "checkpoints"
-  if given.name.isdigit() and in_kind:
+  in_slot = given.parent.name in SLOTS and given.parent.parent.name == "checkpoints"
+  if given.name.isdigit() and in_slot:
     return given.parent.parent.parent, given.parent.name, int(given.name)
-  if given.name in KINDS and given.parent.name == "checkpoints":
+  if given.name in SLOTS and given.parent.name == "checkpoints":
     return given.parent.parent, given.name, None
   if (given / "checkpoints").is_dir():
     return given, BEST, None
@@ -147,8 +147,8 @@ class Checkpoints:
   def __init__(self, workdir: str | os.PathLike, read_only: bool = False):
     """`read_only`: neither create directories nor clean up a killed save's temporary files."""
     self.workdir = run_path(workdir)
-    self._managers = {kind: _manager(checkpoint_dir(self.workdir, kind), KEEP[kind], read_only)
-                      for kind in KINDS}
+    self._managers = {slot: _manager(checkpoint_dir(self.workdir, slot), KEEP[slot], read_only)
+                      for slot in SLOTS}
 
   def __enter__(self) -> Checkpoints:
     return self
@@ -156,25 +156,25 @@ class Checkpoints:
   def __exit__(self, *exc_info) -> None:
     self.close()
 
-  def step(self, kind: str = LATEST) -> int | None:
-    """The newest saved step of `kind`, or None when there is none."""
-    return self._managers[kind].latest_step()
+  def step(self, slot: str = LATEST) -> int | None:
+    """The newest saved step of `slot`, or None when there is none."""
+    return self._managers[slot].latest_step()
 
-  def steps(self, kind: str) -> list[int]:
-    """Every saved step of `kind`, newest first."""
-    return sorted(self._managers[kind].all_steps(), reverse=True)
+  def steps(self, slot: str) -> list[int]:
+    """Every saved step of `slot`, newest first."""
+    return sorted(self._managers[slot].all_steps(), reverse=True)
 
-  def save(self, kind: str, state: Any, meta: dict[str, Any]) -> None:
+  def save(self, slot: str, state: Any, meta: dict[str, Any]) -> None:
     """Starts an asynchronous save of `state` + `meta` at `state.step`; once it is committed, the
-    oldest step beyond the `KEEP` of `kind` is removed.
+    oldest step beyond the `KEEP` of `slot` is removed.
 
     A step already saved is kept as it is: a resumed run that repeats a save completed before
     the interruption (e.g. "best" written, then killed before "latest") computes the same state.
-    In a multi-process run, every pending save of either kind finishes first: the managers'
+    In a multi-process run, every pending save of either slot finishes first: the managers'
     background threads synchronise the processes through barriers of the same names, which must
     not overlap.
     """
-    manager = self._managers[kind]
+    manager = self._managers[slot]
     if jax.process_count() > 1:
       self.wait_until_finished()
     else:
@@ -185,40 +185,40 @@ class Checkpoints:
     manager.save(step, force=True, args=ocp.args.Composite(
         state=ocp.args.PyTreeSave(state), meta=ocp.args.JsonSave(meta)))
 
-  def restore(self, kind: str, target: Any, step: int | None = None
+  def restore(self, slot: str, target: Any, step: int | None = None
               ) -> tuple[Any, dict[str, Any]]:
-    """Restores (state, meta) of `kind` (its newest step, or `step`) into the structure, shapes
+    """Restores (state, meta) of `slot` (its newest step, or `step`) into the structure, shapes
     and shardings of `target`."""
-    restored = self._read(kind, step, lambda manager, step: manager.restore(
+    restored = self._read(slot, step, lambda manager, step: manager.restore(
         step, args=ocp.args.Composite(state=_restore_args(target), meta=ocp.args.JsonRestore())))
     return restored.state, restored.meta
 
-  def restore_params(self, kind: str, target: Any, step: int | None = None) -> Any:
-    """Only the parameters of `kind` (its newest step, or `step`; an Orbax partial restore)
+  def restore_params(self, slot: str, target: Any, step: int | None = None) -> Any:
+    """Only the parameters of `slot` (its newest step, or `step`; an Orbax partial restore)
     shaped and placed like `target`."""
-    restored = self._read(kind, step, lambda manager, step: manager.restore(
+    restored = self._read(slot, step, lambda manager, step: manager.restore(
         step, args=ocp.args.Composite(state=_restore_args({"params": target}, partial=True))))
     return restored.state["params"]
 
-  def params_shapes(self, kind: str, step: int | None = None) -> Any:
-    """The stored parameter tree of `kind` (its newest step, or `step`) as
+  def params_shapes(self, slot: str, step: int | None = None) -> Any:
+    """The stored parameter tree of `slot` (its newest step, or `step`) as
     `jax.ShapeDtypeStruct` leaves, read from metadata."""
-    metadata = self._read(kind, step, lambda manager, step: manager.item_metadata(step).state)
+    metadata = self._read(slot, step, lambda manager, step: manager.item_metadata(step).state)
     return jax.tree.map(lambda m: jax.ShapeDtypeStruct(tuple(m.shape), m.dtype),
                         metadata["params"])
 
-  def meta(self, kind: str = LATEST, step: int | None = None) -> dict[str, Any]:
-    """Only the JSON meta of `kind` (its newest step, or `step`)."""
-    return self._read(kind, step, lambda manager, step: manager.restore(
+  def meta(self, slot: str = LATEST, step: int | None = None) -> dict[str, Any]:
+    """Only the JSON meta of `slot` (its newest step, or `step`)."""
+    return self._read(slot, step, lambda manager, step: manager.restore(
         step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta)
 
-  def path(self, kind: str, step: int | None = None) -> epath.Path:
-    """The directory of the newest saved step of `kind` (or of `step`)."""
-    return checkpoint_dir(self.workdir, kind) / str(self._require(kind) if step is None else step)
+  def path(self, slot: str, step: int | None = None) -> epath.Path:
+    """The directory of the newest saved step of `slot` (or of `step`)."""
+    return checkpoint_dir(self.workdir, slot) / str(self._require(slot) if step is None else step)
 
-  def delete(self, kind: str, step: int) -> None:
+  def delete(self, slot: str, step: int) -> None:
     """Removes one saved step (a damaged one that the resumed run will save again)."""
-    self._managers[kind].delete(step)
+    self._managers[slot].delete(step)
 
   def wait_until_finished(self) -> None:
     """Blocks until every pending save is on disk."""
@@ -230,24 +230,24 @@ class Checkpoints:
     for manager in self._managers.values():
       manager.close()
 
-  def _require(self, kind: str) -> int:
-    step = self.step(kind)
+  def _require(self, slot: str) -> int:
+    step = self.step(slot)
     if step is None:
-      raise errors.NotFound(f"no {kind} checkpoint in {checkpoint_dir(self.workdir, kind)}")
+      raise errors.NotFound(f"no {slot} checkpoint in {checkpoint_dir(self.workdir, slot)}")
     return step
 
-  def _read(self, kind: str, step: int | None, read: Any) -> Any:
-    """`read(manager, step)` of `kind`'s newest step (or `step`); an unreadable step raises
+  def _read(self, slot: str, step: int | None, read: Any) -> Any:
+    """`read(manager, step)` of `slot`'s newest step (or `step`); an unreadable step raises
     DamagedCheckpoint naming its first missing file, else the reader's words about the file;
     other errors (a target that does not fit the stored tree) pass through."""
-    step = self._require(kind) if step is None else step
+    step = self._require(slot) if step is None else step
     try:
       with _quiet_failed_reads():
-        return read(self._managers[kind], step)
+        return read(self._managers[slot], step)
     except READ_ERRORS as e:
-      directory = self.path(kind, step)
+      directory = self.path(slot, step)
       missing = [name for name in LAYOUT if not (directory / name).exists()]
       reason = f"{missing[0]} is missing" if missing else _reason(e)
       if reason is None:
         raise
-      raise DamagedCheckpoint(f"the {kind} checkpoint {directory} is damaged: {reason}") from e
+      raise DamagedCheckpoint(f"the {slot} checkpoint {directory} is damaged: {reason}") from e

@@ -110,7 +110,7 @@ class Parent:
   """The checkpoint a fine-tuned run starts from, with its meta."""
 
   workdir: epath.Path  # absolute
-  kind: str
+  slot: str
   step: int
   meta: dict[str, Any]
 
@@ -118,24 +118,24 @@ class Parent:
   def load(cls, init_from: str | os.PathLike) -> Parent:
     """The parent named by `config.init_from` (a workdir or a checkpoint path)."""
     try:
-      workdir, kind, step = checkpoint_lib.locate(init_from)
+      workdir, slot, step = checkpoint_lib.locate(init_from)
     except errors.NotFound as e:
       raise errors.NotFound(f"config.init_from: {e}") from None
-    directory = checkpoint_lib.checkpoint_dir(workdir, kind)
+    directory = checkpoint_lib.checkpoint_dir(workdir, slot)
     with checkpoint_lib.Checkpoints(workdir, read_only=True) as checkpoints:
-      saved = checkpoints.steps(kind)
+      saved = checkpoints.steps(slot)
       if not saved:
-        raise errors.NotFound(f"config.init_from: no {kind} checkpoint in {directory} (has the "
+        raise errors.NotFound(f"config.init_from: no {slot} checkpoint in {directory} (has the "
                               "parent run reached its first evaluation?)")
       if step is not None and step not in saved:
         raise errors.NotFound(f"config.init_from: {directory} holds step(s) {saved}, not {step}")
       step = saved[0] if step is None else step
-      return cls(workdir, kind, step, checkpoints.meta(kind, step))
+      return cls(workdir, slot, step, checkpoints.meta(slot, step))
 
   @property
   def checkpoint(self) -> epath.Path:
     """The directory of the parent's checkpoint."""
-    return checkpoint_lib.checkpoint_dir(self.workdir, self.kind) / str(self.step)
+    return checkpoint_lib.checkpoint_dir(self.workdir, self.slot) / str(self.step)
 
   @property
   def label_map(self) -> labels_lib.LabelMap:
@@ -144,18 +144,18 @@ class Parent:
   def record(self) -> dict[str, Any]:
     """What the child's meta keeps of its parent (the chain of ancestors included)."""
     return {"workdir": os.fspath(self.workdir), "checkpoint": os.fspath(self.checkpoint),
-            "kind": self.kind, "step": self.step, "languages": self.meta["languages"],
+            "slot": self.slot, "step": self.step, "languages": self.meta["languages"],
             "dev_scores": self.meta["dev_scores"], "parent": self.meta.get("parent")}
 
   def params_shapes(self) -> dict[str, tuple[int, ...]]:
     """{path: shape} of the parent's stored parameters (from the checkpoint's metadata)."""
     with checkpoint_lib.Checkpoints(self.workdir, read_only=True) as checkpoints:
-      return shapes(checkpoints.params_shapes(self.kind, self.step))
+      return shapes(checkpoints.params_shapes(self.slot, self.step))
 
   def restore_params(self, target: Any) -> Any:
     """The parent's parameters at the paths of `target` (a subtree of theirs), placed like it."""
     with checkpoint_lib.Checkpoints(self.workdir, read_only=True) as checkpoints:
-      return checkpoints.restore_params(self.kind, target, self.step)
+      return checkpoints.restore_params(self.slot, target, self.step)
 
 
 def child_label_map(parent: Parent, train: Mapping[str, Sequence[conll.Sentence]],

@@ -14,22 +14,23 @@ from polyglot_ner.train import checkpoint as checkpoint_lib
 
 
 def lineage(path: str | os.PathLike) -> list[dict[str, Any]]:
-  """The run at `path` then its ancestors, each {workdir, kind, step, languages, dev_scores}.
+  """The run at `path` then its ancestors, each {workdir, slot, step, languages, dev_scores}.
 
   `path` is a run workdir (its best checkpoint, else its latest) or a checkpoint path
   (W/checkpoints/best/<step>, W/checkpoints/latest)."""
-  workdir, kind, step = checkpoint_lib.locate(path)
+  workdir, slot, step = checkpoint_lib.locate(path)
   with checkpoint_lib.Checkpoints(workdir, read_only=True) as checkpoints:
-    if step is None and kind == checkpoint_lib.BEST and checkpoints.step(kind) is None:
-      kind = checkpoint_lib.LATEST  # a run that has not evaluated yet
-    meta = checkpoints.meta(kind, step)
-  chain = [{"workdir": os.fspath(workdir), "kind": kind, "step": meta["step"],
+    if step is None and slot == checkpoint_lib.BEST and checkpoints.step(slot) is None:
+      slot = checkpoint_lib.LATEST  # a run that has not evaluated yet
+    meta = checkpoints.meta(slot, step)
+  chain = [{"workdir": os.fspath(workdir), "slot": slot, "step": meta["step"],
             "languages": meta["languages"], "dev_scores": meta["dev_scores"],
             "parent": meta["parent"]}]
   while chain[-1]["parent"]:
     chain.append(chain[-1]["parent"])
-  return [{key: run[key] for key in ("workdir", "kind", "step", "languages", "dev_scores")}
-          for run in chain]
+  # A parent record written before the slot had its name calls it "kind".
+  return [{"workdir": run["workdir"], "slot": run.get("slot", run.get("kind")), "step": run["step"],
+           "languages": run["languages"], "dev_scores": run["dev_scores"]} for run in chain]
 
 
 def format_lineage(chain: list[dict[str, Any]]) -> str:
@@ -37,7 +38,7 @@ def format_lineage(chain: list[dict[str, Any]]) -> str:
   lines = []
   for depth, run in enumerate(chain):
     f1 = "-" if run["dev_scores"] is None else f"{100 * run['dev_scores']['macro_f1']:.2f}"
-    lines.append(f"{'  ' * depth}{'<- ' if depth else ''}{run['workdir']}  {run['kind']} step "
+    lines.append(f"{'  ' * depth}{'<- ' if depth else ''}{run['workdir']}  {run['slot']} step "
                  f"{run['step']}  dev macro F1 {f1}  {'+'.join(run['languages'])}")
   return "\n".join(lines)
 

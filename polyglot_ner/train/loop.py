@@ -136,7 +136,7 @@ def _warn(message: str) -> None:
 
 
 class _Resume:
-  """Picks the checkpoint a run resumes from: the newest step of either kind that reads back
+  """Picks the checkpoint a run resumes from: the newest step of either slot that reads back
   (a best step's meta holds the same data position and counters as a latest one of that step)."""
 
   def __init__(self, checkpoints: checkpoint_lib.Checkpoints, config: ml_collections.ConfigDict):
@@ -144,33 +144,33 @@ class _Resume:
     anything is loaded or written."""
     self._checkpoints = checkpoints
     self._damaged: list[tuple[int, str, checkpoint_lib.DamagedCheckpoint]] = []
-    self._readable: list[tuple[int, str]] = []  # (step, kind) whose meta reads back, newest first
-    steps = sorted(((step, kind) for kind in checkpoint_lib.KINDS
-                    for step in checkpoints.steps(kind)),
-                   key=lambda pair: (-pair[0], checkpoint_lib.KINDS.index(pair[1])))
-    for step, kind in steps:
+    self._readable: list[tuple[int, str]] = []  # (step, slot) whose meta reads back, newest first
+    steps = sorted(((step, slot) for slot in checkpoint_lib.SLOTS
+                    for step in checkpoints.steps(slot)),
+                   key=lambda pair: (-pair[0], checkpoint_lib.SLOTS.index(pair[1])))
+    for step, slot in steps:
       try:
-        meta = checkpoints.meta(kind, step)
+        meta = checkpoints.meta(slot, step)
       except checkpoint_lib.DamagedCheckpoint as e:
-        self._damaged.append((step, kind, e))
+        self._damaged.append((step, slot, e))
         continue
       _check_same_run(meta["config"], config, checkpoints.workdir)
-      self._readable.append((step, kind))
+      self._readable.append((step, slot))
     self.found = bool(steps)
 
   def restore(self, target: Any) -> tuple[Any, dict[str, Any]]:
     """(state, meta) of the newest intact step. Damaged steps newer than it are deleted (the run
     saves them again) with a warning each; none intact is a UserError naming them."""
-    for step, kind in self._readable:
+    for step, slot in self._readable:
       try:
-        state, meta = self._checkpoints.restore(kind, target, step)
+        state, meta = self._checkpoints.restore(slot, target, step)
       except checkpoint_lib.DamagedCheckpoint as e:
-        self._damaged.append((step, kind, e))
+        self._damaged.append((step, slot, e))
         continue
-      for damaged_step, damaged_kind, error in sorted(self._damaged, reverse=True):
+      for damaged_step, damaged_slot, error in sorted(self._damaged, reverse=True):
         _warn(f"skipping step {damaged_step}: {error}")
         if damaged_step > step:
-          self._checkpoints.delete(damaged_kind, damaged_step)
+          self._checkpoints.delete(damaged_slot, damaged_step)
       return state, meta
     workdir = self._checkpoints.workdir
     raise errors.UserError(

@@ -13,13 +13,30 @@ from scipy import stats
 from polyglot_ner.data import tags as tags_lib
 from polyglot_ner.models import crf
 
+
+
+def sequence_score(emissions, tags, lengths, transitions, start=None, end=None):
+  """Score [B] of the tag sequence `tags` (the log-likelihood's numerator)."""
+  return crf._sequence_score(crf._potentials(emissions, lengths, transitions, start, end, None),
+                             tags)
+
+
+def pairwise_marginals(emissions, lengths, transitions, start=None, end=None, *, method="scan"):
+  """p(y_t = i, y_{t+1} = j) [B, T-1, C, C]: the gradient of log Z with respect to edge scores."""
+  p = crf._potentials(emissions, lengths, transitions, start, end, None)
+  batch, steps, num_tags = p.unary.shape
+  edges = jnp.zeros((batch, max(steps - 1, 0), num_tags, num_tags), jnp.float32)
+  return jax.grad(lambda e: crf._log_partition(p, method, e).sum())(edges)
+
+
 # The kernel's functions compiled whole: far cheaper in tests than eager op-by-op dispatch.
 fast = types.SimpleNamespace(**{
-    name: jax.jit(getattr(crf, name), static_argnames=static)
-    for name, static in [("log_partition", "method"), ("sequence_score", ()),
-                         ("log_likelihood", "method"), ("marginals", "method"),
-                         ("pairwise_marginals", "method"), ("viterbi", "method"), ("kbest", "k"),
-                         ("sample", "num_samples")]})
+    name: jax.jit(function, static_argnames=static)
+    for name, function, static in [
+        ("log_partition", crf.log_partition, "method"), ("sequence_score", sequence_score, ()),
+        ("log_likelihood", crf.log_likelihood, "method"), ("marginals", crf.marginals, "method"),
+        ("pairwise_marginals", pairwise_marginals, "method"), ("viterbi", crf.viterbi, "method"),
+        ("kbest", crf.kbest, "k"), ("sample", crf.sample, "num_samples")]})
 LENGTHS = (0, 1, 2, 3, 5, 4)
 SCHEME_LABELS = {
     "IOB1": ["O", "I-PER", "B-PER", "I-LOC"],

@@ -83,7 +83,7 @@ def test_latest_keeps_two_steps(tmp_path):
 def test_missing_checkpoint_is_a_clear_error(tmp_path):
   with pytest.raises(errors.NotFound, match="no best checkpoint in .*checkpoints/best"):
     checkpoint_lib.Checkpoints(tmp_path).meta(checkpoint_lib.BEST)
-  with pytest.raises(errors.UserError, match="unknown checkpoint kind 'last'"):
+  with pytest.raises(errors.UserError, match="unknown checkpoint slot 'last'"):
     checkpoint_lib.checkpoint_dir(tmp_path, "last")
 
 

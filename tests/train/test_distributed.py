@@ -30,8 +30,8 @@ def _free_port() -> int:
     return s.getsockname()[1]
 
 
-def _params(workdir, kind):
-  return jax.tree.map(np.asarray, runs.load(workdir, kind).params)
+def _params(workdir, slot):
+  return jax.tree.map(np.asarray, runs.load(workdir, slot).params)
 
 
 def _records(workdir):
@@ -61,9 +61,9 @@ def test_two_processes_train_the_parameters_of_one(trained_run, tiny_flags, tmp_
         process.kill()
   assert codes == [0, 0], "\n\n".join(log.read_text()[-3000:] for log in logs)
 
-  for kind in checkpoint_lib.KINDS:
+  for slot in checkpoint_lib.SLOTS:
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=0, atol=1e-5),
-                 _params(workdir, kind), _params(reference_dir, kind))
+                 _params(workdir, slot), _params(reference_dir, slot))
   results = json.loads((workdir / "results.json").read_text())
   assert results["best_step"] == reference["best_step"]
   assert [e["step"] for e in results["dev_history"]] == [e["step"] for e in

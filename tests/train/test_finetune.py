@@ -39,9 +39,9 @@ def _initial_state(config, workdir, monkeypatch):
   return started.value.state
 
 
-def _stored_params(workdir, kind=checkpoint_lib.BEST):
-  """A run's `kind` parameters as numpy, read back independently of the fine-tuning code."""
-  run = runs.load(workdir, kind)
+def _stored_params(workdir, slot=checkpoint_lib.BEST):
+  """A run's `slot` parameters as numpy, read back independently of the fine-tuning code."""
+  run = runs.load(workdir, slot)
   return jax.tree.map(np.asarray, run.params)
 
 
@@ -202,10 +202,10 @@ def test_child_meta_and_results_record_the_parent(trained_run, child_run):
   parent_meta = parent_checkpoints.meta(checkpoint_lib.BEST)
   expected = {"workdir": str(parent_dir.resolve()),
               "checkpoint": str(parent_checkpoints.path(checkpoint_lib.BEST).resolve()),
-              "kind": "best", "step": parent_meta["step"], "languages": ["demo/aa", "demo/bb"],
+              "slot": "best", "step": parent_meta["step"], "languages": ["demo/aa", "demo/bb"],
               "dev_scores": parent_meta["dev_scores"], "parent": None}
-  for kind in checkpoint_lib.KINDS:
-    assert checkpoint_lib.Checkpoints(workdir, read_only=True).meta(kind)["parent"] == expected
+  for slot in checkpoint_lib.SLOTS:
+    assert checkpoint_lib.Checkpoints(workdir, read_only=True).meta(slot)["parent"] == expected
   assert results["parent"] == expected
 
 
@@ -216,8 +216,8 @@ def test_an_interrupted_child_resumes_from_its_own_checkpoint(child_run, tmp_pat
     loop.train_and_evaluate(config, tmp_path)
   monkeypatch.setattr(finetune.Parent, "load", None)  # resuming must not look at the parent
   resumed = loop.train_and_evaluate(config, tmp_path)
-  for kind in checkpoint_lib.KINDS:
-    _assert_trees_equal(_stored_params(tmp_path, kind), _stored_params(reference_dir, kind))
+  for slot in checkpoint_lib.SLOTS:
+    _assert_trees_equal(_stored_params(tmp_path, slot), _stored_params(reference_dir, slot))
   assert resumed["test"] == reference["test"] and resumed["parent"] == reference["parent"]
 
 

@@ -34,7 +34,7 @@ def test_the_chain_is_child_first_with_each_runs_scores(three_generations):
   names = ("grandchild", "child", "poly")
   results = {name: json.loads((root / name / "results.json").read_text()) for name in names}
   chain = lineage_lib.lineage(root / "grandchild")
-  assert [(run["workdir"], run["kind"], run["step"], run["languages"]) for run in chain] == [
+  assert [(run["workdir"], run["slot"], run["step"], run["languages"]) for run in chain] == [
       (str(root / name), "best", 1, results[name]["languages"]) for name in names]
   assert [run["dev_scores"]["macro_f1"] for run in chain] == [
       results[name]["dev"]["macro_f1"] for name in names]

@@ -30,17 +30,17 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 STEPS_PER_EPOCH = 8  # the tiny config: 2 languages x 64 sentences / batch 16
 
 
-def _params(workdir, config, kind=checkpoint_lib.LATEST):
+def _params(workdir, config, slot=checkpoint_lib.LATEST):
   label_map = labels_lib.LabelMap.load(workdir / loop.LABEL_MAP_FILE)
   target = kinds.build(config, label_map).abstract_params(step_lib.make_mesh())
   with checkpoint_lib.Checkpoints(workdir, read_only=True) as checkpoints:
-    return checkpoints.restore_params(kind, target)
+    return checkpoints.restore_params(slot, target)
 
 
 def _assert_same_params(reference_dir, workdir, config):
-  for kind in checkpoint_lib.KINDS:
+  for slot in checkpoint_lib.SLOTS:
     jax.tree.map(lambda a, b: np.testing.assert_array_equal(np.asarray(a), np.asarray(b)),
-                 _params(reference_dir, config, kind), _params(workdir, config, kind))
+                 _params(reference_dir, config, slot), _params(workdir, config, slot))
 
 
 def test_one_step_end_to_end(tmp_path, tiny_config):

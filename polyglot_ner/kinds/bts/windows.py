@@ -1,10 +1,10 @@
 """Byte-to-Span's data (research-notes §2.1): a split as one byte stream, 60-byte windows, span
 targets, and the stitching of windows' predicted spans back into word IOB2 tags.
 
-* **Stream.** A split's sentences laid end to end: each sentence's bytes (`byte_stream.sentence_bytes`:
-  words joined by one space, CharNER's byte labels) followed by one space labelled O. Spans are the
-  maximal runs of equal non-O byte labels; since every word is followed by exactly one space, word
-  k starts at `sum(len(word_j) + 1 for j < k)`.
+* **Stream.** A split's sentences laid end to end: each sentence's bytes
+  (`byte_stream.sentence_bytes`: words joined by one space, CharNER's byte labels) followed by one
+  space labelled O. Spans are the maximal runs of equal non-O byte labels; since every word is
+  followed by exactly one space, word k starts at `sum(len(word_j) + 1 for j < k)`.
 * **Vocabulary.** Built from the run's label space (not the original's hard-coded 131 tokens, whose
   8 types mix CoNLL and LORELEI and include a never-emitted O): STOP, GO, one token per entity type
   of the label map, S:0 .. S:W-1 (a span's start in its window), L:1 .. L:W (its length). W = 60
@@ -29,7 +29,8 @@ targets, and the stitching of windows' predicted spans back into word IOB2 tags.
   by bytes), and each draw starts its window at a uniformly random byte of its slot. Every start
   position is about equally likely, as in the original (those of a stream's last, shorter slot a
   little more), and an epoch holds ceil(N / W) windows covering about N bytes. Windows never
-  straddle two languages; those near a stream's end are shorter, as in the original. Byte dropout is the model's (training only).
+  straddle two languages; those near a stream's end are shorter, as in the original. Byte dropout
+  is the model's (training only).
 * **Test windows** (`WindowEvalBatches`): stride 30 (W minus the original's overlap of 30), the
   last window possibly shorter. A row is a window: `indices[i][r]` is the window of batch i's row
   r (-1 for a padding row). `word_tags` stitches the windows' predictions: spans move to absolute

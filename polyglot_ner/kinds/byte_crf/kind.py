@@ -1,6 +1,6 @@
 """The byte CRF as a model kind: word-level batches, CRF log-likelihood, Viterbi word tags.
 
-Batches follow `polyglot_ner.kinds.byte_crf.batches` (a table of each batch's distinct words, bucketed by
+Batches follow `batches` (a table of each batch's distinct words, bucketed by
 `config.data.length_buckets`, `byte_buckets` and `max_word_bytes`); a row is a sentence and its
 length is its number of words. Beyond the seam, the kind exposes the CRF's other outputs
 (emissions, marginals, k-best paths, samples) for the runs API and the analysis.
@@ -22,7 +22,7 @@ from polyglot_ner.kinds.byte_crf import model
 from polyglot_ner.models import crf as crf_lib
 
 
-class Kind(base.Kind):
+class Kind(base.Kind, base.StructuredOutput, base.SamplesTags):
   """The paper's byte-level BiLSTM-CRF (`polyglot_ner.kinds.byte_crf.model`)."""
 
   module_class = model.ByteCRF

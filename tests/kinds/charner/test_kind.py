@@ -12,11 +12,12 @@ from polyglot_ner import config as config_lib
 from polyglot_ner import errors
 from polyglot_ner import kinds
 from polyglot_ner import runs
+from polyglot_ner.analysis import examples as examples_lib
+from polyglot_ner.data import byte_stream
 from polyglot_ner.data import corpora
 from polyglot_ner.data import labels
 from polyglot_ner.data import mixture as mixture_lib
 from polyglot_ner.kinds import charner as charner_kind
-from polyglot_ner.data import byte_stream
 from polyglot_ner.kinds.charner import decode
 from polyglot_ner.kinds.charner import model as charner
 from polyglot_ner.train import loop
@@ -52,6 +53,10 @@ def test_charner_trains_evaluates_tags_and_fine_tunes(tmp_path):
   assert [len(tags) for tags in tagged] == [4, 1]
   assert run.tag_text("Ana vive en Lima\nx") == [list(zip(t, tags)) for t, tags in
                                                  zip(tokens, tagged)]
+  with pytest.raises(errors.UserError, match="run.marginals needs a model kind with "
+                     "StructuredOutput, and the 'charner' kind does not declare it"):
+    run.marginals(tokens)
+  assert examples_lib.model(run.kind, run.params).sample_labels is None  # no true Fisher
 
   child = loop.train_and_evaluate(
       tiny_config(init_from=str(tmp_path / "poly"), num_epochs=1,
