@@ -56,8 +56,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
   config.model_kind = "bts"
   config.model = ml_collections.ConfigDict(dict(
-      window=60, byte_emb_dim=256, num_layers=4, hidden=320, output_emb_dim=320, init_scale=0.08,
-      byte_dropout=0.3, dropout=0.2, tf_forget_bias=True, max_spans=30,
+      window=60, byte_emb_dim=256, num_layers=4, hidden=320, output_emb_dim=320, emb_std=0.0,
+      init_scale=0.08, byte_dropout=0.3, dropout=0.2, tf_forget_bias=True, max_spans=30,
       constrained_decoding=True))
 
   config.optimizer = ml_collections.ConfigDict(dict(

@@ -55,8 +55,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
   config.model_kind = "charner"
   config.model = ml_collections.ConfigDict(dict(
-      emb_dim=128, emb_dropout=0.2, hidden=128, output_dropout=(0.5, 0.5, 0.5, 0.5, 0.8),
-      tf_forget_bias=True, scoring="log_prob"))
+      emb_dim=128, emb_std=0.0, emb_dropout=0.2, hidden=128,
+      output_dropout=(0.5, 0.5, 0.5, 0.5, 0.8), tf_forget_bias=True, scoring="log_prob"))
 
   config.optimizer = ml_collections.ConfigDict(dict(
       learning_rate=1e-3, schedule="constant", warmup_steps=0, final_lr_fraction=0.0,

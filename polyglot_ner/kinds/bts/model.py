@@ -20,9 +20,9 @@ window's entity spans as (start, length, type) triples and STOP (`windows.Vocabu
 
 Parameter tree: `byte_embedding` [257, E], `encoder/layer_k` and `decoder/layer_k` (`kernel`
 [in + n, 4n] over `[x, h]`, `bias` [4n]), `output_embedding` [V, E_out], `projection` [n, V]. The
-embeddings and the projection are Glorot-uniform, as TF's `get_variable` and `Dense` defaults; V
-depends on the label map's types (fine-tuning onto new types: `dont_load` `^output_embedding`,
-`^projection`).
+embeddings (unless `emb_std` > 0) and the projection are Glorot-uniform, as TF's `get_variable`
+and `Dense` defaults; V depends on the label map's types (fine-tuning onto new types: `dont_load`
+`^output_embedding`, `^projection`).
 """
 
 from __future__ import annotations
@@ -116,6 +116,8 @@ class ByteToSpan(nn.Module):
     byte_emb_dim: byte embedding size (paper: 256).
     num_layers, hidden: the encoder's and the decoder's layers and units (paper: 4 x 320).
     output_emb_dim: output-token embedding size (paper: 320).
+    emb_std: 0 (default): the byte and output-token embeddings are Glorot-uniform (the paper's);
+      > 0: normal with this standard deviation (PyTorch's `nn.Embedding` draws N(0, 1)).
     init_scale: LSTM kernels are uniform(-init_scale, init_scale) (paper: 0.08).
     byte_dropout: probability of replacing an input byte by id 256, training only (paper: 0.3).
     dropout: rate on every LSTM layer's input and output, training only (paper: keep 0.8).
@@ -131,6 +133,7 @@ class ByteToSpan(nn.Module):
   num_layers: int = 4
   hidden: int = 320
   output_emb_dim: int = 320
+  emb_std: float = 0.0
   init_scale: float = 0.08
   byte_dropout: float = 0.3
   dropout: float = 0.2
@@ -141,11 +144,12 @@ class ByteToSpan(nn.Module):
   def setup(self):
     self.vocabulary = windows.Vocabulary(self.types, self.window)
     glorot = nn.initializers.glorot_uniform()
-    self.byte_embedding = self.param("byte_embedding", glorot, (DROPPED_BYTE + 1,
-                                                                self.byte_emb_dim))
+    embedding = nn.initializers.normal(self.emb_std) if self.emb_std > 0 else glorot
+    self.byte_embedding = self.param("byte_embedding", embedding, (DROPPED_BYTE + 1,
+                                                                   self.byte_emb_dim))
     self.encoder = _Stack(self.byte_emb_dim, self.hidden, self.num_layers, self.init_scale)
     self.decoder = _Stack(self.output_emb_dim, self.hidden, self.num_layers, self.init_scale)
-    self.output_embedding = self.param("output_embedding", glorot,
+    self.output_embedding = self.param("output_embedding", embedding,
                                        (self.vocabulary.size, self.output_emb_dim))
     self.projection = self.param("projection", glorot, (self.hidden, self.vocabulary.size))
 

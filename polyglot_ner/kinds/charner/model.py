@@ -32,6 +32,8 @@ class CharNER(nn.Module):
   Attributes:
     num_classes: byte classes: O plus the entity types (`batches.byte_classes`).
     emb_dim: byte embedding size (paper: 128, Glorot-uniform initialised).
+    emb_std: 0 (default): the byte embedding is Glorot-uniform (the paper's); > 0: normal with this
+      standard deviation (PyTorch's `nn.Embedding` draws N(0, 1); see configs/charner.py).
     emb_dropout: rate at which a whole byte vector is dropped (paper: keep 0.8).
     hidden: units per direction of every BiLSTM layer (paper: 128).
     output_dropout: one output dropout rate per BiLSTM layer, bottom first; its length is the
@@ -44,6 +46,7 @@ class CharNER(nn.Module):
 
   num_classes: int
   emb_dim: int = 128
+  emb_std: float = 0.0
   emb_dropout: float = 0.2
   hidden: int = 128
   output_dropout: Sequence[float] = (0.5, 0.5, 0.5, 0.5, 0.8)
@@ -54,7 +57,9 @@ class CharNER(nn.Module):
   def __call__(self, batch: Batch, *, train: bool) -> jax.Array:
     """Logits [B, L, num_classes] (meaningless past each row's length)."""
     lengths = batch["lengths"]
-    x = nn.Embed(BYTE_VOCAB, self.emb_dim, embedding_init=nn.initializers.glorot_uniform(),
+    embedding_init = (nn.initializers.normal(self.emb_std) if self.emb_std > 0 else
+                      nn.initializers.glorot_uniform())
+    x = nn.Embed(BYTE_VOCAB, self.emb_dim, embedding_init=embedding_init,
                  name="byte_embedding")(batch["bytes"])
     x = nn.Dropout(self.emb_dropout, broadcast_dims=(2,), name="emb_dropout")(
         x, deterministic=not train)

@@ -52,6 +52,18 @@ def test_parameters_follow_the_original():
              for l in ("layer_0", "layer_1"))
 
 
+def test_emb_std_draws_normal_embeddings():
+  """Both embeddings are Glorot-uniform by default; `emb_std` > 0: N(0, emb_std), the rest as
+  before."""
+  glorot, normal = _params(_module()), _params(_module(emb_std=1.0))
+  vocabulary_size = 2 + len(TYPES) + 2 * WINDOW
+  assert np.abs(glorot["byte_embedding"]).max() <= np.sqrt(6 / (257 + 8))
+  assert np.abs(glorot["output_embedding"]).max() <= np.sqrt(6 / (vocabulary_size + 8))
+  for name in ("byte_embedding", "output_embedding"):
+    assert 0.85 < np.asarray(normal[name]).std() < 1.15
+  np.testing.assert_array_equal(glorot["projection"], normal["projection"])
+
+
 @pytest.mark.parametrize("constrained, max_spans", [(True, 2), (False, 3), (True, 30)])
 def test_decoding_keeps_the_grammar_and_the_cap(constrained, max_spans):
   module = _module(max_spans=max_spans, constrained_decoding=constrained)

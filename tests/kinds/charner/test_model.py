@@ -228,6 +228,17 @@ def test_paper_sizes_by_default():
   assert model.output_dropout == (0.5, 0.5, 0.5, 0.5, 0.8) and model.emb_dropout == 0.2
 
 
+def test_emb_std_draws_a_normal_embedding():
+  """Glorot-uniform by default (|x| <= sqrt(6 / (256 + 64))); `emb_std` > 0: N(0, emb_std)."""
+  batch = {"bytes": jnp.ones((1, 1), jnp.int32), "lengths": jnp.ones((1,), jnp.int32)}
+  def embedding(**fields):
+    model = charner.CharNER(NUM_CLASSES, emb_dim=64, hidden=4, output_dropout=(0.0,), **fields)
+    params = model.init(jax.random.PRNGKey(0), batch, train=False)["params"]
+    return np.asarray(params["byte_embedding"]["embedding"])
+  assert np.abs(embedding()).max() <= np.sqrt(6 / (256 + 64))
+  assert 0.95 < embedding(emb_std=1.0).std() < 1.05
+
+
 def test_padding_changes_nothing_and_dropout_only_in_training(params, batch):
   clean, dropped = _logits(params, batch, jax.random.PRNGKey(1))
   assert clean.shape == (4, 32, NUM_CLASSES)
