@@ -6,8 +6,8 @@ so importing the CLI never pulls in JAX for commands that do not need it. It is 
 where a user error (`polyglot_ner.errors.UserError`: bad data, config, path, checkpoint) becomes
 one line on stderr and exit status 1, for every command; `--debug` (anywhere on the command line)
 or POLYGLOT_NER_DEBUG=1 shows the traceback instead. Before any command runs, the allocator is set
-to keep freed memory (`polyglot_ner.train.host_memory`: ~30% faster training steps on CPUs, compiling a
-little slower); POLYGLOT_NER_KEEP_FREED_MEMORY=0 leaves it as it is.
+to keep freed memory (`polyglot_ner.train.host_memory`: ~30% faster training steps on CPUs,
+compiling a little slower); POLYGLOT_NER_KEEP_FREED_MEMORY=0 leaves it as it is.
 """
 
 import importlib
@@ -25,6 +25,8 @@ COMMANDS = {
     "lineage": ("polyglot_ner.commands.lineage", "print the runs a checkpoint was fine-tuned from"),
     "experiment": ("polyglot_ner.commands.experiment",
                    "mono / polyglot / polyglot+FT runs and one table"),
+    "report": ("polyglot_ner.commands.report",
+               "one table of several experiments (the paper's models side by side)"),
     "analyze": ("polyglot_ner.commands.analyze", "which parameters languages share; a report"),
 }
 

@@ -188,6 +188,13 @@ def check_experiment(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
     assert row in table and row in stdout
 
 
+def check_report(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
+  del argv, cwd
+  assert "Every run:" in stdout and "not finished" not in stdout
+  for row in ("| mono |", "| polyglot |", "| polyglot+FT |", "| polyglot+FT − mono |"):
+    assert row in stdout
+
+
 def check_evaluate(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
   del argv, cwd
   assert "macro_f1" in json.loads(stdout.strip().splitlines()[-1])
@@ -257,6 +264,7 @@ CHECKS: dict[str, Callable[[list[str], str, pathlib.Path], None]] = {
     "predict": check_predict, "lineage": check_lineage, "data stats": check_data_stats,
     "data validate": check_data_validate, "data convert": check_data_convert,
     "sweep": check_sweep, "python": check_python, "analyze": check_analyze,
+    "report": check_report,
 }
 
 BLOCKS = readme_blocks()

@@ -6,7 +6,7 @@
 W is a run workdir (its best checkpoint, else its latest) or a checkpoint path
 (W/checkpoints/best/<step>, W/checkpoints/latest). The chain prints from W alone, even when the
 ancestors' workdirs have moved (`polyglot_ner.train.lineage`). One line per run: workdir,
-checkpoint kind and step, dev macro F1 of that checkpoint, languages.
+checkpoint slot (best or latest) and step, dev macro F1 of that checkpoint, languages.
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ def budget_text(budget: Mapping[str, Any]) -> str:
           + f"; {budget['schedule']} learning rate.")
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
   lines = ["| " + " | ".join(header) + " |",
            "|" + "|".join([":--"] + ["--:"] * (len(header) - 1)) + "|"]
   return lines + ["| " + " | ".join(row) + " |" for row in rows]
@@ -111,7 +111,7 @@ def markdown(results: Mapping[str, Any]) -> str:
   if "budget" in results:
     lines.append(budget_text(results["budget"]))
   lines.append("")
-  lines += _table(["model", *columns], rows)
+  lines += table(["model", *columns], rows)
   if findings:
     info = results["significance"]
     confidence = round(100 * info["confidence"])
@@ -128,7 +128,7 @@ def markdown(results: Mapping[str, Any]) -> str:
     lines += ["", "## Zero-shot transfer of the monolingual models", "",
               "Test span F1 (%) of the mono model of each row's language on each column's test "
               f"set; {_seeds_text(seeds)}.", ""]
-    lines += _table(["trained on \\ tested on", *langs],
+    lines += table(["trained on \\ tested on", *langs],
                     [[lang, *(_percent(results["transfer"][lang][test]) for test in langs)]
                      for lang in langs])
   return "\n".join(lines) + "\n"
