@@ -7,8 +7,6 @@ import json
 import numpy as np
 import pytest
 
-from polyglot_ner.data import batches as data_batches
-from polyglot_ner.data import byte_stream
 from polyglot_ner.data import corpora
 from polyglot_ner.data import labels
 from polyglot_ner.data import mixture
@@ -276,27 +274,8 @@ def test_bad_input_raises(label_map):
                           length_buckets=())
 
 
-def test_bucket_helpers():
-  assert data_batches.bucket_for(0, (8, 16)) == 8
-  assert data_batches.bucket_for(9, (8, 16)) == 16
-  with pytest.raises(ValueError, match="exceeds"):
-    data_batches.bucket_for(17, (8, 16))
+def test_byte_buckets_are_capped_by_the_word_length():
   assert word_batches.byte_buckets_for((64, 8, 16, 16, 128), 20) == (8, 16, 20)
-  assert data_batches.eval_length_buckets((8, 128), 124) == (8, 128)
-  assert data_batches.eval_length_buckets((8, 128), 1238) == (8, 128, 1280)
-
-
-def test_sentence_bytes_labels_hand_case():
-  sentence = Sentence(("John", "Smith", "visited", "New", "York", "Zürich"),
-                      ("B-PER", "I-PER", "O", "B-LOC", "I-LOC", "B-LOC"))
-  stream, byte_labels = byte_stream.sentence_bytes(sentence)
-  assert bytes(stream.astype(np.uint8).tolist()).decode() == "John Smith visited New York Zürich"
-  assert stream.dtype == np.int32
-  expected = (["PER"] * 4 + ["PER"] + ["PER"] * 5 + ["O"] + ["O"] * 7 + ["O"] + ["LOC"] * 3
-              + ["LOC"] + ["LOC"] * 4 + ["O"] + ["LOC"] * 7)
-  assert byte_labels.tolist() == expected
-  empty_stream, empty_labels = byte_stream.sentence_bytes(Sentence((), ()))
-  assert empty_stream.shape == empty_labels.shape == (0,)
 
 
 def test_demo_languages_batch():
