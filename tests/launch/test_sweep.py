@@ -1,4 +1,4 @@
-"""The sweep: a command per planned run (the planner itself: tests/test_run_plan.py), dependencies,
+"""The sweep: a command per planned run (the planner itself: tests/study/test_plan.py), dependencies,
 finished and stale runs, the fine-tuning recipe, canonical names, the manifest and the CLI."""
 
 import json

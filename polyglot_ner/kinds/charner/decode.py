@@ -50,7 +50,7 @@ def viterbi(logits: jax.Array, lengths: jax.Array, kinds: jax.Array, *,
   """The best word-consistent byte labels [B, L] int32 (0 past each length) and their scores [B]
   (0 for an empty row).
 
-  `logits` [B, L, C] per-byte class scores, `lengths` [B], `kinds` [B, L] (`byte_batching`
+  `logits` [B, L, C] per-byte class scores, `lengths` [B], `kinds` [B, L] (`batches`
   kinds; ignored past each length). `scoring` as `byte_scores`.
   """
   scores = byte_scores(logits, scoring)

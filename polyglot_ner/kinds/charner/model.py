@@ -4,8 +4,8 @@ The sentence is one byte sequence (words joined by one space, `polyglot_ner.kind
 each byte is embedded, a whole byte vector dropped at train time, and read by a stacked BiLSTM whose
 every layer has its own output dropout (the paper's keep probabilities [.5, .5, .5, .5, .2]); a
 dense layer scores each byte's class (O or an entity type, no B/I). The loss is the mean per-byte
-cross-entropy over the batch's unpadded bytes; `decode` turns the scores into word tags
-(`charner_decode`).
+cross-entropy over the batch's unpadded bytes; `decode` turns the scores into word tags (the
+word-consistent Viterbi of `polyglot_ner.kinds.charner.decode`).
 
 Parameter tree (top level): `byte_embedding`, `layer_0` ... `layer_{n-1}` (each with `fw` and `bw`
 TF `LSTMCell` parameters, see `lstm.BiLSTM`), `output` (the label-dependent dense layer).
