@@ -67,15 +67,16 @@ def test_charner_trains_evaluates_tags_and_fine_tunes(tmp_path):
 
 def test_the_config_has_the_papers_settings_and_smaller_presets():
   paper = config_lib.load_config("charner.py")
-  assert dict(paper.model) == dict(emb_dim=128, emb_dropout=0.2, hidden=128,
+  assert dict(paper.model) == dict(emb_dim=128, emb_std=0.0, emb_dropout=0.2, hidden=128,
                                    output_dropout=(0.5, 0.5, 0.5, 0.5, 0.8), tf_forget_bias=True,
                                    scoring="log_prob")
   assert (paper.optimizer.learning_rate, paper.optimizer.schedule, paper.optimizer.grad_clip_norm,
           paper.batch_size) == (1e-3, "constant", 1.0, 32)
   cpu = config_lib.load_config("charner.py:cpu")
-  assert (cpu.model.hidden, len(cpu.model.output_dropout)) == (64, 3)
+  assert (cpu.model.hidden, len(cpu.model.output_dropout), cpu.model.emb_std) == (64, 3, 1.0)
   cpu_paper = config_lib.load_config("charner.py:cpu,paper")
   assert cpu_paper.model.output_dropout == (0.5, 0.5, 0.8) and cpu_paper.model.emb_dropout == 0.2
+  assert cpu_paper.model.emb_std == 0.0  # the published Glorot-uniform embedding
   assert cpu_paper.optimizer.learning_rate == 1e-3 and cpu_paper.model.hidden == 64
   for config in (paper, cpu, cpu_paper):  # every model key is a field of the module
     assert set(config.model) == set(charner_kind.Kind.config_fields())
