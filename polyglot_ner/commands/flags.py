@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import ast
 import codecs
+import os
 import shlex
 import sys
 from typing import Callable, Sequence
 
 from absl import flags
 from ml_collections import config_flags
+
+from polyglot_ner import errors
 
 Define = Callable[[flags.FlagValues, list[str]], None]  # (flags to define into, full argv)
 Run = Callable[[flags.FlagValues, list[str]], int]  # (parsed flags, positional args) -> status
@@ -165,3 +168,22 @@ def define_encoding(flag_values: flags.FlagValues, help_: str) -> None:
   """An `--encoding` flag (default None) that rejects an encoding Python does not know."""
   flags.DEFINE_string("encoding", None, help_, flag_values=flag_values)
   flags.register_validator("encoding", _known_encoding, "unknown encoding", flag_values=flag_values)
+
+
+def _same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+  """Whether two paths name one file: the same path, or one file through a link."""
+  if os.path.abspath(a) == os.path.abspath(b):
+    return True
+  try:
+    return os.path.samefile(a, b)
+  except OSError:  # one of them does not exist: not the same file
+    return False
+
+
+def check_output(output: str | os.PathLike, *inputs: str | os.PathLike) -> None:
+  """Refuses, before anything is read or written, an output that is one of the command's inputs:
+  writing it would replace the input (and drop its other columns)."""
+  for source in inputs:
+    if _same_file(output, source):
+      raise errors.UserError(f"the output {os.fspath(output)} is the input {os.fspath(source)}; "
+                             "writing it would overwrite the input: choose another output file")
