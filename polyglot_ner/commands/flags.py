@@ -83,7 +83,8 @@ def parse(prog: str, argv: Sequence[str], define: Define | None = None,
           required: tuple[str, ...] = (), positional: Sequence[str] = (), description: str = ""
           ) -> tuple[flags.FlagValues, list[str]]:
   """Fresh flags parsed from `argv` and its positional arguments, which must match the metavars
-  `positional` (a last one ending in `...` takes one or more); raises UsageError."""
+  `positional` (a last one ending in `...` takes one or more); raises UsageError, or UserError
+  for a `--config` file that does not exist or is not Python."""
   argv = list(argv)
   flag_values = flags.FlagValues()
   if define is not None:
@@ -99,6 +100,8 @@ def parse(prog: str, argv: Sequence[str], define: Define | None = None,
     missing = [name for name in required if flag_values[name].value is None]
     if missing:
       raise flags.Error(f"missing required flags: {', '.join('--' + m for m in missing)}")
+  except SyntaxError as e:  # raised while parsing --config: the file is not Python
+    raise errors.UserError(f"config file {e.filename}:{e.lineno}: {e.msg}") from None
   except (KeyError, AttributeError) as e:  # a locked config rejecting an unknown override key
     raise usage_error(usage, prog, f"unknown config key {_unquote(e)}") from None
   except (flags.Error, ValueError, TypeError) as e:
@@ -106,6 +109,11 @@ def parse(prog: str, argv: Sequence[str], define: Define | None = None,
   problem = _positional_problem(positional, args)
   if problem:
     raise usage_error(usage, prog, problem)
+  if "config" in flag_values and flag_values["config"].present:
+    # config_flags defers a missing file's error to a traceback at the config's first use.
+    config_file = flag_values["config"].config_filename.split(":", 1)[0]  # without its arg
+    if not os.path.isfile(config_file):
+      raise errors.NotFound(f"config file {config_file} does not exist")
   return flag_values, args
 
 
