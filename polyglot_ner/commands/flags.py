@@ -70,10 +70,12 @@ def _paragraphs(*texts: str) -> str:
 
 
 def _positional_problem(positional: Sequence[str], args: list[str]) -> str | None:
-  """What is wrong with `args` for the metavars `positional` (a last `NAME...`: one or more)."""
-  many = bool(positional) and positional[-1].endswith("...")
-  if len(args) < len(positional):
-    return f"missing {' '.join(positional[len(args):])}"
+  """What is wrong with `args` for the metavars `positional` (a last `NAME...`: one or more;
+  `[NAME...]`: any number)."""
+  many = bool(positional) and positional[-1].rstrip("]").endswith("...")
+  needed = [name for name in positional if not name.startswith("[")]
+  if len(args) < len(needed):
+    return f"missing {' '.join(needed[len(args):])}"
   if len(args) > len(positional) and not many:
     return f"unexpected arguments: {shlex.join(args[len(positional):])}"
   return None
@@ -83,7 +85,7 @@ def parse(prog: str, argv: Sequence[str], define: Define | None = None,
           required: tuple[str, ...] = (), positional: Sequence[str] = (), description: str = ""
           ) -> tuple[flags.FlagValues, list[str]]:
   """Fresh flags parsed from `argv` and its positional arguments, which must match the metavars
-  `positional` (a last one ending in `...` takes one or more); raises UsageError, or UserError
+  `positional` (a last one ending in `...` takes one or more, `[...]` any number); raises UsageError, or UserError
   for a `--config` file that does not exist or is not Python."""
   argv = list(argv)
   flag_values = flags.FlagValues()

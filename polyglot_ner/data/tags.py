@@ -21,8 +21,11 @@ OUTSIDE = "O"
 
 Span = tuple[str, int, int]  # (entity type, start, end exclusive)
 
-_TAG_PATTERN = re.compile(r"(?:[BIES]-[A-Za-z][A-Za-z0-9_]*|O)\Z")
-_TYPE_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+# An entity type: a letter (any script), then letters, digits, `_` or `-` (`WORK-OF-ART`, `ÉT`), as
+# conlleval reads types since its 2004 fix; the prefix is everything before the first hyphen.
+_TYPE = r"[^\W\d_][\w-]*"
+_TAG_PATTERN = re.compile(rf"(?:[BIES]-{_TYPE}|O)\Z")
+_TYPE_PATTERN = re.compile(rf"{_TYPE}\Z")
 
 
 def scheme_name(scheme: str) -> str:
