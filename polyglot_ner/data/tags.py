@@ -174,7 +174,7 @@ def map_types(tags: Sequence[str], type_map: Mapping[str, str]) -> list[str]:
   chunks that end up with the same type stay two chunks (`B-X B-X`).
   """
   for source, target in type_map.items():
-    if target != OUTSIDE and not _TYPE_PATTERN.match(target):
+    if target != OUTSIDE and (not _TYPE_PATTERN.match(target) or is_valid_tag(target)):
       raise errors.UserError(f"type_map[{source!r}] = {target!r} is neither a type name nor 'O'")
   kept = []
   for type_, start, end in spans(tags):
