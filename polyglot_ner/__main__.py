@@ -22,6 +22,7 @@ COMMANDS = {
     "train": ("polyglot_ner.commands.train", "train or resume a run from a config file"),
     "evaluate": ("polyglot_ner.commands.evaluate", "score a trained run on every language"),
     "predict": ("polyglot_ner.commands.predict", "tag a CoNLL file or text with a trained run"),
+    "score": ("polyglot_ner.commands.score", "conlleval's report of `token ... gold pred` files"),
     "lineage": ("polyglot_ner.commands.lineage", "print the runs a checkpoint was fine-tuned from"),
     "experiment": ("polyglot_ner.commands.experiment",
                    "mono / polyglot / polyglot+FT runs and one table"),

@@ -118,6 +118,35 @@ def add_training(config: ml_collections.ConfigDict, *, batch_size: int, num_epoc
   config.freeze = ()  # give these parameters zero updates
 
 
+# The least value of each integer field of a model config that has it (`key` or `data.key`); a
+# field named `*_buckets` holds positive sizes. 0 means "off" where 0 is allowed.
+_MINIMUMS = {
+    "batch_size": 1, "eval_batch_size": 1, "max_steps": 0, "min_epochs": 0, "eval_every_steps": 0,
+    "patience": 0, "checkpoint_every_steps": 1, "log_every_steps": 1, "data.max_word_bytes": 1,
+    "data.sort_window": 1, "data.max_train_sentences": 0, "data.eval_stride": 1,
+}
+
+
+def check_training(config: ml_collections.ConfigDict) -> None:
+  """A UserError naming the first field of a model config whose value cannot train (a batch of
+  0, checkpoints every 0 steps, no length buckets, ...), so that it fails before any compiling."""
+  if config.dont_load and not config.init_from:
+    raise UserError("config.dont_load applies only when fine-tuning (config.init_from is empty)")
+  flat = config.to_dict()
+  fields = {**flat, **{f"data.{key}": value for key, value in flat.get("data", {}).items()}}
+  for key, least in _MINIMUMS.items():
+    if key in fields and not (isinstance(fields[key], int) and fields[key] >= least):
+      raise UserError(f"config.{key} must be an integer >= {least}, got {fields[key]!r}")
+  if not config.max_steps and config.num_epochs < 1:
+    raise UserError(f"config.num_epochs must be >= 1 (or config.max_steps > 0), got "
+                    f"{config.num_epochs}")
+  for key, value in fields.items():
+    if key.endswith("_buckets") and not (
+        isinstance(value, (tuple, list)) and value
+        and all(isinstance(size, int) and size >= 1 for size in value)):
+      raise UserError(f"config.{key} must be a non-empty list of positive sizes, got {value!r}")
+
+
 def mixture_data(arg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """The `config.data` fields every model's config takes from its arg alike: the data root, the
   language mixture (`langs`, `mode`, `alpha`) and the entity types dropped to O (`drop`)."""

@@ -107,10 +107,14 @@ class Run:
     """Predicted IOB2 tags of each sentence (token lists, or `conll.Sentence`s whose tags are
     ignored), as a model of `lang` (default: the run's first language)."""
     tagger = self.tagger()
-    return tagger.tag(self.params, tagger.batches(_sentences(sentences), self.lang_id(lang)))
+    sentences = _sentences(sentences)
+    return tagger.tag(self.params, tagger.batches(sentences, self.lang_id(lang)))
 
   def tag_text(self, text: str, lang: str | None = None) -> list[list[tuple[str, str]]]:
     """(token, tag) pairs of each non-blank line of `text`, split at whitespace."""
+    if not isinstance(text, str):
+      raise errors.UserError(f"run.tag_text expects a string, got {type(text).__name__} "
+                             f"{_shown(text)} (run.tag tags token lists)")
     sentences = text_lib.split_sentences(text)
     return [list(zip(tokens, tags)) for tokens, tags in zip(sentences, self.tag(sentences, lang))]
 
@@ -164,6 +168,7 @@ class Run:
     if isinstance(sentences, dict):
       return -np.asarray(self.tagger().run(step_lib.make_predict_step(loss, self.mesh),
                                            self.params, sentences))
+    sentences = _sentences(sentences, "run.log_likelihood", tagged=True)
     return -np.asarray(self._per_sentence(loss, sentences, lang, axis=None), dtype=np.float32)
 
   # Parameter importance, masks and pruning (`polyglot_ner.analysis`).
@@ -236,17 +241,19 @@ class Run:
 
   def emissions(self, sentences: Sequence[Tokens], lang: str | None = None) -> list[np.ndarray]:
     """Emission scores [words, tags] of each sentence (tag ids: `run.label_map.tags`)."""
-    return self._per_sentence(self._crf("emissions"), _sentences(sentences), lang)
+    return self._per_sentence(self._crf("emissions"), _sentences(sentences, "run.emissions"),
+                              lang)
 
   def marginals(self, sentences: Sequence[Tokens], lang: str | None = None) -> list[np.ndarray]:
     """p(word t has tag c | sentence) [words, tags] of each sentence."""
-    return self._per_sentence(self._crf("marginals"), _sentences(sentences), lang)
+    return self._per_sentence(self._crf("marginals"), _sentences(sentences, "run.marginals"),
+                              lang)
 
   def kbest(self, sentences: Sequence[Tokens], k: int, lang: str | None = None
             ) -> list[list[tuple[list[str], float]]]:
     """The k best tag sequences of each sentence with their scores, best first."""
     kbest = functools.partial(self._crf("kbest"), k=k)
-    data, outputs = self._outputs(kbest, _sentences(sentences), lang)
+    data, outputs = self._outputs(kbest, _sentences(sentences, "run.kbest"), lang)
     paths = self.kind.per_sentence(data, [tags for tags, _ in outputs], axis=1)
     scores = self.kind.per_sentence(data, [scores for _, scores in outputs], axis=None)
     return [[(self.label_map.decode(path), float(score)) for path, score in zip(ps, ss)]
@@ -256,7 +263,7 @@ class Run:
              lang: str | None = None) -> list[list[list[str]]]:
     """`num_samples` tag sequences of each sentence drawn from the model's distribution."""
     sample = functools.partial(self._crf("sample"), num_samples=num_samples)
-    data, outputs = self._outputs(sample, _sentences(sentences), lang,
+    data, outputs = self._outputs(sample, _sentences(sentences, "run.sample"), lang,
                                   args=(jax.random.PRNGKey(seed),))
     return [[self.label_map.decode(path) for path in paths]
             for paths in self.kind.per_sentence(data, outputs, axis=1)]
@@ -288,10 +295,41 @@ def _loss(kind: kinds_base.Kind, params: Any, batch: Any) -> jax.Array:
   return loss * real
 
 
-def _sentences(sentences: Sequence[Tokens] | Sequence[conll.Sentence]) -> list[conll.Sentence]:
-  """Token lists as untagged sentences (`conll.Sentence`s pass through)."""
-  return [s if isinstance(s, conll.Sentence) else conll.Sentence(tuple(s), ("O",) * len(s))
-          for s in sentences]
+_EXPECTED = "a list of sentences, each a list of token strings (e.g. [['Juan', 'vive']])"
+
+
+def _sentences(sentences: Sequence[Tokens] | Sequence[conll.Sentence], method: str = "run.tag",
+               tagged: bool = False) -> list[conll.Sentence]:
+  """Token lists as untagged sentences (`conll.Sentence`s pass through; `tagged`: only those),
+  checked as the CLI checks a file's tokens, so that no entry point tags what another refuses
+  (a string instead of a token list would be tagged character by character)."""
+  expected = "a list of conll.Sentence (tokens and gold tags)" if tagged else _EXPECTED
+  if isinstance(sentences, (str, conll.Sentence)) or not isinstance(sentences, Sequence):
+    raise errors.UserError(f"{method} expects {expected}, got {type(sentences).__name__} "
+                           f"{_shown(sentences)}")
+  result = []
+  for i, sentence in enumerate(sentences):
+    if not isinstance(sentence, conll.Sentence) and (
+        tagged or isinstance(sentence, str) or not isinstance(sentence, Sequence)):
+      hint = "; split it into tokens (run.tag_text tags raw text)" if isinstance(
+          sentence, str) else ""
+      raise errors.UserError(f"{method} expects {expected}; sentence {i} is "
+                             f"{type(sentence).__name__} {_shown(sentence)}{hint}")
+    tokens = sentence.tokens if isinstance(sentence, conll.Sentence) else tuple(sentence)
+    for j, token in enumerate(tokens):
+      problem = conll.token_problem(token) if isinstance(token, str) else (
+          0, f"token {_shown(token)} is not a string")
+      if problem:
+        raise errors.UserError(f"{method}: sentence {i}, token {j}: {problem[1]}")
+    result.append(sentence if isinstance(sentence, conll.Sentence) else
+                  conll.Sentence(tokens, ("O",) * len(tokens)))
+  return result
+
+
+def _shown(value: Any) -> str:
+  """`repr(value)`, cut to 40 characters for an error message."""
+  text = repr(value)
+  return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 def load(path: str | os.PathLike, checkpoint: str | None = None) -> Run:

@@ -2,6 +2,7 @@
 ml_collections' config_flags, loads, wherever the file is named from) and the `arg` parser."""
 
 import pathlib
+import re
 
 from absl import flags
 from ml_collections import config_flags
@@ -93,3 +94,24 @@ def test_mixture_weights():
   assert config_lib.parse_langs(("a/b:2", "c/d", "e/f:0")) == {"a/b": 2.0, "c/d": 1.0, "e/f": 0.0}
   with pytest.raises(UserError, match="weight of 'a/b' is not a number: 'x'"):
     config_lib.parse_langs(("a/b:x",))
+
+
+@pytest.mark.parametrize("spec", ["byte_crf.py", "byte_crf.py:cpu", "byte_crf.py:paper",
+                                  "charner.py", "charner.py:cpu", "bts.py", "bts.py:cpu"])
+def test_every_shipped_model_config_passes_the_training_checks(spec):
+  config_lib.check_training(config_lib.load_config(spec))
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("min_epochs", -1, "config.min_epochs must be an integer >= 0, got -1"),
+    ("patience", -2, "config.patience must be an integer >= 0, got -2"),
+    ("data.eval_stride", 0, "config.data.eval_stride must be an integer >= 1, got 0"),
+    ("data.span_buckets", (), "config.data.span_buckets must be a non-empty list of positive"),
+    ("num_epochs", 0, "config.num_epochs must be >= 1 (or config.max_steps > 0), got 0"),
+])
+def test_training_checks_name_the_field(key, value, message):
+  config = config_lib.load_config("bts.py:cpu")
+  with config.unlocked():
+    config.update_from_flattened_dict({key: value})
+  with pytest.raises(UserError, match=re.escape(message)):
+    config_lib.check_training(config)

@@ -34,7 +34,9 @@ README = REPO / "README.md"
 REPO_PIECES = ("configs", "launch")  # what the run commands read from the repository root
 # Files a command reads that the README leaves to the reader.
 READER_FILES = {"sentences.txt": "El Real Madrid jugó en Sevilla contra el Betis .\n"
-                                 "Ana Botella vive en Barcelona\n"}
+                                 "Ana Botella vive en Barcelona\n",
+                "es.pred.txt": "Ana B-PER B-PER\nBotella I-PER I-PER\nvive O O\nen O O\n"
+                               "Barcelona B-LOC B-ORG\n\nEl O O\nBetis B-ORG B-ORG\n"}
 
 # Command prefix (after leading `NAME=value` assignments) -> why the test does not run it.
 SKIPPED = {
@@ -252,6 +254,12 @@ def check_data_convert(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
   assert tagged and all(len(token) == 2 for sentence in tagged for token in sentence)
 
 
+def check_score(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
+  tokens = sum(len(sentence) for path in positional(argv[2:]) for sentence in sentences(cwd / path))
+  assert stdout.startswith(f"processed {tokens} tokens with "), stdout
+  assert re.search(r"^accuracy: .*; FB1: +\d+\.\d\d$", stdout, re.M), stdout
+
+
 def check_sweep(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
   del stdout
   manifest = cwd / flag(argv, "root") / "manifest.jsonl"
@@ -263,7 +271,7 @@ CHECKS: dict[str, Callable[[list[str], str, pathlib.Path], None]] = {
     "train": check_train, "experiment": check_experiment, "evaluate": check_evaluate,
     "predict": check_predict, "lineage": check_lineage, "data stats": check_data_stats,
     "data validate": check_data_validate, "data convert": check_data_convert,
-    "sweep": check_sweep, "python": check_python, "analyze": check_analyze,
+    "sweep": check_sweep, "python": check_python, "analyze": check_analyze, "score": check_score,
     "report": check_report,
 }
 

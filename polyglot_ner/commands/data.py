@@ -103,6 +103,7 @@ def _define_convert(flag_values: flags.FlagValues, argv: list[str]) -> None:
 
 def _convert(flag_values: flags.FlagValues, paths: list[str]) -> int:
   source_path, output = paths
+  flags_lib.check_output(output, source_path)
   file_format = corpora.file_format(source_path, encoding=flag_values.encoding,
                                     strip_token_prefix=flag_values.strip_token_prefix)
   sentences = file_format.read(source_path)

@@ -2,8 +2,9 @@
 
   polyglot-ner evaluate --workdir runs/x [--split test] [--checkpoint best] [--data_root DIR]
 
-Prints a table of per-language precision, recall and F1 with the macro average, then the full
-scores (per entity type, micro, macro) as one JSON line.
+Prints a table of per-language precision, recall and F1 with the macro average, conlleval's report
+of each language (as `polyglot-ner score` prints it for the predictions), then the full scores (per
+entity type, micro, macro) as one JSON line.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def _evaluate(flag_values: flags.FlagValues, args: list[str]) -> int:
   print(f"{flag_values.workdir}: {flag_values.checkpoint} checkpoint (step {run.step}), "
         f"{flag_values.split} split")
   print(tables.format_scores(scores))
+  print()
+  print(tables.format_reports(scores), end="")
   print(json.dumps(scores))
   return 0
 

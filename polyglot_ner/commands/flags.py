@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import ast
 import codecs
+import os
 import shlex
 import sys
 from typing import Callable, Sequence
 
 from absl import flags
 from ml_collections import config_flags
+
+from polyglot_ner import errors
 
 Define = Callable[[flags.FlagValues, list[str]], None]  # (flags to define into, full argv)
 Run = Callable[[flags.FlagValues, list[str]], int]  # (parsed flags, positional args) -> status
@@ -67,10 +70,12 @@ def _paragraphs(*texts: str) -> str:
 
 
 def _positional_problem(positional: Sequence[str], args: list[str]) -> str | None:
-  """What is wrong with `args` for the metavars `positional` (a last `NAME...`: one or more)."""
-  many = bool(positional) and positional[-1].endswith("...")
-  if len(args) < len(positional):
-    return f"missing {' '.join(positional[len(args):])}"
+  """What is wrong with `args` for the metavars `positional` (a last `NAME...`: one or more;
+  `[NAME...]`: any number)."""
+  many = bool(positional) and positional[-1].rstrip("]").endswith("...")
+  needed = [name for name in positional if not name.startswith("[")]
+  if len(args) < len(needed):
+    return f"missing {' '.join(needed[len(args):])}"
   if len(args) > len(positional) and not many:
     return f"unexpected arguments: {shlex.join(args[len(positional):])}"
   return None
@@ -80,7 +85,8 @@ def parse(prog: str, argv: Sequence[str], define: Define | None = None,
           required: tuple[str, ...] = (), positional: Sequence[str] = (), description: str = ""
           ) -> tuple[flags.FlagValues, list[str]]:
   """Fresh flags parsed from `argv` and its positional arguments, which must match the metavars
-  `positional` (a last one ending in `...` takes one or more); raises UsageError."""
+  `positional` (a last one ending in `...` takes one or more, `[...]` any number); raises UsageError, or UserError
+  for a `--config` file that does not exist or is not Python."""
   argv = list(argv)
   flag_values = flags.FlagValues()
   if define is not None:
@@ -96,6 +102,8 @@ def parse(prog: str, argv: Sequence[str], define: Define | None = None,
     missing = [name for name in required if flag_values[name].value is None]
     if missing:
       raise flags.Error(f"missing required flags: {', '.join('--' + m for m in missing)}")
+  except SyntaxError as e:  # raised while parsing --config: the file is not Python
+    raise errors.UserError(f"config file {e.filename}:{e.lineno}: {e.msg}") from None
   except (KeyError, AttributeError) as e:  # a locked config rejecting an unknown override key
     raise usage_error(usage, prog, f"unknown config key {_unquote(e)}") from None
   except (flags.Error, ValueError, TypeError) as e:
@@ -103,6 +111,11 @@ def parse(prog: str, argv: Sequence[str], define: Define | None = None,
   problem = _positional_problem(positional, args)
   if problem:
     raise usage_error(usage, prog, problem)
+  if "config" in flag_values and flag_values["config"].present:
+    # config_flags defers a missing file's error to a traceback at the config's first use.
+    config_file = flag_values["config"].config_filename.split(":", 1)[0]  # without its arg
+    if not os.path.isfile(config_file):
+      raise errors.NotFound(f"config file {config_file} does not exist")
   return flag_values, args
 
 
@@ -165,3 +178,22 @@ def define_encoding(flag_values: flags.FlagValues, help_: str) -> None:
   """An `--encoding` flag (default None) that rejects an encoding Python does not know."""
   flags.DEFINE_string("encoding", None, help_, flag_values=flag_values)
   flags.register_validator("encoding", _known_encoding, "unknown encoding", flag_values=flag_values)
+
+
+def _same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+  """Whether two paths name one file: the same path, or one file through a link."""
+  if os.path.abspath(a) == os.path.abspath(b):
+    return True
+  try:
+    return os.path.samefile(a, b)
+  except OSError:  # one of them does not exist: not the same file
+    return False
+
+
+def check_output(output: str | os.PathLike, *inputs: str | os.PathLike) -> None:
+  """Refuses, before anything is read or written, an output that is one of the command's inputs:
+  writing it would replace the input (and drop its other columns)."""
+  for source in inputs:
+    if _same_file(output, source):
+      raise errors.UserError(f"the output {os.fspath(output)} is the input {os.fspath(source)}; "
+                             "writing it would overwrite the input: choose another output file")

@@ -41,6 +41,7 @@ def _define(flag_values: flags.FlagValues, argv: list[str]) -> None:
 def _predict(flag_values: flags.FlagValues, args: list[str]) -> int:
   del args  # none
   from polyglot_ner import runs  # pylint: disable=import-outside-toplevel
+  flags_lib.check_output(flag_values.output, flag_values.input)
   sentences, with_gold = inputs.read_input(flag_values.input, flag_values.format,
                                            flag_values.encoding)
   run = runs.load(flag_values.workdir, flag_values.checkpoint)

@@ -98,11 +98,15 @@ def _utf16_evidence(data: bytes) -> str | None:
 def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
   """A whole file as text; a UTF-8 BOM is dropped; UTF-16 (unless asked for) and undecodable
   bytes are errors naming the file, line and (byte) column."""
+  return decode(_read_bytes(path), path, encoding)
+
+
+def decode(data: bytes, path: str | os.PathLike, encoding: str = "utf-8") -> str:
+  """The bytes of file `path` (or a stream so named) as text, checked as `read_text` checks."""
   try:
     codec = codecs.lookup(encoding).name
   except LookupError:
     raise errors.UserError(f"unknown encoding {encoding!r} for {os.fspath(path)}") from None
-  data = _read_bytes(path)
   evidence = None if codec.startswith("utf-16") else _utf16_evidence(data)
   if evidence:
     raise ConllFormatError(path, 1, f"the file is UTF-16 ({evidence}), not {encoding}: convert it "

@@ -21,8 +21,11 @@ OUTSIDE = "O"
 
 Span = tuple[str, int, int]  # (entity type, start, end exclusive)
 
-_TAG_PATTERN = re.compile(r"(?:[BIES]-[A-Za-z][A-Za-z0-9_]*|O)\Z")
-_TYPE_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+# An entity type: a letter (any script), then letters, digits, `_` or `-` (`WORK-OF-ART`, `ÉT`), as
+# conlleval reads types since its 2004 fix; the prefix is everything before the first hyphen.
+_TYPE = r"[^\W\d_][\w-]*"
+_TAG_PATTERN = re.compile(rf"(?:[BIES]-{_TYPE}|O)\Z")
+_TYPE_PATTERN = re.compile(rf"{_TYPE}\Z")
 
 
 def scheme_name(scheme: str) -> str:
@@ -171,7 +174,7 @@ def map_types(tags: Sequence[str], type_map: Mapping[str, str]) -> list[str]:
   chunks that end up with the same type stay two chunks (`B-X B-X`).
   """
   for source, target in type_map.items():
-    if target != OUTSIDE and not _TYPE_PATTERN.match(target):
+    if target != OUTSIDE and (not _TYPE_PATTERN.match(target) or is_valid_tag(target)):
       raise errors.UserError(f"type_map[{source!r}] = {target!r} is neither a type name nor 'O'")
   kept = []
   for type_, start, end in spans(tags):

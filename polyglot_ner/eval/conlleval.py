@@ -12,18 +12,27 @@ Scores are fractions in [0, 1]; an empty denominator gives 0 as in conlleval. co
 `%.2f` of percentages it computes as `100 * correct / found` and `2 * P * R / (P + R)` on those;
 `100 * f1` can differ in the last bit and round a tie the other way (3.12 where conlleval prints
 3.13), so print `percentages` (or `report`, conlleval's own text), never `100 * fraction`.
+
+`read` reads conlleval's input by conlleval's rules (`polyglot-ner score`): the last two fields of
+a line are the gold and the predicted tag, a blank line or a line whose first field is `-X-` ends a
+sentence (its tags count as O, and it is no token), every line has as many fields as the first;
+`-DOCSTART-` lines are tokens tagged O, as in conlleval.
 """
 
 from __future__ import annotations
 
 import collections
-from collections.abc import Mapping, Sequence
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
+from polyglot_ner.data import conll
 from polyglot_ner.data import tags as tags_lib
 from polyglot_ner.errors import UserError
 
 Span = tuple[int, str, int, int]  # (sentence, type, first word, end exclusive)
+BOUNDARY = "-X-"  # a line whose first field is this ends a sentence, as a blank line does
 
 
 class Sentence(NamedTuple):
@@ -112,9 +121,25 @@ def percentages(scores: Mapping) -> dict[str, float]:
   return result
 
 
-def report(scores: Mapping) -> str:
-  """conlleval's text output for a `score` result, digit for digit."""
+def _padded(text: str, width: int, left: bool = False) -> str:
+  """`text` padded to `width` UTF-8 bytes, as Perl's printf pads the undecoded bytes it reads."""
+  padding = " " * max(0, width - len(text.encode("utf-8")))
+  return text + padding if left else padding + text
+
+
+def report(scores: Mapping, latex: bool = False) -> str:
+  """conlleval's text output for a `score` result, digit for digit (`latex`: its `-l` table)."""
   overall = percentages(scores)
+  if latex:
+    lines = ["        & Precision &  Recall  & F$_{\\beta=1} \\\\\\hline"]
+    for kind, type_scores in scores["per_type"].items():
+      p = percentages(type_scores)
+      lines.append(f"{_padded(kind, 7, left=True)} &  {p['precision']:6.2f}\\% & "
+                   f"{p['recall']:6.2f}\\% & {p['f1']:6.2f} \\\\")
+    lines[-1] += "\\hline"
+    lines.append(f"Overall &  {overall['precision']:6.2f}\\% & {overall['recall']:6.2f}\\% & "
+                 f"{overall['f1']:6.2f} \\\\\\hline")
+    return "\n".join(lines) + "\n"
   lines = [f"processed {scores['tokens']} tokens with {scores['gold']} phrases; "
            f"found: {scores['found']} phrases; correct: {scores['correct']}."]
   if scores["tokens"]:
@@ -122,9 +147,48 @@ def report(scores: Mapping) -> str:
                  f"recall: {overall['recall']:6.2f}%; FB1: {overall['f1']:6.2f}")
   for kind, type_scores in scores["per_type"].items():
     p = percentages(type_scores)
-    lines.append(f"{kind:>17}: precision: {p['precision']:6.2f}%; recall: {p['recall']:6.2f}%; "
-                 f"FB1: {p['f1']:6.2f}  {type_scores['found']}")
+    lines.append(f"{_padded(kind, 17)}: precision: {p['precision']:6.2f}%; "
+                 f"recall: {p['recall']:6.2f}%; FB1: {p['f1']:6.2f}  {type_scores['found']}")
   return "\n".join(lines) + "\n"
+
+
+def read(text: str, source: str | os.PathLike = "<stdin>", *, delimiter: str = " ",
+         raw: bool = False, outside: str = "O") -> tuple[list[list[str]], list[list[str]]]:
+  """Gold and predicted tags of each sentence of conlleval input `text` (see the module doc).
+
+  `delimiter` is a regular expression, as conlleval's `-d`; `raw` (`-r`): the tags have no B-/I-
+  prefix and each tagged token is a chunk of its own, `outside` (`-o`) being the outside tag.
+  A line conlleval would refuse, or a tag it would misread, is a `conll.ConllFormatError` naming
+  `source` and the line.
+  """
+  gold, pred = [[]], [[]]
+  columns = None
+  for number, line in enumerate(text.split("\n")[:-1] if text.endswith("\n")
+                                else text.split("\n"), 1):
+    fields = re.split(delimiter, line)
+    while fields and not fields[-1]:  # Perl's split drops trailing empty fields
+      fields.pop()
+    if columns is None and fields:
+      columns = len(fields)
+    elif fields and len(fields) != columns:
+      raise conll.ConllFormatError(source, number, f"{len(fields)} fields where the first line "
+                                   f"has {columns}: {line!r}")
+    if not fields or fields[0] == BOUNDARY:
+      if gold[-1]:
+        gold.append([])
+        pred.append([])
+      continue
+    if len(fields) < 2:
+      raise conll.ConllFormatError(source, number, f"expected a gold and a predicted tag, found "
+                                   f"one field: {line!r}")
+    for tags, tag in ((gold, fields[-2]), (pred, fields[-1])):
+      if raw:
+        tag = "O" if tag in (outside, "O") else f"B-{tag}"
+      problem = tags_lib.tag_problem(tag)
+      if problem:
+        raise conll.ConllFormatError(source, number, problem)
+      tags[-1].append(tag)
+  return gold, pred
 
 
 def macro_average(per_language: Mapping[str, Mapping], key: str = "f1") -> float:

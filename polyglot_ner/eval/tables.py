@@ -1,4 +1,5 @@
-"""Scores as plain-text tables for the console (`polyglot-ner train` and `evaluate` print them)."""
+"""Scores as plain-text tables for the console (`polyglot-ner train` and `evaluate` print them)
+and conlleval's own report per language (`evaluate`)."""
 
 from __future__ import annotations
 
@@ -17,3 +18,9 @@ def format_scores(scores: Mapping[str, Any]) -> str:
   rows.append(f"{'macro':<20}{100 * scores['macro_precision']:8.2f}"
               f"{100 * scores['macro_recall']:8.2f}{100 * scores['macro_f1']:8.2f}")
   return "\n".join(rows)
+
+
+def format_reports(scores: Mapping[str, Any]) -> str:
+  """conlleval's report (`conlleval.report`, as `polyglot-ner score` prints it) of each language
+  of `conlleval.score_languages` scores, after a `<language>:` line."""
+  return "\n".join(f"{name}:\n{conlleval.report(s)}" for name, s in scores["per_language"].items())

@@ -54,6 +54,7 @@ FINDINGS = (("finetune", "mono"), ("mono", "polyglot"))
 RESULTS_FILE = loop.RESULTS_FILE  # a finished run's results; also the experiment's own
 TRANSFER_FILE = "transfer.json"
 METRICS = ("precision", "recall", "f1")
+COUNTS = ("found", "correct", "gold")  # kept per seed, so the table prints conlleval's digits
 AVERAGE = experiment_report.AVERAGE
 
 
@@ -114,7 +115,7 @@ def _transfer_scores(config: ml_collections.ConfigDict, run: Job) -> dict[str, d
   if missing:
     scores.update(runs_lib.load(run.workdir).evaluate(missing, split="test")["per_language"])
     path.write_text(json.dumps(scores, indent=2) + "\n")
-  return {lang: {key: score[key] for key in METRICS} for lang, score in scores.items()}
+  return {lang: {key: score[key] for key in METRICS + COUNTS} for lang, score in scores.items()}
 
 
 def _test_counts(run: Job, lang: str) -> np.ndarray:
@@ -124,15 +125,10 @@ def _test_counts(run: Job, lang: str) -> np.ndarray:
   return bootstrap.sentence_counts([s.tags for s in sentences], predicted)
 
 
-def _mean_std(values: Sequence[float]) -> tuple[float, float | None]:
-  """Mean and sample std (ddof=1; None for a single value)."""
-  values = np.asarray(values, np.float64)
-  return float(values.mean()), (float(values.std(ddof=1)) if len(values) > 1 else None)
-
-
 def _cell(per_seed: Mapping[int, Mapping[str, float]]) -> dict[str, Any]:
   """One table cell: scores per seed, and their mean and std per metric."""
-  stats = {key: _mean_std([scores[key] for scores in per_seed.values()]) for key in METRICS}
+  stats = {key: experiment_report.mean_std([scores[key] for scores in per_seed.values()])
+           for key in METRICS}
   return {"seeds": {str(seed): dict(scores) for seed, scores in per_seed.items()},
           "mean": {key: mean for key, (mean, _) in stats.items()},
           "std": {key: std for key, (_, std) in stats.items()}}
@@ -151,7 +147,7 @@ def collect(config: ml_collections.ConfigDict, runs: Sequence[Job],
     per_language = run_results[run]["test"]["per_language"]
     for lang in run.langs:
       by_stage[run.stage].setdefault(lang, {})[run.seed] = {
-          key: per_language[lang][key] for key in METRICS}
+          key: per_language[lang][key] for key in METRICS + COUNTS}
   cells = {}
   for stage, per_lang in by_stage.items():
     cells[stage] = {lang: _cell(per_lang[lang]) for lang in langs}

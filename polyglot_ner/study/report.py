@@ -7,22 +7,37 @@ be re-rendered from a results file without training anything.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from matplotlib.figure import Figure
 import numpy as np
 
 from polyglot_ner.eval import bootstrap
+from polyglot_ner.eval import conlleval
 
 ROW_NAMES = {"mono": "mono", "polyglot": "polyglot", "finetune": "polyglot+FT"}
 AVERAGE = "average"
 SIGNIFICANCE_LEVELS = ((0.01, "‡"), (0.05, "†"))  # not * : it would clash with bold
 
 
+def mean_std(values: Sequence[float]) -> tuple[float, float | None]:
+  """Mean and sample std (ddof=1; None for a single value)."""
+  values = np.asarray(values, np.float64)
+  return float(values.mean()), (float(values.std(ddof=1)) if len(values) > 1 else None)
+
+
 def _percent(cell: Mapping[str, Any], key: str = "f1") -> str:
-  mean, std = cell["mean"][key], cell["std"][key]
-  return f"{100 * mean:.2f}" + (f" ± {100 * std:.2f}" if std is not None else "")
+  """A cell's mean (± std over seeds) in percent: from each seed's span counts where the cell has
+  them, so that one run prints conlleval's digits (100 x a fraction can round a tie the other
+  way: 3.12 for conlleval's 3.13)."""
+  seeds = cell["seeds"].values()
+  if all("found" in scores for scores in seeds):
+    mean, std = mean_std([conlleval.percentages(scores)[key] for scores in seeds])
+  else:  # an average over languages: no conlleval number
+    mean, std = (None if value is None else 100 * value
+                 for value in (cell["mean"][key], cell["std"][key]))
+  return f"{mean:.2f}" + (f" ± {std:.2f}" if std is not None else "")
 
 
 def _marker(p_value: float) -> str:

@@ -57,6 +57,19 @@ def run_path(path: str | os.PathLike) -> epath.Path:
   return path if "://" in os.fspath(path) else path.resolve()
 
 
+def make_workdir(workdir: epath.Path, shown: str) -> None:
+  """Creates a run's workdir (`run_path`; `shown` as the user gave it), or raises a UserError
+  when it is a file or not writable, before anything is compiled or trained."""
+  if workdir.exists() and not workdir.is_dir():
+    raise errors.UserError(f"workdir {shown} is a file, not a directory")
+  try:
+    workdir.mkdir(parents=True, exist_ok=True)
+  except OSError as e:
+    raise errors.UserError(f"cannot create workdir {shown}: {e.strerror or e}") from None
+  if "://" not in os.fspath(workdir) and not os.access(workdir, os.W_OK | os.X_OK):
+    raise errors.UserError(f"workdir {shown} is not writable")
+
+
 def checkpoint_dir(workdir: str | os.PathLike, slot: str) -> epath.Path:
   """Where a run's checkpoints of one slot live."""
   if slot not in SLOTS:

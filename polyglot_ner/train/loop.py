@@ -38,6 +38,7 @@ import ml_collections
 import numpy as np
 import optax
 
+from polyglot_ner import config as config_lib
 from polyglot_ner import errors
 from polyglot_ner import kinds
 from polyglot_ner.data import conll
@@ -281,18 +282,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
   distributed.maybe_initialize()
   compilation_cache.enable()
   mesh = step_lib.make_mesh()
+  config_lib.check_training(config)
   step_lib.check_batch_size(config.batch_size, mesh)
-  if config.dont_load and not config.init_from:
-    raise errors.UserError("config.dont_load applies only when fine-tuning (config.init_from is "
-                           "empty)")
-  if config.max_steps < 0:
-    raise errors.UserError(f"config.max_steps must be >= 0 (0: num_epochs decides), got "
-                           f"{config.max_steps}")
-  if not config.max_steps and config.num_epochs < 1:
-    raise errors.UserError(f"config.num_epochs must be >= 1, got {config.num_epochs}")
   shown = os.fspath(workdir)
   workdir = checkpoint_lib.run_path(workdir)
-  workdir.mkdir(parents=True, exist_ok=True)
+  checkpoint_lib.make_workdir(workdir, shown)
   with checkpoint_lib.Checkpoints(workdir) as checkpoints:
     return _train(config, workdir, shown, mesh, checkpoints)
 

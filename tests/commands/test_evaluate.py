@@ -18,7 +18,10 @@ def test_evaluate_prints_the_scores_of_the_best_checkpoint(trained_run, capsys):
   out = capsys.readouterr().out.strip().splitlines()
   assert f"best checkpoint (step {results['best_step']})" in out[0]
   assert json.loads(out[-1]) == json.loads(json.dumps(results["test"]))
-  assert out[1:-1] == tables.format_scores(results["test"]).splitlines()
+  table = tables.format_scores(results["test"]).splitlines()
+  assert out[1:len(table) + 1] == table
+  assert "\n".join(out[len(table) + 2:-1]) + "\n" == tables.format_reports(results["test"])
+  assert out[len(table) + 2] == "demo/aa:" and out[len(table) + 3].startswith("processed ")
 
 
 def test_evaluate_latest_on_dev_matches_the_last_dev_evaluation(trained_run, capsys):

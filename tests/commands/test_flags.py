@@ -1,9 +1,13 @@
 """The one command-line style: intermixed flags and positional arguments, `--help` on stdout with
-status 0, usage problems as the usage then `<prog>: error: <message>` on stderr with status 2."""
+status 0, usage problems as the usage then `<prog>: error: <message>` on stderr with status 2;
+no command writes onto one of its inputs."""
+
+import os
 
 import pytest
 from absl import flags
 
+from polyglot_ner import __main__ as entry
 from polyglot_ner.commands import flags as flags_lib
 
 
@@ -67,3 +71,31 @@ def test_run_command_runs_or_prints_the_usage(capsys):
   captured = capsys.readouterr()
   assert captured.err == "usage: prog W\nprog: error: missing W\n" and captured.out == ""
   assert len(calls) == 2
+
+
+def alias(path, how):
+  """Another name of `path`: itself, relative, a symbolic link or a hard link to it."""
+  if how == "same path":
+    return path
+  if how == "relative":
+    return os.path.relpath(path)
+  other = path.parent / f"{how}.txt"
+  (os.symlink if how == "symlink" else os.link)(path, other)
+  return other
+
+
+@pytest.mark.parametrize("how", ["same path", "relative", "symlink", "hard link"])
+@pytest.mark.parametrize("command", [["data", "convert", "{input}", "{output}"],
+                                     ["predict", "--workdir=no_run", "--input={input}",
+                                      "--output={output}"]])
+def test_no_command_writes_onto_its_input(tmp_path, capsys, command, how):
+  source = tmp_path / "in.txt"
+  source.write_text("Dakar LOC-X B-LOC\n", encoding="utf-8")
+  output = alias(source, how)
+  argv = [arg.format(input=source, output=output) for arg in command]
+  assert entry.main(argv) == 1
+  assert source.read_text(encoding="utf-8") == "Dakar LOC-X B-LOC\n"
+  err = capsys.readouterr().err
+  assert err.startswith(f"polyglot-ner {command[0]}: error: the output ")
+  assert err.endswith(f" is the input {source}; writing it would overwrite the input: choose "
+                      "another output file\n") and err.count("\n") == 1

@@ -1,5 +1,6 @@
 """`polyglot-ner train`: trains and prints the test scores; bad flags and config keys are usage
-errors (exit status 2) before anything is written."""
+errors (exit status 2), bad config values, config files and workdirs one line (exit status 1), all
+before anything is compiled or written."""
 
 import json
 
@@ -52,3 +53,45 @@ def test_train_command_requires_a_workdir(capsys, monkeypatch):
   monkeypatch.chdir(__file__.rsplit("/tests/", 1)[0])
   assert dispatcher.main(["train", f"--config={REPO_CONFIG}:cpu"]) == 2
   assert "--workdir" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("batch_size", 0, "config.batch_size must be an integer >= 1, got 0"),
+    ("batch_size", -4, "config.batch_size must be an integer >= 1, got -4"),
+    ("eval_batch_size", 0, "config.eval_batch_size must be an integer >= 1, got 0"),
+    ("checkpoint_every_steps", 0, "config.checkpoint_every_steps must be an integer >= 1, got 0"),
+    ("log_every_steps", 0, "config.log_every_steps must be an integer >= 1, got 0"),
+    ("data.length_buckets", (),
+     "config.data.length_buckets must be a non-empty list of positive sizes, got ()"),
+    ("data.byte_buckets", (0, 16),
+     "config.data.byte_buckets must be a non-empty list of positive sizes, got (0, 16)"),
+])
+def test_config_numbers_are_checked_before_anything_is_compiled_or_written(
+    tmp_path, tiny_flags, capsys, monkeypatch, key, value, message):
+  monkeypatch.chdir(__file__.rsplit("/tests/", 1)[0])
+  argv = ["train", *tiny_flags(**{key: value}), f"--workdir={tmp_path / 'run'}"]
+  assert dispatcher.main(argv) == 1
+  assert capsys.readouterr().err == f"polyglot-ner train: error: {message}\n"
+  assert not (tmp_path / "run").exists()
+
+
+def test_config_files_and_workdirs_that_cannot_be_used_are_one_line(tmp_path, capsys, monkeypatch):
+  monkeypatch.chdir(__file__.rsplit("/tests/", 1)[0])
+  (tmp_path / "broken.py").write_text("def get_config(:\n")
+  (tmp_path / "file").write_text("")
+  config = f"--config={REPO_CONFIG}:cpu"
+  cases = [
+      ([f"--config={tmp_path}/missing.py:cpu", "--workdir=x"],
+       f"config file {tmp_path}/missing.py does not exist"),
+      ([f"--config={tmp_path}/broken.py", "--workdir=x"],
+       f"config file {tmp_path}/broken.py:1: invalid syntax"),
+      ([config, f"--workdir={tmp_path}/file"], f"workdir {tmp_path}/file is a file, not a directory"),
+      ([config, f"--workdir={tmp_path}/file/run"],
+       f"cannot create workdir {tmp_path}/file/run: Not a directory"),
+  ]
+  for argv, message in cases:
+    assert dispatcher.main(["train", *argv]) == 1
+    assert capsys.readouterr().err == f"polyglot-ner train: error: {message}\n"
+  monkeypatch.setattr("os.access", lambda *args: False)  # tests may run as root, who can write
+  assert dispatcher.main(["train", config, f"--workdir={tmp_path}"]) == 1
+  assert capsys.readouterr().err == f"polyglot-ner train: error: workdir {tmp_path} is not writable\n"

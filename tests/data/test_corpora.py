@@ -152,7 +152,7 @@ def test_local_root_reread_after_change_and_fresh_lists(tmp_path):
     ("Kano B-LOC\n\nAbuja S-LOC\n", "3", "tag 'S-LOC' cannot occur in IOB2"),
     ("Kano B-LOC\nAb\x00uja I-LOC\n", "2:3", "token 'Ab\\x00uja' contains a NUL character"),
     ("Kano B-LOC\nAbuja NP\tI-LOC\n", "2:6", "token 'Abuja NP' contains a space"),
-    ("Kano B-LOC\nAbuja B-Loc-X\n", "2", "unknown tag 'B-Loc-X'"),
+    ("Kano B-LOC\nAbuja B-Loc.X\n", "2", "unknown tag 'B-Loc.X'"),
 ])
 def test_every_bad_input_fails_at_load_naming_file_and_line(tmp_path, text, position, message):
   """Before any training step, not when batches are packed or predictions written."""

@@ -72,7 +72,8 @@ def test_only_iob2_tags_are_accepted():
   with pytest.raises(ValueError, match="'B_PER' is not an IOB2 tag"):
     LabelMap.from_tags(["B_PER"])
   with pytest.raises(ValueError, match="invalid entity type"):
-    LabelMap(["PER-X"])
+    LabelMap(["PER X"])
+  assert LabelMap(["WORK-OF-ART", "ÉT"]).types == ("WORK-OF-ART", "ÉT")  # as conlleval reads them
 
 
 def test_json_round_trip(tmp_path):

@@ -146,7 +146,8 @@ def test_tags_without_a_prefix_are_user_errors(tag):
 
 
 # An independent oracle: conlleval's chunk logic (startOfChunk/endOfChunk with B, I, E, O; no S),
-# its counting and its printf lines, written afresh in Perl. It reads `word gold pred` lines.
+# its counting and its printf lines, written afresh in Perl. It reads `word gold pred` lines; a
+# blank line or a line whose first field is -X- is a boundary, tagged O O and no token.
 ORACLE = r"""
 my ($tokens, $same, $gold, $found, $correct, $in) = (0, 0, 0, 0, 0, 0);
 my (%gold, %found, %correct);
@@ -160,7 +161,8 @@ sub starts { my ($p, $t, $pt, $tt) = @_;
   return ($t ne "O" && $pt ne $tt) ? 1 : 0; }
 while (my $line = <STDIN>) {
   chomp $line;
-  my @f = $line eq "" ? ("-X-", "O", "O") : split(/ /, $line);
+  my @f = split(/ /, $line);
+  @f = ("-X-", "O", "O") if !@f || $f[0] eq "-X-";
   my ($c, $ct) = parts($f[1]);
   my ($g, $gt) = parts($f[2]);
   if ($in) {
@@ -198,10 +200,18 @@ for my $t (sort keys %types) {
 
 
 def oracle(gold_seqs, pred_seqs):
-  lines = "".join("".join(f"w {g} {p}\n" for g, p in zip(gold, pred)) + "\n"
-                  for gold, pred in zip(gold_seqs, pred_seqs))
-  return subprocess.run(["perl", "-e", ORACLE], input=lines, capture_output=True, text=True,
+  return oracle_text("".join("".join(f"w {g} {p}\n" for g, p in zip(gold, pred)) + "\n"
+                             for gold, pred in zip(gold_seqs, pred_seqs)))
+
+
+def oracle_text(text):
+  return subprocess.run(["perl", "-e", ORACLE], input=text, capture_output=True, text=True,
                         check=True).stdout
+
+
+def score_text(text):
+  """What `polyglot-ner score` prints for `text`."""
+  return conlleval.report(conlleval.score(*conlleval.read(text)))
 
 
 def random_sequences(rng, count, prefixes):
@@ -254,3 +264,34 @@ def test_random_iobes_matches_the_oracle_on_converted_tags():
     pred = [random_iobes(rng, len(tags)) for tags in gold]
     expected = oracle([iobes_to_iob2(t) for t in gold], [iobes_to_iob2(t) for t in pred])
     assert conlleval.report(conlleval.score(gold, pred)) == expected, trial
+
+
+@needs_perl
+def test_boundary_lines_hyphenated_and_non_ascii_types_match_the_oracle():
+  rng = random.Random(2)
+  tags = ["O"] * 4 + [f"{p}-{t}" for p in "BI" for t in ("WORK-OF-ART", "ÉT", "PER")]
+  for trial in range(30):
+    lines = []
+    for _ in range(rng.randint(1, 60)):
+      gold, pred = rng.choice(tags), rng.choice(tags)
+      first = rng.choice(["-X-"] + ["w"] * 8)
+      lines.append("" if rng.random() < 0.1 else f"{first} {gold} {pred}")
+    text = "\n".join(lines) + "\n"
+    assert score_text(text) == oracle_text(text), trial
+
+
+@needs_perl
+@pytest.mark.parametrize("lang", ["conll2002/es", "conll2003/en", "wikiann/sw"])
+def test_real_files_with_perturbed_predictions_match_the_oracle(data_root, lang):
+  from polyglot_ner.data import corpora  # pylint: disable=import-outside-toplevel
+  rng = random.Random(3)
+  sentences = corpora.load_split(lang, "test", data_root)
+  types = sorted({tag[2:] for s in sentences for tag in s.tags if tag != "O"})
+  choices = ["O"] + [f"{p}-{t}" for p in "BI" for t in types]
+  lines = []
+  for sentence in sentences:
+    for token, tag in zip(sentence.tokens, sentence.tags):
+      lines.append(f"{token} {tag} {tag if rng.random() < 0.8 else rng.choice(choices)}")
+    lines.append("")
+  text = "\n".join(lines) + "\n"
+  assert score_text(text) == oracle_text(text)

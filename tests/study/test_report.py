@@ -105,3 +105,13 @@ def test_budget_sentences():
   assert experiment_report.budget_text(steps) == (
       "Budget: every run made 300 steps (cosine learning rate).")
   assert "Budget (converged)" in experiment_report.markdown({**RESULTS, "budget": converged})
+
+
+def test_a_cell_with_span_counts_prints_conllevals_digits():
+  percent = experiment_report._percent  # pylint: disable=protected-access
+  # 1 correct of 63 found, 1 gold: conlleval prints F1 3.13; 100 x the fraction 0.03125 prints 3.12.
+  tie = {"precision": 1 / 63, "recall": 1.0, "f1": 0.03125, "found": 63, "correct": 1, "gold": 1}
+  assert percent({"seeds": {"0": tie}, "mean": {"f1": 0.03125}, "std": {"f1": None}}) == "3.13"
+  two = {"seeds": {"0": tie, "1": {**tie, "correct": 0}}, "mean": {}, "std": {}}
+  assert percent(two) == "1.56 ± 2.21"  # the mean and std of conlleval's 3.125... and 0
+  assert percent(RESULTS["cells"]["mono"]["average"]) == "75.00 ± 0.71"  # no counts: 100 x mean

@@ -310,7 +310,7 @@ def test_batch_not_divisible_by_devices_is_an_error(tmp_path, tiny_config):
 
 @pytest.mark.parametrize("overrides, message", [
     ({"dont_load": ("^crf/",)}, "config.dont_load applies only when fine-tuning"),
-    ({"max_steps": -1}, "config.max_steps must be >= 0"),
+    ({"max_steps": -1}, "config.max_steps must be an integer >= 0, got -1"),
     ({"num_epochs": 0}, "config.num_epochs must be >= 1"),
 ])
 def test_config_mistakes_are_user_errors(tmp_path, tiny_config, overrides, message):
