@@ -308,6 +308,25 @@ def segment_log_marginals(emissions: jax.Array, lengths: jax.Array, transitions:
   return jnp.where(valid, log_p, 0.0)
 
 
+def entity_log_marginals(emissions: jax.Array, lengths: jax.Array, transitions: jax.Array,
+                         start: jax.Array | None = None, end: jax.Array | None = None, *,
+                         tags: jax.Array, labels: Sequence[str],
+                         allowed: Allowed | jax.Array | None = None) -> jax.Array:
+  """log p(the entity of `tags` that ends at t) [B, T] (meaningless where none ends): the
+  marginal probability of its tags (B-X I-X ..., by `labels`' IOB2 names) and of the next tag not
+  being I-X, `segment_log_marginals` over the chunks of `tags` (conlleval's: a stray I-X starts
+  one, as in `tags.spans`)."""
+  continues = np.array([[b != tags_lib.OUTSIDE and b[0] == "I" and a != tags_lib.OUTSIDE
+                         and b[2:] == a[2:] for b in labels] for a in labels], bool)
+  tags = jnp.asarray(tags, jnp.int32)
+  opens = jnp.pad(~jnp.asarray(continues)[tags[:, :-1], tags[:, 1:]], ((0, 0), (1, 0)),
+                  constant_values=True)
+  positions = jnp.arange(tags.shape[1], dtype=jnp.int32)
+  segment_start = jax.lax.cummax(jnp.where(opens, positions, 0), axis=1)
+  return segment_log_marginals(emissions, lengths, transitions, start, end, tags=tags,
+                               segment_start=segment_start, stop=~continues, allowed=allowed)
+
+
 def _viterbi_scan(p: _Potentials) -> tuple[jax.Array, jax.Array]:
   """Max-product recursion keeping back-pointers, then a reverse scan that follows them."""
   _, steps, num_tags = p.unary.shape
