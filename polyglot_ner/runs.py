@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import os
 from collections.abc import Sequence
 from typing import Any, Callable
@@ -209,6 +210,30 @@ class Run:
                                     batch_size=rows)
       for index, scored in zip(group, kind.entity_scores(data, outputs)):
         result[index] = scored
+    return result
+
+  def calibrate(self, lang: str | None = None, split: str = "dev", *,
+                plot: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Fits the temperature of this checkpoint's entity scores on `lang`'s `split` (default: the
+    run's first language, dev) and stores it with the run (`calibration.json`, which
+    `entities` then applies); returns the reliability before and after (10-bin ECE, entity
+    correct = exact span and type in gold) and draws both as a PNG at `plot`."""
+    name = lang or self.languages[0]
+    gold = self.sentences(name, split)
+    scored = self.entity_scores(gold, name if name in self.languages else None)
+    scores, correct = entities_lib.correctness([t for t, _ in scored], [s.tags for s in gold],
+                                               [s for _, s in scored])
+    temperature = entities_lib.fit_temperature(scores, correct)
+    result = {"checkpoint": self.checkpoint, "step": self.step, "language": name,
+              "split": split, "temperature": temperature,
+              "before": entities_lib.reliability(scores, correct),
+              "after": entities_lib.reliability(entities_lib.calibrate(scores, temperature),
+                                                correct)}
+    (self.workdir / entities_lib.CALIBRATION_FILE).write_text(json.dumps(result, indent=1))
+    if plot:
+      entities_lib.plot_reliability(
+          {f"{self.config.model_kind}, raw": result["before"],
+           f"{self.config.model_kind}, T = {temperature:.2f}": result["after"]}, os.fspath(plot))
     return result
 
   @property

@@ -75,6 +75,14 @@ def from_tags(line: str, offsets: Sequence[tuple[int, int]], tags: Sequence[str]
   return entities
 
 
+def write_jsonl(path: Any, lines: Sequence[str], found: Sequence[Sequence[Entity]]) -> None:
+  """One JSON object per line, `{"text": line, "entities": [...]}`, UTF-8 as it is."""
+  with epath.Path(path).open("w") as f:
+    for line, line_entities in zip(lines, found):
+      f.write(json.dumps({"text": line, "entities": list(line_entities)}, ensure_ascii=False)
+              + "\n")
+
+
 def scores_at_last_words(tags: Sequence[str], log_probs: np.ndarray) -> list[float]:
   """The probabilities of the chunks of `tags`, given per word the log-probability of the
   chunk ending there (`crf.entity_log_marginals`)."""
