@@ -77,6 +77,9 @@ class Run:
   kind: kinds_base.Kind
   params: Any
   mesh: jax.sharding.Mesh
+  # Compiled predict steps by function, so that calling `entities` again compiles nothing.
+  _steps: dict[Any, Any] = dataclasses.field(default_factory=dict, init=False, repr=False,
+                                             compare=False)
 
   @property
   def languages(self) -> list[str]:
@@ -348,7 +351,9 @@ class Run:
     tagger = self.tagger(batch_size)
     data = self.kind.eval_batches(list(sentences), lang=self.lang_id(lang),
                                   batch_size=tagger.batch_size, num_shards=self.mesh.size)
-    step = step_lib.make_predict_step(function, self.mesh)
+    if function not in self._steps:
+      self._steps[function] = step_lib.make_predict_step(function, self.mesh)
+    step = self._steps[function]
     return data, [tagger.run(step, self.params, batch, *args) for batch in data]
 
   def _per_sentence(self, function: Callable[..., Any], sentences: Sequence[conll.Sentence],
