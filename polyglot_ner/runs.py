@@ -7,6 +7,7 @@
   run.tag_text("Juan vive en Madrid .")        # [[("Juan", "B-PER"), ..., (".", "O")]]
   run.evaluate("conll2002/es", split="dev")    # P/R/F1 per language and type, as `evaluate` prints
   run.log_likelihood(sentences)                # log p(gold tags | sentence), one per sentence
+  run.entities("Juan vive en Madrid.")         # [{"start": 0, "end": 4, "type": "PER", ...}]
 
 The parameter-sharing analysis (`polyglot_ner.analysis`, `polyglot-ner analyze`) from a notebook:
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import os
 from collections.abc import Sequence
 from typing import Any, Callable
@@ -51,6 +53,8 @@ from polyglot_ner.data import conll
 from polyglot_ner.data import corpora
 from polyglot_ner.data import labels as labels_lib
 from polyglot_ner.data import text as text_lib
+from polyglot_ner.data import tokenize as tokenize_lib
+from polyglot_ner.eval import entities as entities_lib
 from polyglot_ner.kinds import base as kinds_base
 from polyglot_ner.train import checkpoint as checkpoint_lib
 from polyglot_ner.train import inference
@@ -73,6 +77,9 @@ class Run:
   kind: kinds_base.Kind
   params: Any
   mesh: jax.sharding.Mesh
+  # Compiled predict steps by function, so that calling `entities` again compiles nothing.
+  _steps: dict[Any, Any] = dataclasses.field(default_factory=dict, init=False, repr=False,
+                                             compare=False)
 
   @property
   def languages(self) -> list[str]:
@@ -170,6 +177,77 @@ class Run:
                                            self.params, sentences))
     sentences = _sentences(sentences, "run.log_likelihood", tagged=True)
     return -np.asarray(self._per_sentence(loss, sentences, lang, axis=None), dtype=np.float32)
+
+  # Entities with character offsets and scores (`polyglot_ner.eval.entities`).
+
+  def entities(self, text: str | Sequence[str], lang: str | None = None, *,
+               tokenize: bool = True, calibrated: bool = True, batch_size: int | None = None
+               ) -> list[entities_lib.Entity] | list[list[entities_lib.Entity]]:
+    """The entities of `text`, one line (a list of `{"start", "end", "type", "text", "score"}`
+    with offsets into it), or of each line of a list of them (a list of lists): the chunks of the
+    tags `tag` gives for its tokens, split CoNLL-style (`tokenize.conll_style`; at whitespace
+    unless `tokenize`), each with the model's probability of it (the kind's
+    `ScoresEntities.entity_scores`), calibrated by the temperature stored with this checkpoint
+    (`polyglot-ner calibrate`) unless not `calibrated`. Sentences of any length are tagged
+    whole; `batch_size` (default: the run's eval batch size) bounds the rows of a batch."""
+    lines = [text] if isinstance(text, str) else list(text)
+    spans = [tokenize_lib.tokens(line, tokenize) for line in lines]
+    for number, (line, line_spans) in enumerate(zip(lines, spans), 1):
+      for start, end in line_spans:
+        conll.check_token("<text>", number, start + 1, line[start:end])
+    scored = self.entity_scores([[line[a:b] for a, b in s] for line, s in zip(lines, spans)],
+                                lang, batch_size=batch_size)
+    temperature = self.temperature if calibrated else 1.0
+    found = [entities_lib.from_tags(line, s, tags, scores, temperature)
+             for line, s, (tags, scores) in zip(lines, spans, scored)]
+    return found[0] if isinstance(text, str) else found
+
+  def entity_scores(self, sentences: Sequence[Tokens], lang: str | None = None, *,
+                    batch_size: int | None = None) -> list[tuple[list[str], list[float]]]:
+    """Per sentence: its IOB2 tags (those `tag` gives) and the probability of each of its
+    entities. Long sentences go in batches of as few rows as the mesh allows (a kind whose rows
+    are windows keeps its batches), short ones in batches of `batch_size` rows at most, fitted
+    to their number (a power of two of rows)."""
+    kind = kinds_base.require(self.kind, kinds_base.ScoresEntities, "run.entities")
+    sentences = _sentences(sentences)
+    result: list[tuple[list[str], list[float]]] = [([], [])] * len(sentences)
+    for group, long in entities_lib.length_groups(sentences, self.kind.windowed):
+      rows = entities_lib.fitted_rows(1 if long else len(group), self.mesh.size,
+                                      batch_size or self.config.eval_batch_size)
+      data, outputs = self._outputs(kind.predict_entities, [sentences[i] for i in group], lang,
+                                    batch_size=rows)
+      for index, scored in zip(group, kind.entity_scores(data, outputs)):
+        result[index] = scored
+    return result
+
+  def calibrate(self, lang: str | None = None, split: str = "dev", *,
+                plot: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Fits the temperature of this checkpoint's entity scores on `lang`'s `split` (default: the
+    run's first language, dev) and stores it with the run (`calibration.json`, which
+    `entities` then applies); returns the reliability before and after (10-bin ECE, entity
+    correct = exact span and type in gold) and draws both as a PNG at `plot`."""
+    name = lang or self.languages[0]
+    gold = self.sentences(name, split)
+    scored = self.entity_scores(gold, name if name in self.languages else None)
+    scores, correct = entities_lib.correctness([t for t, _ in scored], [s.tags for s in gold],
+                                               [s for _, s in scored])
+    temperature = entities_lib.fit_temperature(scores, correct)
+    result = {"checkpoint": self.checkpoint, "step": self.step, "language": name,
+              "split": split, "temperature": temperature,
+              "before": entities_lib.reliability(scores, correct),
+              "after": entities_lib.reliability(entities_lib.calibrate(scores, temperature),
+                                                correct)}
+    (self.workdir / entities_lib.CALIBRATION_FILE).write_text(json.dumps(result, indent=1))
+    if plot:
+      entities_lib.plot_reliability(
+          {f"{self.config.model_kind}, raw": result["before"],
+           f"{self.config.model_kind}, T = {temperature:.2f}": result["after"]}, os.fspath(plot))
+    return result
+
+  @property
+  def temperature(self) -> float:
+    """The temperature fitted on dev for this checkpoint (`polyglot-ner calibrate`), else 1."""
+    return entities_lib.stored_temperature(self.workdir, self.checkpoint, self.step)
 
   # Parameter importance, masks and pruning (`polyglot_ner.analysis`).
 
@@ -274,12 +352,15 @@ class Run:
     return getattr(kind, name)
 
   def _outputs(self, function: Callable[..., Any], sentences: Sequence[conll.Sentence],
-               lang: str | None, args: tuple = ()) -> tuple[kinds_base.EvalData, list[Any]]:
+               lang: str | None, args: tuple = (), batch_size: int | None = None
+               ) -> tuple[kinds_base.EvalData, list[Any]]:
     """The sentences' batches and `function(params, batch, *args)` (rows first) of each."""
-    tagger = self.tagger()
+    tagger = self.tagger(batch_size)
     data = self.kind.eval_batches(list(sentences), lang=self.lang_id(lang),
                                   batch_size=tagger.batch_size, num_shards=self.mesh.size)
-    step = step_lib.make_predict_step(function, self.mesh)
+    if function not in self._steps:
+      self._steps[function] = step_lib.make_predict_step(function, self.mesh)
+    step = self._steps[function]
     return data, [tagger.run(step, self.params, batch, *args) for batch in data]
 
   def _per_sentence(self, function: Callable[..., Any], sentences: Sequence[conll.Sentence],

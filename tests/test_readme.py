@@ -204,6 +204,9 @@ def check_evaluate(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
 
 def check_predict(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
   del stdout
+  if flag(argv, "output").endswith(".jsonl"):
+    check_entities(cwd / flag(argv, "input"), cwd / flag(argv, "output"))
+    return
   tagged = sentences(cwd / flag(argv, "output"))
   if flag(argv, "format") == "text":
     source = (cwd / flag(argv, "input")).read_text(encoding="utf-8")
@@ -230,6 +233,17 @@ def check_analyze(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
   assert f"wrote {output / 'analysis.md'}" in stdout, stdout
   figures = re.findall(r"\]\(([^)]+\.png)\)", (output / "analysis.md").read_text())
   assert figures and all((output / figure).stat().st_size > 0 for figure in figures)
+
+
+def check_entities(source: pathlib.Path, output: pathlib.Path) -> None:
+  """One JSON line per non-blank input line, its entities' offsets into it."""
+  rows = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+  assert [row["text"] for row in rows] == [
+      line for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
+  for row in rows:
+    for entity in row["entities"]:
+      assert row["text"][entity["start"]:entity["end"]] == entity["text"]
+      assert 0.0 <= entity["score"] <= 1.0 and entity["type"]
 
 
 def check_python(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:

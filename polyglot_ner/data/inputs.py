@@ -15,18 +15,39 @@ from polyglot_ner.data import corpora
 from polyglot_ner.data import text
 
 FORMATS = ("conll", "text")  # of a file to tag: CoNLL columns, or one sentence per line
+OUTPUT_FORMATS = ("conll", "jsonl")  # predictions: token lines, or entities per input line
+
+
+def output_format(path: str | os.PathLike, chosen: str | None = None) -> str:
+  """`chosen`, else "jsonl" for an output name ending in `.jsonl`, else "conll"."""
+  return chosen or ("jsonl" if os.fspath(path).endswith(".jsonl") else "conll")
+
+
+def read_lines(path: str | os.PathLike, input_format: str = "text",
+               encoding: str | None = None) -> list[str]:
+  """The lines to find entities in: each non-blank line of a text file as it is, or each
+  sentence of a CoNLL file as its tokens joined by one space."""
+  if input_format == "text":
+    lines = [line for line in conll.read_text(path, encoding or "utf-8").split("\n")
+             if line.strip()]
+    if not lines:
+      raise conll.ConllFormatError(path, 1, "no sentences found (empty file?)")
+    return lines
+  return [" ".join(s.tokens) for s in read_input(path, input_format, encoding)[0]]
 
 
 def read_input(path: str | os.PathLike, input_format: str = "conll",
-               encoding: str | None = None) -> tuple[list[conll.Sentence], bool]:
+               encoding: str | None = None, tokenize: bool = False
+               ) -> tuple[list[conll.Sentence], bool]:
   """The sentences of a file to tag and whether their tags are gold (else they are all "O").
 
   `conll`: a file with tags (`token ... tag`) gives its sentences, tags normalised to IOB2; one of
   tokens only (one column) gives "O" tags; `-DOCSTART-` lines are skipped. `text`: one sentence
-  per line, split at whitespace. `encoding` defaults to the registry's for its files, else UTF-8.
+  per line, split at whitespace (CoNLL-style with `tokenize`). `encoding` defaults to the
+  registry's for its files, else UTF-8.
   """
   if input_format == "text":
-    tokens = text.read_sentences(path, encoding=encoding or "utf-8")
+    tokens = text.read_sentences(path, encoding=encoding or "utf-8", tokenize=tokenize)
   else:
     file_format = corpora.file_format(path, encoding=encoding)
     if conll.has_tags(path, encoding=file_format.encoding):

@@ -1,4 +1,5 @@
-"""Raw text to tag: one sentence per line, tokens split at whitespace, blank lines skipped.
+"""Raw text to tag: one sentence per line, tokens split at whitespace (or CoNLL-style,
+`tokenize.conll_style`), blank lines skipped.
 
 Decoded and checked like a CoNLL file (`conll.read_text`, `conll.check_token`), so a bad byte or a
 NUL names its file, line and column before any tagging.
@@ -7,29 +8,29 @@ NUL names its file, line and column before any tagging.
 from __future__ import annotations
 
 import os
-import re
 
 from polyglot_ner.data import conll
+from polyglot_ner.data import tokenize as tokenize_lib
 
-_TOKEN = re.compile(r"\S+")
 
-
-def read_sentences(path: str | os.PathLike, *, encoding: str = "utf-8") -> list[tuple[str, ...]]:
+def read_sentences(path: str | os.PathLike, *, encoding: str = "utf-8", tokenize: bool = False
+                   ) -> list[tuple[str, ...]]:
   """The tokens of each non-blank line of a text file."""
-  sentences = split_sentences(conll.read_text(path, encoding), path)
+  sentences = split_sentences(conll.read_text(path, encoding), path, tokenize)
   if not sentences:
     raise conll.ConllFormatError(path, 1, "no sentences found (empty file?)")
   return sentences
 
 
-def split_sentences(text: str, source: str | os.PathLike = "<text>") -> list[tuple[str, ...]]:
+def split_sentences(text: str, source: str | os.PathLike = "<text>", tokenize: bool = False
+                    ) -> list[tuple[str, ...]]:
   """The tokens of each non-blank line of `text`; a bad token names `source`, line and column."""
   sentences = []
   for number, line in enumerate(text.split("\n"), 1):
     tokens = []
-    for match in _TOKEN.finditer(line):
-      conll.check_token(source, number, match.start() + 1, match.group())
-      tokens.append(match.group())
+    for start, end in tokenize_lib.tokens(line, tokenize):
+      conll.check_token(source, number, start + 1, line[start:end])
+      tokens.append(line[start:end])
     if tokens:
       sentences.append(tuple(tokens))
   return sentences

@@ -18,7 +18,8 @@ IOB2 tags, which scoring, bootstrap and prediction files share.
 
 Optional capabilities are declared by subclassing, never found by name: a kind whose output is a
 distribution over tag sequences (the byte CRF) also subclasses `StructuredOutput`, and one that can
-draw tag sequences from itself and score them as gold (the true Fisher's labels) `SamplesTags`.
+draw tag sequences from itself and score them as gold (the true Fisher's labels) `SamplesTags`,
+and one that scores the entities it predicts (`runs.Run.entities`) `ScoresEntities`.
 `require` is how the runs API and the analysis ask for one.
 """
 
@@ -72,6 +73,9 @@ class Kind(abc.ABC):
 
   module_class: type[nn.Module]  # built from `config.model` (a field per key) and `module_args`
   label_fields: tuple[str, ...] = ()  # the module's fields that `module_args` gives
+  # Rows are fixed-size windows of a byte stream rather than sentences, so a long sentence needs
+  # no smaller batches (`runs.Run.entities`).
+  windowed: bool = False
 
   def __init__(self, config: ml_collections.ConfigDict, label_map: labels_lib.LabelMap):
     self.config = config
@@ -199,6 +203,23 @@ class SamplesTags(abc.ABC):
   @abc.abstractmethod
   def with_tags(self, batch: Batch, tags: jax.Array) -> dict[str, Any]:
     """`batch` with `tags` [B, T] as its gold tags."""
+
+
+class ScoresEntities(abc.ABC):
+  """A kind that gives each entity it predicts the model's probability of it (its words and
+  type): the `score` of `runs.Run.entities`. Each kind says in `entity_scores` what that
+  probability is under its own model."""
+
+  @abc.abstractmethod
+  def predict_entities(self, params: Params, batch: Batch) -> Any:
+    """What `entity_scores` needs of every row: a pytree of arrays, rows first."""
+
+  @abc.abstractmethod
+  def entity_scores(self, data: EvalData, outputs: Sequence[Any]
+                    ) -> list[tuple[list[str], list[float]]]:
+    """Per sentence of `data`, in order: its IOB2 tags, exactly those `tags` gives for
+    `predict`'s outputs, and the probability of each of their entities (in `tags.spans` order),
+    from `outputs` (one host pytree of `predict_entities` per batch of `data`)."""
 
 
 def require(kind: Kind, capability: type, use: str) -> Any:

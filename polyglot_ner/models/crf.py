@@ -251,6 +251,82 @@ def marginals(emissions: jax.Array, lengths: jax.Array, transitions: jax.Array,
   return jax.grad(lambda unary: _log_partition(p._replace(unary=unary), method).sum())(p.unary)
 
 
+def _suffix_scores(p: _Potentials) -> jax.Array:
+  """[B, T, C]: log-sum-exp of the scores of every path suffix from position t with tag c, its
+  unary at t and the end score included: the forward algorithm on each row reversed."""
+  steps = p.unary.shape[1]
+  positions = jnp.arange(steps)[None, :]
+  reverse = jnp.where(positions < p.lengths[:, None], p.lengths[:, None] - 1 - positions,
+                      positions)  # an involution: it also maps the reversed row back
+
+  def flip(x):
+    return jnp.take_along_axis(x, reverse[..., None], axis=1)
+
+  reversed_p = p._replace(unary=flip(p.unary), transitions=p.transitions.T, start=p.end,
+                          end=p.start)
+  return flip(_time_major(_forward_scan(reversed_p, keep_alphas=True)[1]))
+
+
+def segment_log_marginals(emissions: jax.Array, lengths: jax.Array, transitions: jax.Array,
+                          start: jax.Array | None = None, end: jax.Array | None = None, *,
+                          tags: jax.Array, segment_start: jax.Array, stop: jax.Array,
+                          allowed: Allowed | jax.Array | None = None) -> jax.Array:
+  """log p(segment ending at t) [B, T] (0 past the length), by forward-backward: the probability
+  that a row's tags are `tags` from `segment_start[b, t]` to t and that the tag after t, if any,
+  is one that `stop` [C, C] (bool: tag j may follow tag i at a segment's end) allows after
+  `tags[b, t]`. For an entity, `tags` is the decoded path, the segment its span and `stop` says
+  which tags do not continue it, so the result read at the span's last position is the marginal
+  probability of the span and its type (what `Run.entities` reports).
+
+  `segment_start` [B, T] int, <= t. Path scores inside a segment are summed in float32, as the
+  forward algorithm's are.
+  """
+  p = _potentials(emissions, lengths, transitions, start, end, allowed)
+  steps = p.unary.shape[1]
+  valid = _valid(p.lengths, steps)
+  tags = jnp.where(valid, jnp.asarray(tags, jnp.int32), 0)
+  log_z, alphas = _forward_scan(p, keep_alphas=True)
+  alphas = _time_major(alphas)
+  suffixes = _suffix_scores(p)
+  unary = jnp.take_along_axis(p.unary, tags[..., None], axis=-1)[..., 0]
+  pairs = jnp.pad(p.transitions[tags[:, :-1], tags[:, 1:]], ((0, 0), (1, 0)))
+  # Forbidden steps of the path are counted, not summed: FORBIDDEN would swamp a float32 sum.
+  forbidden = pairs <= FORBIDDEN / 2
+  prefix = jnp.cumsum(jnp.where(forbidden, 0.0, unary + pairs), axis=1)  # start excluded
+  # Into the segment: every prefix ending in its first tag, less the path's score up to there.
+  first = jnp.asarray(segment_start, jnp.int32)
+  on_path = jnp.take_along_axis(alphas, tags[..., None], axis=-1)[..., 0] - prefix
+  entry = jnp.take_along_axis(on_path, first, axis=1)
+  steps_forbidden = jnp.cumsum(forbidden, axis=1)
+  broken = steps_forbidden > jnp.take_along_axis(steps_forbidden, first, axis=1)
+  # Out of it: every suffix from t + 1 whose first tag `stop` allows, or the end score at the end.
+  after = jnp.pad(suffixes[:, 1:], ((0, 0), (0, 1), (0, 0)))
+  leave = jnp.where(jnp.asarray(stop, bool)[tags], p.transitions[tags] + after, FORBIDDEN)
+  last = jnp.arange(steps)[None, :] == p.lengths[:, None] - 1
+  exit_ = jnp.where(last, p.end[tags], _logsumexp(leave, axis=-1))
+  log_p = jnp.where(broken, FORBIDDEN, entry + prefix + exit_ - log_z[:, None])
+  return jnp.where(valid, log_p, 0.0)
+
+
+def entity_log_marginals(emissions: jax.Array, lengths: jax.Array, transitions: jax.Array,
+                         start: jax.Array | None = None, end: jax.Array | None = None, *,
+                         tags: jax.Array, labels: Sequence[str],
+                         allowed: Allowed | jax.Array | None = None) -> jax.Array:
+  """log p(the entity of `tags` that ends at t) [B, T] (meaningless where none ends): the
+  marginal probability of its tags (B-X I-X ..., by `labels`' IOB2 names) and of the next tag not
+  being I-X, `segment_log_marginals` over the chunks of `tags` (conlleval's: a stray I-X starts
+  one, as in `tags.spans`)."""
+  continues = np.array([[b != tags_lib.OUTSIDE and b[0] == "I" and a != tags_lib.OUTSIDE
+                         and b[2:] == a[2:] for b in labels] for a in labels], bool)
+  tags = jnp.asarray(tags, jnp.int32)
+  opens = jnp.pad(~jnp.asarray(continues)[tags[:, :-1], tags[:, 1:]], ((0, 0), (1, 0)),
+                  constant_values=True)
+  positions = jnp.arange(tags.shape[1], dtype=jnp.int32)
+  segment_start = jax.lax.cummax(jnp.where(opens, positions, 0), axis=1)
+  return segment_log_marginals(emissions, lengths, transitions, start, end, tags=tags,
+                               segment_start=segment_start, stop=~continues, allowed=allowed)
+
+
 def _viterbi_scan(p: _Potentials) -> tuple[jax.Array, jax.Array]:
   """Max-product recursion keeping back-pointers, then a reverse scan that follows them."""
   _, steps, num_tags = p.unary.shape

@@ -263,6 +263,32 @@ def test_constrained_functions_match_brute_force_over_allowed_paths(scheme):
   assert np.all(np.asarray(gradients[0])[~allowed.transitions] == 0)
 
 
+@pytest.mark.parametrize("constrained", [False, True])
+def test_segment_log_marginals_match_brute_force(constrained):
+  allowed = crf.allowed_transitions(SCHEME_LABELS["IOB2"], "IOB2") if constrained else None
+  problem = make_problem(7, num_tags=4)
+  rng = np.random.default_rng(1)
+  steps = problem["tags"].shape[1]
+  segment_start = np.minimum(rng.integers(0, steps, problem["tags"].shape),
+                             np.arange(steps)).astype(np.int32)
+  stop = rng.random((4, 4)) < 0.6
+  marginal = jax.jit(crf.segment_log_marginals)(
+      *potentials(problem), tags=problem["tags"], segment_start=segment_start, stop=stop,
+      allowed=allowed)
+  for row, length in enumerate(LENGTHS):
+    paths, _, _, probs = exact_distribution(problem, row, allowed)
+    tags = problem["tags"][row]
+    for t in range(length):
+      first = segment_start[row, t]
+      keep = (paths[:, first:t + 1] == tags[first:t + 1]).all(1)
+      if t + 1 < length:
+        keep &= stop[tags[t], paths[:, t + 1]]
+      expected = np.log(probs[keep].sum()) if keep.any() else crf.FORBIDDEN
+      np.testing.assert_allclose(marginal[row, t], max(expected, crf.FORBIDDEN), rtol=1e-4,
+                                 atol=1e-4)
+    np.testing.assert_array_equal(marginal[row, length:], 0.0)
+
+
 def test_allowed_transitions_are_the_tag_schemes_rules():
   labels = SCHEME_LABELS["IOBES"]
   allowed = crf.allowed_transitions(labels, "BIOES")

@@ -28,11 +28,12 @@ from polyglot_ner.kinds.bts import model
 from polyglot_ner.kinds.bts import windows
 
 
-class Kind(base.Kind):
+class Kind(base.Kind, base.ScoresEntities):
   """Byte-to-Span (`polyglot_ner.kinds.bts.model.ByteToSpan`) over the label map's entity types."""
 
   module_class = model.ByteToSpan
   label_fields = ("types",)
+  windowed = True
 
   def module_args(self) -> dict[str, Any]:
     return {"types": self.label_map.types}
@@ -74,6 +75,20 @@ class Kind(base.Kind):
   def predict(self, params: base.Params, batch: base.Batch) -> jax.Array:
     """Greedy token rows [B, 3 * max_spans + 1] (`windows.Vocabulary.spans` reads them)."""
     return self.module.apply({"params": params}, batch, method="decode").tokens
+
+  def predict_entities(self, params: base.Params, batch: base.Batch
+                       ) -> tuple[jax.Array, jax.Array]:
+    """`predict`'s token rows and each token's log-probability under the greedy decoder's step
+    distribution (`model.Decoded`)."""
+    decoded = self.module.apply({"params": params}, batch, method="decode")
+    return decoded.tokens, decoded.token_log_probs
+
+  def entity_scores(self, data: windows.WindowEvalBatches, outputs: Sequence[Any]
+                    ) -> list[tuple[list[str], list[float]]]:
+    """An entity's probability is the product of the decoder's probabilities of the (start,
+    length, type) triple of the span it came from (`WindowEvalBatches.entity_scores`)."""
+    return data.entity_scores([tokens for tokens, _ in outputs],
+                              [log_probs for _, log_probs in outputs])
 
   def tags(self, data: windows.WindowEvalBatches, predictions: Sequence[np.ndarray]
            ) -> list[list[str]]:

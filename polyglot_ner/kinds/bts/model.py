@@ -47,10 +47,13 @@ State = tuple[tuple[jax.Array, jax.Array], ...]  # (c, h) of every layer
 class Decoded(NamedTuple):
   """Greedy decoding's tokens [B, 3 * max_spans + 1] (STOP after each row's last triple) and the
   log-probability [B] of each row's tokens up to its STOP under the model's softmax (unmasked: the
-  negative teacher-forced loss of the same tokens)."""
+  negative teacher-forced loss of the same tokens); and per token [B, 3 * max_spans + 1] its
+  log-probability under the decoder's step distribution, the softmax renormalised over the
+  tokens the grammar allows there (0 after STOP): what a span's score multiplies."""
 
   tokens: jax.Array
   log_prob: jax.Array
+  token_log_probs: jax.Array
 
 
 def _symmetric_uniform(scale: float) -> nn.initializers.Initializer:
@@ -246,11 +249,15 @@ class ByteToSpan(nn.Module):
       return (position < width) & ~jnp.all(done)
 
     def body(carry):
-      position, state, previous, done, bound, start, output, log_prob = carry
+      position, state, previous, done, bound, start, output, log_prob, token_log_probs = carry
       state, top = _step(cells, state, self.output_embedding[previous], None, self._forget_bias)
       log_probs = jax.nn.log_softmax(top @ self.projection, axis=-1)
-      choice = jnp.argmax(jnp.where(allowed(position, bound, start), log_probs, -jnp.inf), axis=-1)
+      masked = jax.nn.log_softmax(
+          jnp.where(allowed(position, bound, start), log_probs, -jnp.inf), axis=-1)
+      choice = jnp.argmax(masked, axis=-1)
       choice = jnp.where(done, vocabulary.STOP, choice)
+      token_log_probs = token_log_probs.at[:, position].set(jnp.where(
+          done, 0.0, jnp.take_along_axis(masked, choice[:, None], axis=-1)[:, 0]))
       log_prob = log_prob + jnp.where(done, 0.0, jnp.take_along_axis(
           log_probs, choice[:, None], axis=-1)[:, 0])
       chosen_start = value[choice]
@@ -258,11 +265,12 @@ class ByteToSpan(nn.Module):
       bound = jnp.where(position % 3 == 2, start, bound)
       output = output.at[:, position].set(choice)
       return (position + 1, state, choice, done | (choice == vocabulary.STOP), bound, start,
-              output, log_prob)
+              output, log_prob, token_log_probs)
 
     lengths = batch["lengths"]
     carry = (jnp.zeros((), jnp.int32), state, jnp.full((size,), vocabulary.GO, jnp.int32),
              jnp.zeros((size,), bool), lengths.astype(jnp.int32), jnp.zeros((size,), jnp.int32),
-             jnp.full((size, width), vocabulary.STOP, jnp.int32), jnp.zeros((size,), jnp.float32))
-    *_, output, log_prob = lax.while_loop(cond, body, carry)
-    return Decoded(output, log_prob)
+             jnp.full((size, width), vocabulary.STOP, jnp.int32), jnp.zeros((size,), jnp.float32),
+             jnp.zeros((size, width), jnp.float32))
+    *_, output, log_prob, token_log_probs = lax.while_loop(cond, body, carry)
+    return Decoded(output, log_prob, token_log_probs)

@@ -318,21 +318,47 @@ class WindowEvalBatches:
   def word_tags(self, tokens: Sequence[np.ndarray]) -> list[list[str]]:
     """Word IOB2 tags of every sentence from the decoder's token rows (one array [B, 3K+1] per
     batch, in order): the windows' spans stitched as the original does (module docstring)."""
-    window_ids, starts, lengths, types = [], [], [], []
-    for batch_tokens, indices in zip(tokens, self.indices):
+    return word_tags(self.stream, *self._stitched(tokens)[:3])
+
+  def entity_scores(self, tokens: Sequence[np.ndarray], token_log_probs: Sequence[np.ndarray]
+                    ) -> list[tuple[list[str], list[float]]]:
+    """Per sentence: `word_tags`, and for each of its entities the probability of the span its
+    first word took its tag from: the product of the decoder's probabilities of that span's
+    (start, length, type) tokens (`model.Decoded.token_log_probs`) in its window."""
+    start, length, type_, log_prob = self._stitched(tokens, token_log_probs)
+    tags, span = _word_spans(self.stream, start, length, type_)
+    bounds = np.cumsum(self.stream.sentence_words)
+    result = []
+    for words, end in zip(self.stream.sentence_words.tolist(), bounds.tolist()):
+      sentence = tags[end - words:end]
+      result.append((sentence, [float(np.exp(log_prob[span[end - words + first]]))
+                                for _, first, _ in tags_lib.spans(sentence)]))
+    return result
+
+  def _stitched(self, tokens: Sequence[np.ndarray],
+                token_log_probs: Sequence[np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
+    """The surviving spans of the windows' token rows, sorted by start: absolute start, length,
+    type name and (given `token_log_probs`) the log-probability of its triple."""
+    window_ids, starts, lengths, types, log_probs = [], [], [], [], []
+    if token_log_probs is None:
+      token_log_probs = [np.zeros(np.shape(t), np.float32) for t in tokens]
+    for batch_tokens, batch_log_probs, indices in zip(tokens, token_log_probs, self.indices):
       real = indices >= 0
       count, start, length, type_ = self.vocabulary.spans(np.asarray(batch_tokens)[real])
       inside = np.arange(start.shape[1]) < count[:, None]
+      triples = np.asarray(batch_log_probs)[real][:, :3 * start.shape[1]]
       window_ids.append(np.broadcast_to(indices[real][:, None], start.shape)[inside])
       starts.append(start[inside])
       lengths.append(length[inside])
       types.append(type_[inside])
-    window_ids, starts, lengths, types = (np.concatenate([np.zeros(0, np.int64), *x])
-                                          for x in (window_ids, starts, lengths, types))
+      log_probs.append(triples.reshape(*start.shape, 3).sum(-1)[inside])
+    window_ids, starts, lengths, types, log_probs = (
+        np.concatenate([np.zeros(0, np.int64), *x])
+        for x in (window_ids, starts, lengths, types, log_probs))
     absolute = self.starts[window_ids] + starts
     kept = resolve_conflicts(absolute, lengths, starts)
-    return word_tags(self.stream, absolute[kept], lengths[kept],
-                     np.asarray(self.vocabulary.types, str)[types[kept]])
+    return (absolute[kept], lengths[kept], np.asarray(self.vocabulary.types, str)[types[kept]],
+            log_probs[kept])
 
 
 def resolve_conflicts(start: np.ndarray, length: np.ndarray, relative_start: np.ndarray
@@ -363,6 +389,15 @@ def word_tags(stream: ByteStream, start: np.ndarray, length: np.ndarray, type_: 
               ) -> list[list[str]]:
   """Every sentence's word tags from disjoint spans sorted by start (absolute `start`, `length`,
   type names `type_`), as the original maps spans to words (module docstring)."""
+  tags, _ = _word_spans(stream, start, length, type_)
+  bounds = np.cumsum(stream.sentence_words)
+  return [tags[end - n:end] for n, end in zip(stream.sentence_words.tolist(), bounds.tolist())]
+
+
+def _word_spans(stream: ByteStream, start: np.ndarray, length: np.ndarray, type_: np.ndarray
+                ) -> tuple[list[str], np.ndarray]:
+  """`word_tags` of all the stream's words in one list, and each word's span (the nearest one
+  starting at or before it; -1 for none)."""
   # A sentinel span before the stream: words with no span starting at or before them find it.
   start, length = np.concatenate([[-2], start]), np.concatenate([[0], length])
   type_ = np.concatenate([[""], np.asarray(type_, str)])
@@ -378,4 +413,4 @@ def word_tags(stream: ByteStream, start: np.ndarray, length: np.ndarray, type_: 
   tags = [tags_lib.OUTSIDE if not is_inside else ("I-" if is_continued else "B-") + name
           for is_inside, is_continued, name in zip(inside.tolist(), continues.tolist(),
                                                    types.tolist())]
-  return [tags[end - n:end] for n, end in zip(stream.sentence_words.tolist(), bounds.tolist())]
+  return tags, nearest - 1

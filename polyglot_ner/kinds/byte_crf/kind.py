@@ -16,13 +16,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from polyglot_ner.data import conll
+from polyglot_ner.eval import entities as entities_lib
 from polyglot_ner.kinds import base
 from polyglot_ner.kinds.byte_crf import batches
 from polyglot_ner.kinds.byte_crf import model
 from polyglot_ner.models import crf as crf_lib
 
 
-class Kind(base.Kind, base.StructuredOutput, base.SamplesTags):
+class Kind(base.Kind, base.StructuredOutput, base.SamplesTags, base.ScoresEntities):
   """The paper's byte-level BiLSTM-CRF (`polyglot_ner.kinds.byte_crf.model`)."""
 
   module_class = model.ByteCRF
@@ -106,6 +107,23 @@ class Kind(base.Kind, base.StructuredOutput, base.SamplesTags):
     """Tag paths [B, num_samples, T] drawn from the distribution training fits."""
     return crf_lib.sample(rng, *self._potentials(params, batch), num_samples=num_samples,
                           allowed=self.module.training_allowed)
+
+  def predict_entities(self, params: base.Params, batch: base.Batch
+                       ) -> tuple[jax.Array, jax.Array]:
+    """`predict`'s Viterbi tag ids [B, T] and per word the log-probability of the entity ending
+    there [B, T] (`crf.entity_log_marginals`)."""
+    potentials = self._potentials(params, batch)
+    tags, _ = crf_lib.viterbi(*potentials, allowed=self.module.decoding_allowed,
+                              method=self.module.crf_method)
+    return tags, crf_lib.entity_log_marginals(*potentials, tags=tags, labels=self.label_map.tags,
+                                              allowed=self.module.decoding_allowed)
+
+  def entity_scores(self, data: batches.WordEvalBatches, outputs: Sequence[Any]
+                    ) -> list[tuple[list[str], list[float]]]:
+    """An entity's probability is the exact marginal, by forward-backward, of its tags (B-X I-X
+    ...) and of the tag after it not being I-X, under the CRF restricted to the paths decoding
+    chooses from (valid IOB2 unless `constrained_decoding` is off)."""
+    return entities_lib.by_last_words(self, data, outputs)
 
   def with_tags(self, batch: base.Batch, tags: jax.Array) -> dict[str, Any]:
     """`batch` with other gold tags (e.g. sampled ones, for the true Fisher)."""

@@ -45,6 +45,46 @@ def max_words(steps: int) -> int:
   return (steps + 1) // 2
 
 
+def _per_word(scores: jax.Array, lengths: jax.Array, kinds: jax.Array) -> tuple[jax.Array, ...]:
+  """Byte kinds (PAD past each length), each byte's word (a space: the word before it), and per
+  word [B, words, C]: its bytes' summed `scores` and the scores of the space before it (0 for a
+  row's first word); the words of each row [B]."""
+  batch, steps, num_classes = scores.shape
+  num_words = max_words(steps)
+  real = jnp.arange(steps)[None, :] < jnp.asarray(lengths)[:, None]
+  kinds = jnp.where(real, jnp.asarray(kinds), batches.PAD)
+  space = kinds == batches.SPACE
+  in_word = (kinds == batches.WORD_START) | (kinds == batches.INSIDE)
+  word = jnp.cumsum(kinds == batches.WORD_START, axis=1) - 1
+  rows = jnp.broadcast_to(jnp.arange(batch)[:, None], word.shape)
+  word_scores = jnp.zeros((batch, num_words, num_classes), jnp.float32).at[
+      rows, jnp.where(in_word, word, num_words)].add(scores, mode="drop")
+  space_scores = jnp.zeros((batch, num_words, num_classes), jnp.float32).at[
+      rows, jnp.where(space, word + 1, num_words)].set(scores, mode="drop")
+  return kinds, word, word_scores, space_scores, jnp.sum(kinds == batches.WORD_START, axis=1)
+
+
+def word_emissions(logits: jax.Array, lengths: jax.Array, kinds: jax.Array
+                   ) -> tuple[jax.Array, jax.Array]:
+  """The word-consistent byte labellings as a linear-chain CRF over words: emissions
+  [B, words, 2C - 1] in the label map's IOB2 order and the words of each row [B].
+
+  A word is O (its bytes and the space before it O), B-X (its bytes X, the space before it O) or
+  I-X (both X); its emission is those bytes' log-probabilities. With zero transitions under the
+  IOB2 constraints (I-X only after B-X or I-X, never first), a tag path's score is the
+  log-probability of exactly one word-consistent byte labelling, and every such labelling has
+  one path: the CRF's distribution is the per-byte model renormalised over them, its Viterbi
+  path `viterbi`'s under "log_prob" and its marginals exact.
+  """
+  _, _, word_scores, space_scores, words_per_row = _per_word(
+      byte_scores(logits, "log_prob"), lengths, kinds)
+  outside = word_scores[..., :1] + space_scores[..., :1]
+  begin = word_scores[..., 1:] + space_scores[..., :1]
+  inside = word_scores[..., 1:] + space_scores[..., 1:]
+  tags = jnp.stack([begin, inside], axis=-1).reshape(*begin.shape[:-1], -1)
+  return jnp.concatenate([outside, tags], axis=-1), words_per_row
+
+
 def viterbi(logits: jax.Array, lengths: jax.Array, kinds: jax.Array, *,
             scoring: str = "log_prob") -> tuple[jax.Array, jax.Array]:
   """The best word-consistent byte labels [B, L] int32 (0 past each length) and their scores [B]
@@ -56,18 +96,9 @@ def viterbi(logits: jax.Array, lengths: jax.Array, kinds: jax.Array, *,
   scores = byte_scores(logits, scoring)
   batch, steps, num_classes = scores.shape
   num_words = max_words(steps)
-  real = jnp.arange(steps)[None, :] < jnp.asarray(lengths)[:, None]
-  kinds = jnp.where(real, jnp.asarray(kinds), batches.PAD)
+  kinds, word, word_scores, space_scores, words_per_row = _per_word(scores, lengths, kinds)
   space = kinds == batches.SPACE
   in_word = (kinds == batches.WORD_START) | (kinds == batches.INSIDE)
-  word = jnp.cumsum(kinds == batches.WORD_START, axis=1) - 1  # a space: the word before it
-  rows = jnp.broadcast_to(jnp.arange(batch)[:, None], word.shape)
-  # Per word: its bytes' summed scores, and the scores of the space before it.
-  word_scores = jnp.zeros((batch, num_words, num_classes), jnp.float32).at[
-      rows, jnp.where(in_word, word, num_words)].add(scores, mode="drop")
-  space_scores = jnp.zeros((batch, num_words, num_classes), jnp.float32).at[
-      rows, jnp.where(space, word + 1, num_words)].set(scores, mode="drop")
-  words_per_row = jnp.sum(kinds == batches.WORD_START, axis=1)
   classes = jnp.arange(num_classes, dtype=jnp.int32)
 
   def step(best, xs):
@@ -101,6 +132,14 @@ def viterbi(logits: jax.Array, lengths: jax.Array, kinds: jax.Array, *,
       jnp.where(space, jnp.take_along_axis(space_labels, jnp.clip(word + 1, 0, num_words - 1),
                                            axis=1), 0))
   return labels, jnp.where(jnp.asarray(lengths) > 0, jnp.max(best, axis=-1), 0.0)
+
+
+def decode_words(logits: jax.Array, lengths: jax.Array, kinds: jax.Array, *,
+                 scoring: str = "log_prob") -> tuple[jax.Array, jax.Array]:
+  """Word IOB2 tag ids [B, (L + 1) // 2] of the best word-consistent path (`viterbi`,
+  `word_tags`) and its score [B]."""
+  labels, scores = viterbi(logits, lengths, kinds, scoring=scoring)
+  return word_tags(labels, kinds), scores
 
 
 def word_tags(labels: jax.Array, kinds: jax.Array) -> jax.Array:

@@ -26,13 +26,15 @@ import numpy as np
 from polyglot_ner import errors
 from polyglot_ner.data import conll
 from polyglot_ner.data import labels as labels_lib
+from polyglot_ner.eval import entities as entities_lib
 from polyglot_ner.kinds import base
 from polyglot_ner.kinds.charner import batches
 from polyglot_ner.kinds.charner import decode
 from polyglot_ner.kinds.charner import model
+from polyglot_ner.models import crf as crf_lib
 
 
-class Kind(base.Kind):
+class Kind(base.Kind, base.ScoresEntities):
   """Kuru et al.'s CharNER over bytes, as in the paper's code (`polyglot_ner.kinds.charner.model`)."""
 
   module_class = model.CharNER
@@ -80,6 +82,28 @@ class Kind(base.Kind):
     """Word IOB2 tag ids [B, (L + 1) // 2] (0 past each row's words)."""
     tags, _ = self.module.apply({"params": params}, batch, method="decode")
     return tags
+
+  def predict_entities(self, params: base.Params, batch: base.Batch
+                       ) -> tuple[jax.Array, jax.Array]:
+    """`predict`'s word tag ids [B, W] and per word the log-probability of the entity ending
+    there [B, W] (`entity_scores`)."""
+    logits = self.module.apply({"params": params}, batch, train=False)
+    tags, _ = decode.decode_words(logits, batch["lengths"], batch["kinds"],
+                                  scoring=self.module.scoring)
+    emissions, words = decode.word_emissions(logits, batch["lengths"], batch["kinds"])
+    labels = self.label_map.tags
+    return tags, crf_lib.entity_log_marginals(
+        emissions, words, jnp.zeros((len(labels), len(labels))), tags=tags, labels=labels,
+        allowed=crf_lib.allowed_transitions(labels, "IOB2"))
+
+  def entity_scores(self, data: batches.ByteEvalBatches, outputs: Sequence[Any]
+                    ) -> list[tuple[list[str], list[float]]]:
+    """An entity's probability under the byte posteriors renormalised over the word-consistent
+    labellings that decoding chooses from (`decode.word_emissions`: a CRF over words, exact by
+    forward-backward): that the bytes of its words and the spaces between them carry its type,
+    the space before it does not (or it starts the sentence), and the space after it does not
+    carry its type on to the next word. Whatever `scoring` the decoding adds."""
+    return entities_lib.by_last_words(self, data, outputs)
 
   def tags(self, data: batches.ByteEvalBatches, predictions: Sequence[np.ndarray]
            ) -> list[list[str]]:

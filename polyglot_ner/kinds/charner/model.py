@@ -75,10 +75,8 @@ class CharNER(nn.Module):
   def decode(self, batch: Batch) -> tuple[jax.Array, jax.Array]:
     """Word IOB2 tag ids [B, (L + 1) // 2] (0 past each row's words; `decode.word_tags`)
     and each row's best path score [B], by the word-consistent Viterbi under `scoring`."""
-    logits = self(batch, train=False)
-    labels, scores = decode.viterbi(logits, batch["lengths"], batch["kinds"],
-                                            scoring=self.scoring)
-    return decode.word_tags(labels, batch["kinds"]), scores
+    return decode.decode_words(self(batch, train=False), batch["lengths"], batch["kinds"],
+                               scoring=self.scoring)
 
 
 def byte_cross_entropy(logits: jax.Array, labels: jax.Array, lengths: jax.Array

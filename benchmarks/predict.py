@@ -1,0 +1,74 @@
+"""Inference throughput of `run.entities`: sentences/s on CoNLL-2002 es test per model kind and
+batch size, once compiled, and the first call's extra time (compiling), one JSON line each.
+
+A kind without `--workdirs` is measured with random parameters of its `cpu` preset (speed does
+not depend on the values). Batch size 1 reads only `--max_sentences_b1` sentences.
+
+Run: python benchmarks/predict.py [--root ../shared/data] [--kinds byte_crf,charner,bts]
+         [--batch_sizes 1,32,512] [--workdirs byte_crf=runs/es,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import time
+
+import jax
+
+from polyglot_ner import config as config_lib
+from polyglot_ner import kinds
+from polyglot_ner import runs
+from polyglot_ner.data import corpora
+from polyglot_ner.data import labels
+from polyglot_ner.train import step as step_lib
+
+DEFAULT_ROOT = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
+LANG = "conll2002/es"
+
+
+def random_run(kind_name: str, root: str) -> runs.Run:
+  """A run of `kind_name`'s cpu preset on es with random parameters."""
+  config = config_lib.load_config(f"{kind_name}.py:langs={LANG},cpu,root={root}")
+  label_map = labels.LabelMap.from_sentences(corpora.load_split(LANG, "train", root))
+  kind = kinds.build(config, label_map)
+  mesh = step_lib.make_mesh()
+  return runs.Run(pathlib.Path("/nonexistent"), "best", 0, config, {"languages": [LANG]},
+                  label_map, kind, kind.init_params(jax.random.key(0), mesh), mesh)
+
+
+def measure(run: runs.Run, lines: list[str], batch_size: int) -> dict[str, float]:
+  start = time.perf_counter()
+  run.entities(lines, batch_size=batch_size)
+  first = time.perf_counter() - start
+  start = time.perf_counter()
+  run.entities(lines, batch_size=batch_size)
+  steady = time.perf_counter() - start
+  return {"sentences": len(lines), "sentences_per_s": round(len(lines) / steady, 1),
+          "compile_s": round(max(first - steady, 0.0), 2)}
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--root", default=str(DEFAULT_ROOT))
+  parser.add_argument("--kinds", default="byte_crf,charner,bts")
+  parser.add_argument("--batch_sizes", default="1,32,512")
+  parser.add_argument("--workdirs", default="", help="kind=workdir,... (else random parameters)")
+  parser.add_argument("--max_sentences_b1", type=int, default=200)
+  args = parser.parse_args()
+  workdirs = dict(item.split("=", 1) for item in args.workdirs.split(",") if item)
+  test = corpora.load_split(LANG, "test", args.root)
+  lines = [" ".join(sentence.tokens) for sentence in test]
+  for kind_name in args.kinds.split(","):
+    run = (runs.load(workdirs[kind_name]) if kind_name in workdirs
+           else random_run(kind_name, args.root))
+    for batch_size in map(int, args.batch_sizes.split(",")):
+      subset = lines[:args.max_sentences_b1] if batch_size == 1 else lines
+      print(json.dumps({"benchmark": "entities", "kind": kind_name, "batch_size": batch_size,
+                        "device": jax.devices()[0].platform, "trained": kind_name in workdirs,
+                        **measure(run, subset, batch_size)}), flush=True)
+
+
+if __name__ == "__main__":
+  main()
