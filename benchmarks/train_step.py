@@ -1,16 +1,19 @@
 """Training throughput and peak memory of every model kind's presets (the byte CRF's `cpu` preset
-and the paper's config by default), the byte CRF side by side with a plain PyTorch twin
-(`../shared/peers/torch_twin.py`) at the `cpu` sizes.
+and the paper's config by default), each kind's `cpu` preset side by side with a plain PyTorch twin
+(`../shared/peers/`: `torch_twin.py`, `charner_twin.py`, `bts_twin.py`) at the same sizes.
 
-One JSON line per preset: sentences/s and tokens/s of the sharded train step over real batches
-(after every batch shape has been compiled once), compile time, peak host RSS and, where the
-backend reports it, peak device memory. With `--twin`, the twin trains the same number of steps
-on the same file at the `cpu` preset's sizes in the same run, and a last line gives ours / twin.
-The twin needs torch and pytorch-crf (never project dependencies): `--twin-python` names an
+One JSON line per preset: rows/s (sentences, or windows for Byte-to-Span) and their units/s
+(words or bytes) of the sharded train step over real batches (after every batch shape has been
+compiled once), compile time, peak host RSS and, where the backend reports it, peak device
+memory. With `--twin`, each preset that has a twin (`TWINS`) is timed `--repeats` times alternating
+with its twin, which trains the same number of steps on the same file at the preset's sizes, and a
+last line per preset gives ours / twin (the ratio of the medians). A twin needs torch, seqeval
+(and pytorch-crf for the byte CRF's), never project dependencies: `--twin-python` names an
 interpreter that has them; without them the twin is skipped with a line saying why.
 
   python benchmarks/train_step.py                                  # both presets, CoNLL-2002 es
-  python benchmarks/train_step.py --presets cpu --steps 100 --twin --twin-python venv-torch/bin/python
+  python benchmarks/train_step.py --presets cpu,charner_cpu,bts_cpu --steps 40 --twin \\
+      --repeats 3 --twin-python venv-torch/bin/python
   python benchmarks/train_step.py --presets cpu --langs demo/aa --steps 50
   python benchmarks/train_step.py --presets paper --batch-size 128  # the paper's batch size
 
@@ -20,15 +23,19 @@ The data root defaults to ../shared/data; without it, use `--langs demo/aa` (syn
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+import dataclasses
 import json
-import pathlib
 import os
+import pathlib
 import resource
+import statistics
 import subprocess
 import sys
 import time
 
 import jax
+import ml_collections
 import numpy as np
 
 from polyglot_ner import config as config_lib
@@ -42,13 +49,41 @@ from polyglot_ner.train import step as step_lib
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_ROOT = REPO.parent / "shared" / "data"
-TWIN = REPO.parent / "shared" / "peers" / "torch_twin.py"
+PEERS = REPO.parent / "shared" / "peers"
 PRESETS = {  # name -> configs/ file and arg
     "cpu": "byte_crf.py:cpu", "paper": "byte_crf.py",
     "bts_cpu": "bts.py:cpu",
     "bts_paper": "bts.py",
     "charner_cpu": "charner.py:cpu",
     "charner_paper": "charner.py",
+}
+# What a batch row is and what its `lengths` count, per model kind.
+ROW_UNITS = {"byte_crf": ("sentences", "words"), "charner": ("sentences", "bytes"),
+             "bts": ("windows", "bytes")}
+
+
+@dataclasses.dataclass(frozen=True)
+class Twin:
+  """A PyTorch twin of one preset: its script in `PEERS`, the modules it imports, the key of its
+  JSON line that holds rows/s, and its size flags from the preset's config."""
+
+  script: str
+  modules: str
+  rate_key: str
+  flags: Callable[[ml_collections.ConfigDict], dict[str, object]]
+
+
+TWINS = {
+    "cpu": Twin("torch_twin.py", "torch, torchcrf, seqeval", "train_sent_per_s", lambda c: {
+        "byte_layers": c.model.byte_layers, "byte_hidden": c.model.byte_hidden,
+        "byte_emb": c.model.byte_emb_dim, "max_bytes": c.data.max_word_bytes,
+        "word_hidden": c.model.word_hidden}),
+    "charner_cpu": Twin("charner_twin.py", "torch, seqeval", "train_sent_per_s", lambda c: {
+        "emb": c.model.emb_dim, "hidden": c.model.hidden, "layers": len(c.model.output_dropout),
+        "dropout": c.model.output_dropout[-1], "max_len": max(c.data.length_buckets)}),
+    "bts_cpu": Twin("bts_twin.py", "torch, seqeval", "train_windows_per_s", lambda c: {
+        "emb": c.model.byte_emb_dim, "hidden": c.model.hidden, "layers": c.model.num_layers,
+        "out_emb": c.model.output_emb_dim}),
 }
 
 
@@ -58,73 +93,83 @@ def _peak_device_bytes() -> int | None:
   return max(peaks) if peaks and None not in peaks else None
 
 
-def measure(preset: str, langs: list[str], root: str, steps: int, batch_size: int | None) -> dict:
-  """Times `steps` training steps of `preset` on the first batches of `langs`' training data."""
+class Bench:
+  """One preset's train step, compiled for every shape of its first `steps` batches at
+  construction; `time()` times one pass over them (callable repeatedly, interleaved with twins)."""
+
+  def __init__(self, preset: str, langs: list[str], root: str, steps: int,
+               batch_size: int | None):
+    self.preset, self.langs = preset, langs
+    self.config = config = config_lib.load_config(PRESETS[preset])
+    with config.unlocked():
+      config.batch_size = batch_size or config.batch_size
+    train = {name: corpora.load_split(name, "train", root) for name in langs}
+    label_map = labels.LabelMap.from_sentences(s for group in train.values() for s in group)
+    self.mesh = mesh = step_lib.make_mesh()
+    kind = kinds.build(config, label_map)
+    batches = kind.train_batches(train, mixture_lib.Mixture({name: 1.0 for name in langs}),
+                                 seed=0, num_shards=mesh.size)
+    self.host_batches = [next(batches) for _ in range(steps)]
+
+    tx = state_lib.make_optimizer(config.optimizer, steps)
+    params = kind.init_params(jax.random.PRNGKey(0), mesh)
+    self.state = step_lib.replicate(state_lib.create_train_state(params, tx, jax.random.PRNGKey(1)),
+                                    mesh)
+    self.train_step = step_lib.make_train_step(kind, tx, mesh)
+
+    compile_start = time.perf_counter()
+    shapes = {}
+    for batch in self.host_batches:
+      shapes.setdefault(tuple(value.shape for value in batch.values()), batch)
+    for batch in shapes.values():
+      self.state, metrics = self.train_step(self.state, step_lib.shard_batch(batch, mesh))
+    jax.block_until_ready(metrics)
+    self.compile_seconds = time.perf_counter() - compile_start
+    self.num_shapes = len(shapes)
+
+  def time(self) -> dict:
+    """One timed pass over the batches: the preset's JSON line."""
+    start = time.perf_counter()
+    for batch in self.host_batches:
+      self.state, metrics = self.train_step(self.state, step_lib.shard_batch(batch, self.mesh))
+    jax.block_until_ready((self.state, metrics))
+    seconds = time.perf_counter() - start
+
+    steps = len(self.host_batches)
+    rows = sum(int(np.sum(b["lengths"] > 0)) for b in self.host_batches)
+    units = sum(int(np.sum(b["lengths"])) for b in self.host_batches)
+    row_unit, length_unit = ROW_UNITS[self.config.model_kind]
+    return {
+        "benchmark": "train_step", "preset": self.preset, "model_kind": self.config.model_kind,
+        "langs": self.langs, "batch_size": self.config.batch_size,
+        "steps": steps, "shapes": self.num_shapes, "devices": jax.device_count(),
+        "platform": jax.devices()[0].platform,
+        f"{row_unit}_per_s": rows / seconds, f"{length_unit}_per_s": units / seconds,
+        "seconds_per_step": seconds / steps, "compile_and_warmup_s": self.compile_seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_device_mb": (None if (peak := _peak_device_bytes()) is None else peak / 2**20),
+        "final_loss": float(metrics["loss"]),
+    }
+
+
+def measure_twin(preset: str, python: str, langs: list[str], root: str, steps: int,
+                 batch_size: int | None) -> dict:
+  """The preset's PyTorch twin trained for `steps` steps at the preset's sizes: its JSON line."""
+  twin = TWINS[preset]
+  script = PEERS / twin.script
+  check = subprocess.run([python, "-c", f"import {twin.modules}"], capture_output=True)
+  if check.returncode or len(langs) != 1 or not script.exists():
+    return {"benchmark": "train_step", "peer": script.stem, "preset": preset,
+            "skipped": f"needs {script}, one language, and {twin.modules} in {python}"}
   config = config_lib.load_config(PRESETS[preset])
-  with config.unlocked():
-    config.batch_size = batch_size or config.batch_size
-  train = {name: corpora.load_split(name, "train", root) for name in langs}
-  label_map = labels.LabelMap.from_sentences(s for group in train.values() for s in group)
-  mesh = step_lib.make_mesh()
-  kind = kinds.build(config, label_map)
-  batches = kind.train_batches(train, mixture_lib.Mixture({name: 1.0 for name in langs}), seed=0,
-                               num_shards=mesh.size)
-  host_batches = [next(batches) for _ in range(steps)]
-
-  tx = state_lib.make_optimizer(config.optimizer, steps)
-  params = kind.init_params(jax.random.PRNGKey(0), mesh)
-  state = step_lib.replicate(state_lib.create_train_state(params, tx, jax.random.PRNGKey(1)), mesh)
-  train_step = step_lib.make_train_step(kind, tx, mesh)
-
-  compile_start = time.perf_counter()
-  shapes = {}
-  for batch in host_batches:
-    shapes.setdefault(tuple(value.shape for value in batch.values()), batch)
-  for batch in shapes.values():
-    state, metrics = train_step(state, step_lib.shard_batch(batch, mesh))
-  jax.block_until_ready(metrics)
-  compile_seconds = time.perf_counter() - compile_start
-
-  start = time.perf_counter()
-  for batch in host_batches:
-    state, metrics = train_step(state, step_lib.shard_batch(batch, mesh))
-  jax.block_until_ready((state, metrics))
-  seconds = time.perf_counter() - start
-
-  sentences = sum(int(np.sum(b["lengths"] > 0)) for b in host_batches)
-  tokens = sum(int(np.sum(b["lengths"])) for b in host_batches)
-  return {
-      "benchmark": "train_step", "preset": preset, "model_kind": config.model_kind,
-      "langs": langs, "batch_size": config.batch_size,
-      "steps": steps, "shapes": len(shapes), "devices": jax.device_count(),
-      "platform": jax.devices()[0].platform,
-      "sentences_per_s": sentences / seconds, "tokens_per_s": tokens / seconds,
-      "seconds_per_step": seconds / steps, "compile_and_warmup_s": compile_seconds,
-      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-      "peak_device_mb": (None if (peak := _peak_device_bytes()) is None else peak / 2**20),
-      "final_loss": float(metrics["loss"]),
-  }
-
-
-def measure_twin(python: str, langs: list[str], root: str, steps: int) -> dict:
-  """The PyTorch twin's training sentences/s over `steps` steps at the `cpu` preset's sizes."""
-  config = config_lib.load_config(PRESETS["cpu"])
-  check = subprocess.run([python, "-c", "import torch, torchcrf, seqeval"], capture_output=True)
-  if check.returncode or len(langs) != 1 or not TWIN.exists():
-    return {"benchmark": "train_step", "peer": "torch_twin",
-            "skipped": f"needs {TWIN}, one language, and torch, pytorch-crf, seqeval in {python}"}
-  train = corpora.split_path(langs[0], "train", root)
-  m = config.model
-  dev = corpora.split_path(langs[0], "dev", root)
-  command = [python, str(TWIN), str(train), str(dev), "--epochs", "1", "--max_steps", str(steps),
-             "--byte_layers", str(m.byte_layers), "--byte_hidden", str(m.byte_hidden),
-             "--byte_emb", str(m.byte_emb_dim), "--max_bytes", str(config.data.max_word_bytes),
-             "--word_hidden", str(m.word_hidden), "--batch", str(config.batch_size),
-             "--lr", str(config.optimizer.learning_rate),
-             "--threads", str(len(os.sched_getaffinity(0)))]
+  flags = {**twin.flags(config), "batch": batch_size or config.batch_size,
+           "lr": config.optimizer.learning_rate, "epochs": 1, "max_steps": steps,
+           "threads": len(os.sched_getaffinity(0))}
+  command = [python, str(script), str(corpora.split_path(langs[0], "train", root)),
+             str(corpora.split_path(langs[0], "dev", root))]
+  command += [arg for name, value in flags.items() for arg in (f"--{name}", str(value))]
   result = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
-  return {"benchmark": "train_step", "preset": "cpu", "langs": langs, "steps": steps,
-          "sentences_per_s": result["train_sent_per_s"], **result}
+  return {"benchmark": "train_step", "preset": preset, "langs": langs, **result}
 
 
 def main(argv: list[str]) -> int:
@@ -138,24 +183,34 @@ def main(argv: list[str]) -> int:
   parser.add_argument("--batch-size", type=int, default=None,
                       help="global batch size (default: the preset's; the paper's is 128)")
   parser.add_argument("--twin", action="store_true",
-                      help="also time the PyTorch twin at the cpu preset's sizes")
+                      help=f"also time the PyTorch twins of {', '.join(TWINS)} at their sizes")
   parser.add_argument("--twin-python", default=sys.executable,
-                      help="a Python with torch, pytorch-crf and seqeval for the twin")
+                      help="a Python with torch, seqeval (and pytorch-crf) for the twins")
+  parser.add_argument("--repeats", type=int, default=1,
+                      help="timed passes per preset (each followed by its twin's run)")
   args = parser.parse_args(argv)
   langs = args.langs.split("+")
-  results = {}
   for preset in args.presets.split(","):
     if preset not in PRESETS:
       parser.error(f"unknown preset {preset!r}; expected one of {sorted(PRESETS)}")
-    results[preset] = measure(preset, langs, args.root, args.steps, args.batch_size)
-    print(json.dumps(results[preset]), flush=True)
-  if args.twin:
-    twin = measure_twin(args.twin_python, langs, args.root, args.steps)
-    print(json.dumps(twin), flush=True)
-    if "cpu" in results and "skipped" not in twin:
-      ratio = results["cpu"]["sentences_per_s"] / twin["sentences_per_s"]
-      print(json.dumps({"benchmark": "train_step_vs_twin", "preset": "cpu", "langs": langs,
-                        "ours_over_twin": ratio}))
+    bench = Bench(preset, langs, args.root, args.steps, args.batch_size)
+    with_twin = args.twin and preset in TWINS
+    ours, twins = [], []
+    for _ in range(args.repeats):
+      ours.append(bench.time())
+      print(json.dumps(ours[-1]), flush=True)
+      if with_twin:
+        twins.append(measure_twin(preset, args.twin_python, langs, args.root, args.steps,
+                                  args.batch_size))
+        print(json.dumps(twins[-1]), flush=True)
+    if with_twin and "skipped" not in twins[-1]:
+      unit = ROW_UNITS[bench.config.model_kind][0]
+      ours_rate = statistics.median(line[f"{unit}_per_s"] for line in ours)
+      twin_rate = statistics.median(line[TWINS[preset].rate_key] for line in twins)
+      print(json.dumps({"benchmark": "train_step_vs_twin", "preset": preset, "langs": langs,
+                        "steps": args.steps, "repeats": args.repeats, "units": f"{unit}/s",
+                        "ours": ours_rate, "twin": twin_rate,
+                        "ours_over_twin": ours_rate / twin_rate}), flush=True)
   return 0
 
 

@@ -92,8 +92,9 @@ def _segment_starts(segments: jax.Array) -> jax.Array:
   return segments != previous
 
 
-def _recurrence_forward(projected: jax.Array, recurrent_kernel: jax.Array, alive: jax.Array,
-                        continues: jax.Array | None, forget_bias: float):
+def _recurrence_forward(projected: jax.Array, recurrent_kernel: jax.Array,
+                        alive: jax.Array | None, continues: jax.Array | None,
+                        initial: Carry | None, forget_bias: float):
   """The loop of `_recurrence`, also returning what its backward pass needs per step."""
 
   def step(carry: Carry, xs: tuple[jax.Array, ...]):
@@ -107,23 +108,30 @@ def _recurrence_forward(projected: jax.Array, recurrent_kernel: jax.Array, alive
     new_c = f * c + i * j
     tanh_c = jnp.tanh(new_c)
     new_h = o * tanh_c
+    saved = (c, h, i, j, f, o, tanh_c)
+    if step_alive is None:
+      return (new_c, new_h), (new_h, saved)
     carry = jnp.where(step_alive, new_c, c), jnp.where(step_alive, new_h, h)
-    return carry, (jnp.where(step_alive, new_h, 0.0), (c, h, i, j, f, o, tanh_c))
+    return carry, (jnp.where(step_alive, new_h, 0.0), saved)
 
-  # Zeros derived from the inputs, so that under `shard_map` they vary along the same axes.
-  zeros = jnp.zeros_like(projected[:, 0, ..., :recurrent_kernel.shape[1]])
+  if initial is None:
+    # Zeros derived from the inputs, so that under `shard_map` they vary along the same axes.
+    zeros = jnp.zeros_like(projected[:, 0, ..., :recurrent_kernel.shape[1]])
+    initial = zeros, zeros
   steps = jnp.arange(projected.shape[1])
-  final, (outputs, saved) = lax.scan(step, (zeros, zeros), (steps, alive, continues))
+  final, (outputs, saved) = lax.scan(step, initial, (steps, alive, continues))
   return outputs, final, saved
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(4,))
-def _recurrence(projected: jax.Array, recurrent_kernel: jax.Array, alive: jax.Array,
-                continues: jax.Array | None, forget_bias: float) -> tuple[jax.Array, Carry]:
+@functools.partial(jax.custom_vjp, nondiff_argnums=(5,))
+def _recurrence(projected: jax.Array, recurrent_kernel: jax.Array, alive: jax.Array | None,
+                continues: jax.Array | None, initial: Carry | None, forget_bias: float
+                ) -> tuple[jax.Array, Carry]:
   """K LSTMs over projected inputs [K, T, B, 4n] (`x @ kernel[:D] + bias`, the layout of the
-  matrix product; the loop reads step t in place) from the zero state: outputs [T, K, B, n] (zero
-  where not `alive` [T, K or 1, B, 1]) and the final (c, h). The state is zeroed before steps where
-  `continues` [T, K, B, 1] is False and held where not `alive`.
+  matrix product; the loop reads step t in place) from `initial` (c, h) [K, B, n] (None: zeros):
+  outputs [T, K, B, n] (zero where not `alive` [T, K or 1, B, 1]; None: every step is) and the
+  final (c, h). The state is zeroed before steps where `continues` [T, K, B, 1] is False and held
+  where not `alive`.
 
   The gradient is written by hand: its loop computes only each step's gate gradients and the
   state's (one matrix product), and the recurrent kernel's gradient is one product over all steps
@@ -131,33 +139,40 @@ def _recurrence(projected: jax.Array, recurrent_kernel: jax.Array, alive: jax.Ar
   pre-activations. With the 16-bit dropout masks (`dropout.py`) this made the byte CRF's CPU
   training step ~20% faster (README, Benchmarks). Reverse mode only (no `jax.jvp`).
   """
-  outputs, final, _ = _recurrence_forward(projected, recurrent_kernel, alive, continues,
+  outputs, final, _ = _recurrence_forward(projected, recurrent_kernel, alive, continues, initial,
                                           forget_bias)
   return outputs, final
 
 
-def _recurrence_fwd(projected, recurrent_kernel, alive, continues, forget_bias):
+def _recurrence_fwd(projected, recurrent_kernel, alive, continues, initial, forget_bias):
   outputs, final, saved = _recurrence_forward(projected, recurrent_kernel, alive, continues,
-                                              forget_bias)
-  return (outputs, final), (recurrent_kernel, alive, continues, saved)
+                                              initial, forget_bias)
+  return (outputs, final), (recurrent_kernel, alive, continues, initial, saved)
 
 
 def _recurrence_bwd(forget_bias, residuals, cotangents):
   del forget_bias  # inside the saved gate activations
-  recurrent_kernel, alive, continues, (c0, h0, i, j, f, o, tanh_c) = residuals
+  recurrent_kernel, alive, continues, initial, (c0, h0, i, j, f, o, tanh_c) = residuals
   d_outputs, d_final = cotangents
   kernel_t = jnp.swapaxes(recurrent_kernel, 1, 2)
 
   def step(carry: tuple[jax.Array, ...], xs: tuple[jax.Array, ...]):
     d_c, d_h, d_projected = carry  # d_c, d_h: with respect to the state after this step
     t, d_out, step_alive, step_continues, c, i, j, f, o, tanh_c = xs
-    d_new_h = jnp.where(step_alive, d_h + d_out, 0.0)
-    d_new_c = jnp.where(step_alive, d_c, 0.0) + d_new_h * o * (1.0 - tanh_c * tanh_c)
+    if step_alive is None:
+      d_new_h, d_new_c = d_h + d_out, d_c
+    else:
+      d_new_h, d_new_c = jnp.where(step_alive, d_h + d_out, 0.0), jnp.where(step_alive, d_c, 0.0)
+    d_new_c = d_new_c + d_new_h * o * (1.0 - tanh_c * tanh_c)
     d_gates = jnp.concatenate([d_new_c * j * i * (1.0 - i), d_new_c * i * (1.0 - j * j),
                                d_new_c * c * f * (1.0 - f), d_new_h * tanh_c * o * (1.0 - o)],
                               axis=-1)
-    d_c = d_new_c * f + jnp.where(step_alive, 0.0, d_c)
-    d_h = jnp.einsum("kbg,kgn->kbn", d_gates, kernel_t) + jnp.where(step_alive, 0.0, d_h)
+    d_c_before = d_new_c * f
+    d_h_before = jnp.einsum("kbg,kgn->kbn", d_gates, kernel_t)
+    if step_alive is not None:  # a held step passes the state's gradient through
+      d_c_before += jnp.where(step_alive, 0.0, d_c)
+      d_h_before += jnp.where(step_alive, 0.0, d_h)
+    d_c, d_h = d_c_before, d_h_before
     if step_continues is not None:
       d_c, d_h = jnp.where(step_continues, d_c, 0.0), jnp.where(step_continues, d_h, 0.0)
     d_projected = lax.dynamic_update_index_in_dim(d_projected, d_gates, t, axis=1)
@@ -166,11 +181,11 @@ def _recurrence_bwd(forget_bias, residuals, cotangents):
   steps, num_lstms, batch, features = i.shape
   # The gradient of `projected` is written step by step in its own layout [K, T, B, 4n].
   d_projected = jnp.zeros((num_lstms, steps, batch, 4 * features), d_outputs.dtype)
-  (_, _, d_projected), _ = lax.scan(
+  (d_c0, d_h0, d_projected), _ = lax.scan(
       step, (*d_final, d_projected),
       (jnp.arange(steps), d_outputs, alive, continues, c0, i, j, f, o, tanh_c), reverse=True)
   d_kernel = jnp.einsum("tkbn,ktbg->kng", h0, d_projected)
-  return d_projected, d_kernel, None, None
+  return d_projected, d_kernel, None, None, None if initial is None else (d_c0, d_h0)
 
 
 _recurrence.defvjp(_recurrence_fwd, _recurrence_bwd)
@@ -190,7 +205,23 @@ def _scan(inputs: jax.Array, lengths: jax.Array, resets: jax.Array | None, kerne
                bias[:, None, None])
   alive = (jnp.arange(inputs.shape[1])[:, None] < lengths[None, :])[:, None, :, None]
   continues = None if resets is None else ~jnp.swapaxes(resets, 0, 1)[..., None]
-  return _recurrence(projected, kernel[:, in_features:], alive, continues, forget_bias)
+  return _recurrence(projected, kernel[:, in_features:], alive, continues, None, forget_bias)
+
+
+def recurrence(projected: jax.Array, recurrent_kernel: jax.Array, lengths: jax.Array | None,
+               initial: Carry | None, forget_bias: float) -> tuple[jax.Array, Carry]:
+  """One LSTM over time-major projected inputs [T, B, 4n] (`x @ kernel[:D] + bias`, computed by
+  the caller, e.g. once per embedding row) with the hand-written gradient, from `initial` (c, h)
+  [B, n] (None: zeros): outputs [T, B, n] and the final (c, h). With `lengths` [B] the state is
+  held past each row's length and the outputs there are zero; None: every step is real."""
+  alive = None
+  if lengths is not None:
+    alive = (jnp.arange(projected.shape[0])[:, None] < lengths[None, :])[:, None, :, None]
+  if initial is not None:
+    initial = tuple(state[None] for state in initial)
+  outputs, (c, h) = _recurrence(projected[None], recurrent_kernel[None], alive, None, initial,
+                                forget_bias)
+  return outputs[:, 0], (c[0], h[0])
 
 
 class _Params(nn.Module):

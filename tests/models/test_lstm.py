@@ -164,42 +164,52 @@ def test_segments_restart_the_state_in_both_directions():
   assert not np.any(packed[6:, 0])
 
 
-def _autodiff_recurrence(projected, recurrent_kernel, alive, continues, forget_bias):
+def _autodiff_recurrence(projected, recurrent_kernel, alive, continues, initial, forget_bias):
   """`lstm._recurrence` as a plain scan, differentiated by JAX."""
   def step(carry, xs):
     x_gates, step_alive, step_continues = xs
-    c, h = (jnp.where(step_continues, value, 0.0) for value in carry)
+    c, h = carry
+    if step_continues is not None:
+      c, h = (jnp.where(step_continues, value, 0.0) for value in (c, h))
     new_c, new_h = lstm.lstm_update(x_gates + jnp.einsum("kbn,kng->kbg", h, recurrent_kernel), c,
                                     forget_bias)
+    if step_alive is None:
+      return (new_c, new_h), new_h
     return ((jnp.where(step_alive, new_c, c), jnp.where(step_alive, new_h, h)),
             jnp.where(step_alive, new_h, 0.0))
   zeros = jnp.zeros(projected.shape[:1] + projected.shape[2:-1] + (recurrent_kernel.shape[1],))
-  final, outputs = jax.lax.scan(step, (zeros, zeros), (jnp.swapaxes(projected, 0, 1), alive,
-                                                       continues))
+  final, outputs = jax.lax.scan(step, (zeros, zeros) if initial is None else initial,
+                                (jnp.swapaxes(projected, 0, 1), alive, continues))
   return outputs, final
 
 
-@pytest.mark.parametrize("forget_bias", [0.0, 1.0])
-def test_hand_written_gradient_equals_autodiff(forget_bias):
-  """Gradients of the inputs and the recurrent kernel, through outputs and final states, with
-  held (past-length) steps and state resets, match JAX's autodiff of the same recurrence."""
+@pytest.mark.parametrize("forget_bias, held_and_reset", [(0.0, True), (1.0, True), (1.0, False)])
+def test_hand_written_gradient_equals_autodiff(forget_bias, held_and_reset):
+  """Gradients of the inputs and the recurrent kernel, through outputs and final states, match
+  JAX's autodiff of the same recurrence: from the zero state with held (past-length) steps and
+  state resets, or from a given initial state (whose gradient is checked too) with every step
+  real, as Byte-to-Span's decoder runs."""
   rng = np.random.default_rng(8)
   steps, k, b, n = 7, 2, 5, HIDDEN
   projected = jnp.asarray(rng.normal(size=(k, steps, b, 4 * n)), jnp.float32)
   kernel = jnp.asarray(rng.normal(scale=0.5, size=(k, n, 4 * n)), jnp.float32)
-  alive = jnp.asarray(rng.random((steps, k, b, 1)) < 0.8)
-  continues = jnp.asarray(rng.random((steps, k, b, 1)) < 0.7)
+  initial = tuple(jnp.asarray(rng.normal(size=(k, b, n)), jnp.float32) for _ in range(2))
+  alive = jnp.asarray(rng.random((steps, k, b, 1)) < 0.8) if held_and_reset else None
+  continues = jnp.asarray(rng.random((steps, k, b, 1)) < 0.7) if held_and_reset else None
   weights = jnp.asarray(rng.normal(size=(steps, k, b, n)), jnp.float32)
 
   def loss(recurrence):
-    def f(projected, kernel):
-      outputs, (c, h) = recurrence(projected, kernel, alive, continues, forget_bias)
+    def f(projected, kernel, initial):
+      outputs, (c, h) = recurrence(projected, kernel, alive, continues,
+                                   None if held_and_reset else initial, forget_bias)
       return jnp.sum(weights * outputs) + jnp.sum(jnp.sin(c)) + jnp.sum(h**3)
-    return jax.jit(jax.value_and_grad(f, argnums=(0, 1)))
+    return jax.jit(jax.value_and_grad(f, argnums=(0, 1, 2)))
 
   (value, grads), (expected_value, expected) = (
-      loss(r)(projected, kernel) for r in (lstm._recurrence, _autodiff_recurrence))
+      loss(r)(projected, kernel, initial) for r in (lstm._recurrence, _autodiff_recurrence))
   np.testing.assert_allclose(value, expected_value, rtol=1e-6)
-  for grad, want in zip(grads, expected):
+  for grad, want in zip(jax.tree.leaves(grads), jax.tree.leaves(expected)):
     np.testing.assert_allclose(grad, want, rtol=1e-5, atol=1e-5)
   assert np.abs(np.asarray(expected[1])).max() > 0.1  # the comparison is not vacuous
+  if not held_and_reset:
+    assert min(np.abs(np.asarray(g)).max() for g in expected[2]) > 0.1

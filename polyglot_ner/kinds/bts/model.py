@@ -110,6 +110,42 @@ def _step(cells: Sequence[Cell], state: State, x: jax.Array, masks: Sequence[tup
   return tuple(new_state), x
 
 
+def _project_tokens(table: jax.Array, ids: jax.Array, cell: Cell,
+                    input_mask: jax.Array | None) -> jax.Array:
+  """A stack's bottom layer's projected inputs [T, B, 4n] (`x @ kernel[:E] + bias`) of token ids
+  [T, B] embedded by `table` [V, E]. Without an input dropout mask, each table row is projected
+  once and the result gathered: V rows instead of T x B, and the gradient a scatter of [T, B, 4n]
+  into V rows instead of two products over every step."""
+  kernel, bias = cell
+  in_kernel = kernel[:table.shape[1]]
+  if input_mask is None:
+    return (table @ in_kernel + bias)[ids]
+  return (table[ids] * input_mask) @ in_kernel + bias
+
+
+def _stack(cells: Sequence[Cell], projected: jax.Array, lengths: jax.Array | None,
+           initial: State | None, masks: Sequence[tuple] | None, forget_bias: float
+           ) -> tuple[State, jax.Array]:
+  """`_step` over a whole time-major sequence, one layer at a time: `projected` is the bottom
+  layer's projected inputs (`_project_tokens`, its input mask applied). Returns every layer's final
+  (c, h) and the top layer's (dropped-out) outputs [T, B, n]. A layer's input projection is one
+  product over all steps and its recurrence has the hand-written gradient (`lstm.recurrence`);
+  `lengths` [B] (None: every step is real) holds the state past each row's length; `initial`:
+  every layer's starting (c, h) (None: zeros); `masks` as `_step`'s, [T, B, features]."""
+  state = []
+  for k, (kernel, bias) in enumerate(cells):
+    if k:
+      x = outputs if masks is None else outputs * masks[k][0]
+      projected = x @ kernel[:x.shape[-1]] + bias
+    features = kernel.shape[1] // 4
+    outputs, final = lstm.recurrence(projected, kernel[-features:], lengths,
+                                     None if initial is None else initial[k], forget_bias)
+    if masks is not None:
+      outputs = outputs * masks[k][1]
+    state.append(final)
+  return tuple(state), outputs
+
+
 class ByteToSpan(nn.Module):
   """Byte-to-Span over window batches (`windows.Windows.batch`).
 
@@ -181,40 +217,28 @@ class ByteToSpan(nn.Module):
     if train and self.byte_dropout > 0.0:
       dropped = jax.random.bernoulli(self.make_rng("dropout"), self.byte_dropout, ids.shape)
       ids = jnp.where(dropped, DROPPED_BYTE, ids)
-    inputs = jnp.swapaxes(self.byte_embedding[ids], 0, 1)  # [W, B, E]
-    steps, size = inputs.shape[:2]
-    masks = self._masks(steps, size, self.byte_emb_dim, train)
-    alive = jnp.arange(steps)[:, None, None] < batch["lengths"][None, :, None]  # [W, B, 1]
+    ids = ids.T  # [W, B]: time-major, as the layers run
+    masks = self._masks(*ids.shape, self.byte_emb_dim, train)
     cells = self.encoder.cells()
-    zeros = jnp.zeros((size, self.hidden), inputs.dtype)
-
-    def step(state: State, xs) -> tuple[State, None]:
-      x, step_alive, step_masks = xs
-      new_state, _ = _step(cells, state, x, step_masks, self._forget_bias)
-      return jax.tree.map(lambda new, old: jnp.where(step_alive, new, old), new_state, state), None
-
-    state, _ = lax.scan(step, ((zeros, zeros),) * self.num_layers, (inputs, alive, masks))
+    projected = _project_tokens(self.byte_embedding, ids, cells[0],
+                                None if masks is None else masks[0][0])
+    state, _ = _stack(cells, projected, batch["lengths"], None, masks, self._forget_bias)
     return state
 
   def __call__(self, batch: Batch, *, train: bool) -> jax.Array:
     """Each window's loss [B]: the summed cross-entropy of its target tokens, teacher forced."""
     state = self.encode(batch, train=train)
-    targets = batch["targets"]
-    teacher = jnp.concatenate([jnp.full_like(targets[:, :1], self.vocabulary.GO),
-                               targets[:, :-1]], axis=1)
-    inputs = jnp.swapaxes(self.output_embedding[teacher], 0, 1)  # [T, B, E_out]
-    masks = self._masks(inputs.shape[0], inputs.shape[1], self.output_emb_dim, train)
+    targets = batch["targets"].T  # [T, B]
+    teacher = jnp.concatenate([jnp.full_like(targets[:1], self.vocabulary.GO), targets[:-1]])
+    masks = self._masks(*teacher.shape, self.output_emb_dim, train)
     cells = self.decoder.cells()
-
-    def step(state: State, xs) -> tuple[State, jax.Array]:
-      x, step_masks = xs
-      return _step(cells, state, x, step_masks, self._forget_bias)
-
-    _, outputs = lax.scan(step, state, (inputs, masks))
-    log_probs = jax.nn.log_softmax(jnp.swapaxes(outputs, 0, 1) @ self.projection, axis=-1)
+    projected = _project_tokens(self.output_embedding, teacher, cells[0],
+                                None if masks is None else masks[0][0])
+    _, outputs = _stack(cells, projected, None, state, masks, self._forget_bias)
+    log_probs = jax.nn.log_softmax(outputs @ self.projection, axis=-1)  # [T, B, V]
     gold = jnp.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]
-    real = jnp.arange(targets.shape[1]) < batch["target_lengths"][:, None]
-    return -jnp.sum(jnp.where(real, gold, 0.0), axis=1)
+    real = jnp.arange(targets.shape[0])[:, None] < batch["target_lengths"][None, :]
+    return -jnp.sum(jnp.where(real, gold, 0.0), axis=0)
 
   def decode(self, batch: Batch) -> Decoded:
     """Greedy decoding of every window (no dropout), within the grammar and `max_spans`."""

@@ -151,3 +151,60 @@ def test_dropout_acts_in_training_only_and_byte_dropout_hides_the_bytes():
   assert not np.allclose(dropped(0), dropped(1))
   np.testing.assert_allclose(dropping.apply({"params": params}, batch, train=False),
                              dropping.apply({"params": params}, batch, train=False))
+
+
+def _stepwise_loss(module, params, batch, rng):
+  """The loss as `_step` computes it one time step at a time (the decoding path), with the
+  module's own dropout draws: a reference for the whole-sequence layers that training runs."""
+  bound = module.bind({"params": params}, rngs={"dropout": rng})
+  forget_bias = bound._forget_bias
+
+  def run(cells, state, inputs, masks, alive):
+    def step(state, xs):
+      x, step_masks, step_alive = xs
+      new_state, top = bts._step(cells, state, x, step_masks, forget_bias)
+      return jax.tree.map(lambda new, old: jnp.where(step_alive, new, old), new_state, state), top
+    return jax.lax.scan(step, state, (inputs, masks, alive))
+
+  ids = batch["bytes"]
+  dropped = jax.random.bernoulli(bound.make_rng("dropout"), module.byte_dropout, ids.shape)
+  inputs = jnp.swapaxes(params["byte_embedding"][jnp.where(dropped, bts.DROPPED_BYTE, ids)], 0, 1)
+  masks = bound._masks(*inputs.shape[:2], module.byte_emb_dim, True)
+  zeros = jnp.zeros((ids.shape[0], module.hidden))
+  alive = jnp.arange(ids.shape[1])[:, None, None] < batch["lengths"][None, :, None]
+  state, _ = run(bound.encoder.cells(), ((zeros, zeros),) * module.num_layers, inputs, masks,
+                 alive)
+  targets = batch["targets"]
+  teacher = jnp.concatenate([jnp.full_like(targets[:, :1], 1), targets[:, :-1]], axis=1)
+  inputs = jnp.swapaxes(params["output_embedding"][teacher], 0, 1)
+  masks = bound._masks(*inputs.shape[:2], module.output_emb_dim, True)
+  _, outputs = run(bound.decoder.cells(), state, inputs, masks,
+                   jnp.ones(inputs.shape[:2] + (1,), bool))
+  log_probs = jax.nn.log_softmax(jnp.swapaxes(outputs, 0, 1) @ params["projection"], axis=-1)
+  gold = jnp.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]
+  real = jnp.arange(targets.shape[1]) < batch["target_lengths"][:, None]
+  return -jnp.sum(jnp.where(real, gold, 0.0), axis=1)
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.2])
+def test_training_layers_match_the_stepwise_cell_with_its_gradient(dropout):
+  """Training runs each layer over the whole window (the table-projected bottom layer, the
+  hand-written LSTM gradient); the loss and every gradient equal the step-by-step cell's."""
+  module = _module(byte_dropout=dropout, dropout=dropout)
+  params = _params(module, 5)
+  rng = np.random.default_rng(6)
+  batch = _batch(rng, rows=8, targets=rng.integers(0, 30, (8, 7)))
+  batch["target_lengths"] = np.array([0, 1, 4, 7, 7, 4, 1, 7], np.int32)
+  key = jax.random.PRNGKey(9)
+
+  def value_and_grad(loss):
+    return jax.jit(jax.value_and_grad(lambda p: jnp.sum(jnp.sin(loss(p)))))(params)
+
+  (value, grads), (expected_value, expected) = (
+      value_and_grad(lambda p: module.apply({"params": p}, batch, train=True,
+                                            rngs={"dropout": key})),
+      value_and_grad(lambda p: _stepwise_loss(module, p, batch, key)))
+  np.testing.assert_allclose(value, expected_value, rtol=1e-5)
+  assert jax.tree.structure(grads) == jax.tree.structure(expected)
+  for grad, want in zip(jax.tree.leaves(grads), jax.tree.leaves(expected)):
+    np.testing.assert_allclose(grad, want, rtol=1e-4, atol=1e-6)
