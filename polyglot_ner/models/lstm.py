@@ -57,27 +57,6 @@ def lstm_update(gates: jax.Array, c: jax.Array, forget_bias: float) -> Carry:
   return c, o * jnp.tanh(c)
 
 
-def zero_carry(batch_shape: tuple[int, ...], features: int, dtype=jnp.float32) -> Carry:
-  """The all-zero initial state TF uses."""
-  zeros = jnp.zeros((*batch_shape, features), dtype)
-  return zeros, zeros
-
-
-class LSTMCell(nn.Module):
-  """One step of TF's `LSTMCell` (for step-by-step decoders); same parameters as `LSTM`."""
-
-  features: int
-  tf_forget_bias: bool = True
-
-  @nn.compact
-  def __call__(self, carry: Carry, x: jax.Array) -> tuple[Carry, jax.Array]:
-    kernel, bias = _lstm_params(self, x.shape[-1], self.features)
-    c, h = carry
-    gates = jnp.concatenate([x, h], axis=-1) @ kernel + bias
-    c, h = lstm_update(gates, c, TF_FORGET_BIAS if self.tf_forget_bias else 0.0)
-    return (c, h), h
-
-
 def reverse_within_lengths(x: jax.Array, lengths: jax.Array) -> jax.Array:
   """Each column b of x [T, B, ...] with its first `lengths[b]` steps reversed and the rest in
   place (TF's `reverse_sequence`, time-major); it is its own inverse."""
@@ -232,36 +211,6 @@ class _Params(nn.Module):
   @nn.compact
   def __call__(self, in_features: int) -> tuple[jax.Array, jax.Array]:
     return _lstm_params(self, in_features, self.features)
-
-
-class LSTM(nn.Module):
-  """One direction over inputs [T, B, D] with lengths [B]: outputs [T, B, n], final state at length.
-
-  `reverse=True` reads each row from its last real step back to its first (TF's
-  `reverse_sequence` within the length); outputs stay aligned with the inputs. Rows of length 0
-  give zero outputs and the zero state. Dropout rates apply to the input and output of every step.
-  """
-
-  features: int
-  reverse: bool = False
-  tf_forget_bias: bool = True
-  input_dropout: float = 0.0
-  output_dropout: float = 0.0
-
-  @nn.compact
-  def __call__(self, inputs: jax.Array, lengths: jax.Array, *,
-               deterministic: bool) -> tuple[jax.Array, Carry]:
-    kernel, bias = _lstm_params(self, inputs.shape[-1], self.features)
-    inputs = dropout_lib.Dropout(self.input_dropout, name="input_dropout")(
-        inputs, deterministic=deterministic)
-    if self.reverse:
-      inputs = reverse_within_lengths(inputs, lengths)
-    outputs, (c, h) = _scan(inputs[None], lengths, None, kernel[None], bias[None],
-                            TF_FORGET_BIAS if self.tf_forget_bias else 0.0)
-    outputs = reverse_within_lengths(outputs[:, 0], lengths) if self.reverse else outputs[:, 0]
-    outputs = dropout_lib.Dropout(self.output_dropout, name="output_dropout")(
-        outputs, deterministic=deterministic)
-    return outputs, (c[0], h[0])
 
 
 class BiLSTM(nn.Module):

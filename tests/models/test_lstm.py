@@ -33,20 +33,32 @@ def random_params(seed, in_features=IN, features=HIDDEN):
           "bias": rng.normal(size=(4 * features,)).astype(np.float32)}
 
 
+
 @pytest.mark.parametrize("tf_forget_bias", [True, False])
-def test_cell_steps_match_numpy(tf_forget_bias):
-  params = random_params(0)
-  xs = np.random.default_rng(1).normal(size=(5, 2, IN)).astype(np.float32)
-  cell = lstm.LSTMCell(HIDDEN, tf_forget_bias=tf_forget_bias)
-  carry = lstm.zero_carry((2,), HIDDEN)
-  hs = []
-  for x in xs:
-    carry, h = cell.apply({"params": params}, carry, x)
-    hs.append(h)
-  expected, (c, h) = numpy_tf_lstm(params["kernel"], params["bias"], xs, 1.0 if tf_forget_bias else 0.0)
-  np.testing.assert_allclose(np.stack(hs), expected, atol=1e-5)
-  np.testing.assert_allclose(carry[0], c, atol=1e-5)
-  np.testing.assert_allclose(carry[1], h, atol=1e-5)
+def test_bilstm_matches_numpy_per_row_length(tf_forget_bias):
+  """Each direction is TF's LSTMCell over the row's real steps (backward: reversed within the
+  length); padding gives zero outputs and rows of length 0 the zero state."""
+  params = {"fw": random_params(2), "bw": random_params(3)}
+  lengths = np.array([5, 3, 0, 1])
+  xs = np.random.default_rng(4).normal(size=(4, 5, IN)).astype(np.float32)
+  outputs, fw_final, bw_final = lstm.BiLSTM(HIDDEN, tf_forget_bias=tf_forget_bias).apply(
+      {"params": params}, xs.swapaxes(0, 1), jnp.asarray(lengths), deterministic=True)
+  outputs = np.swapaxes(outputs, 0, 1)  # the layer is time-major; rows first to compare
+  forget_bias = 1.0 if tf_forget_bias else 0.0
+  for row, length in enumerate(lengths):
+    for direction, final, half in (("fw", fw_final, slice(0, HIDDEN)),
+                                   ("bw", bw_final, slice(HIDDEN, None))):
+      real = xs[row, :length] if direction == "fw" else xs[row, :length][::-1]
+      if length:
+        expected, (c, h) = numpy_tf_lstm(params[direction]["kernel"], params[direction]["bias"],
+                                         real[:, None, :], forget_bias)
+        expected = expected[:, 0] if direction == "fw" else expected[::-1, 0]
+        np.testing.assert_allclose(outputs[row, :length, half], expected, atol=1e-5)
+        np.testing.assert_allclose(final[0][row], c[0], atol=1e-5)
+        np.testing.assert_allclose(final[1][row], h[0], atol=1e-5)
+      else:
+        assert not np.any(final[0][row]) and not np.any(final[1][row])
+    assert not np.any(outputs[row, length:])
 
 
 def test_forget_bias_changes_the_result():
@@ -55,40 +67,19 @@ def test_forget_bias_changes_the_result():
   with_bias, _ = numpy_tf_lstm(params["kernel"], params["bias"], xs, 1.0)
   without, _ = numpy_tf_lstm(params["kernel"], params["bias"], xs, 0.0)
   assert np.abs(with_bias - without).max() > 1e-2
-  assert lstm.LSTMCell(HIDDEN).tf_forget_bias  # paper fidelity is the default
+  assert lstm.BiLSTM(HIDDEN).tf_forget_bias  # paper fidelity is the default
 
 
 def test_init_is_tf_layout_glorot_and_zero_bias():
-  params = lstm.LSTM(HIDDEN).init(jax.random.key(0), jnp.ones((5, 2, IN)), jnp.array([5, 3]),
-                                  deterministic=True)["params"]
-  assert params["kernel"].shape == (IN + HIDDEN, 4 * HIDDEN)
-  assert params["bias"].shape == (4 * HIDDEN,)
-  assert not np.any(params["bias"])
-  limit = np.sqrt(6.0 / (IN + HIDDEN + 4 * HIDDEN))
-  assert np.abs(params["kernel"]).max() <= limit
-  assert np.abs(params["kernel"]).max() > 0.8 * limit  # uniform over the whole Glorot range
-
-
-@pytest.mark.parametrize("reverse", [False, True])
-def test_layer_matches_numpy_per_row_length(reverse):
-  params = random_params(2)
-  lengths = np.array([5, 3, 0, 1])
-  xs = np.random.default_rng(3).normal(size=(4, 5, IN)).astype(np.float32)
-  outputs, (c, h) = lstm.LSTM(HIDDEN, reverse=reverse).apply(
-      {"params": params}, xs.swapaxes(0, 1), jnp.asarray(lengths), deterministic=True)
-  outputs = np.swapaxes(outputs, 0, 1)  # the layer is time-major; rows first to compare
-  for row, length in enumerate(lengths):
-    if length:
-      real = xs[row, :length][::-1] if reverse else xs[row, :length]
-      expected, (expected_c, expected_h) = numpy_tf_lstm(params["kernel"], params["bias"],
-                                                         real[:, None, :])
-      expected = expected[::-1] if reverse else expected
-      np.testing.assert_allclose(outputs[row, :length], expected[:, 0], atol=1e-5)
-      np.testing.assert_allclose(c[row], expected_c[0], atol=1e-5)
-      np.testing.assert_allclose(h[row], expected_h[0], atol=1e-5)
-    else:
-      assert not np.any(c[row]) and not np.any(h[row])
-    assert not np.any(outputs[row, length:])
+  params = lstm.BiLSTM(HIDDEN).init(jax.random.key(0), jnp.ones((5, 2, IN)), jnp.array([5, 3]),
+                                    deterministic=True)["params"]
+  for direction in ("fw", "bw"):
+    kernel, bias = params[direction]["kernel"], params[direction]["bias"]
+    assert kernel.shape == (IN + HIDDEN, 4 * HIDDEN) and bias.shape == (4 * HIDDEN,)
+    assert not np.any(bias)
+    limit = np.sqrt(6.0 / (IN + HIDDEN + 4 * HIDDEN))
+    assert np.abs(kernel).max() <= limit
+    assert np.abs(kernel).max() > 0.8 * limit  # uniform over the whole Glorot range
 
 
 def test_stacked_bilstm_ignores_padding():
@@ -130,20 +121,20 @@ def test_bilstm_final_states_are_fw_last_and_bw_first_outputs():
 def test_dropout_is_per_step_and_leaves_the_state_alone():
   x = jnp.asarray(np.random.default_rng(6).normal(size=(6, 8, IN)), jnp.float32)
   lengths = jnp.full((8,), 6)
-  dropped = lstm.LSTM(HIDDEN, output_dropout=0.5)
+  dropped = lstm.BiLSTM(HIDDEN, output_dropout=0.5)
   params = dropped.init(jax.random.key(0), x, lengths, deterministic=True)
-  clean_out, clean_final = lstm.LSTM(HIDDEN).apply(params, x, lengths, deterministic=True)
-  eval_out, _ = dropped.apply(params, x, lengths, deterministic=True)
+  clean_out, clean_fw, _ = lstm.BiLSTM(HIDDEN).apply(params, x, lengths, deterministic=True)
+  eval_out, _, _ = dropped.apply(params, x, lengths, deterministic=True)
   np.testing.assert_array_equal(eval_out, clean_out)
-  out, final = dropped.apply(params, x, lengths, deterministic=False,
+  out, fw, _ = dropped.apply(params, x, lengths, deterministic=False,
                              rngs={"dropout": jax.random.key(1)})
-  np.testing.assert_allclose(final[1], clean_final[1], atol=1e-6)  # state is never dropped
+  np.testing.assert_allclose(fw[1], clean_fw[1], atol=1e-6)  # state is never dropped
   kept = np.asarray(out) != 0
   np.testing.assert_allclose(np.asarray(out)[kept], 2.0 * np.asarray(clean_out)[kept], rtol=1e-5)
   assert 0.3 < kept.mean() < 0.7
   assert np.any(kept[0] != kept[1])  # a fresh mask at every step (not variational)
-  other, _ = dropped.apply(params, x, lengths, deterministic=False,
-                           rngs={"dropout": jax.random.key(2)})
+  other, _, _ = dropped.apply(params, x, lengths, deterministic=False,
+                              rngs={"dropout": jax.random.key(2)})
   assert np.any(np.asarray(other) != np.asarray(out))
 
 
