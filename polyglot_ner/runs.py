@@ -188,12 +188,15 @@ class Run:
     tags `tag` gives for its tokens, split CoNLL-style (`tokenize.conll_style`; at whitespace
     unless `tokenize`), each with the model's probability of it (the kind's
     `ScoresEntities.entity_scores`), calibrated by the temperature stored with this checkpoint
-    (`polyglot-ner calibrate`) unless not `calibrated`. Sentences of any length are tagged
+    (`run.calibrate`) unless not `calibrated`. Sentences of any length are tagged
     whole; `batch_size` (default: the run's eval batch size) bounds the rows of a batch."""
-    lines = [text] if isinstance(text, str) else list(text)
+    lines = [text] if isinstance(text, str) else text
+    if not isinstance(lines, Sequence) or not all(isinstance(line, str) for line in lines):
+      raise errors.UserError(f"run.entities expects a str or a list of str (one line each), "
+                             f"got {_shown(text)}")
     spans = [tokenize_lib.tokens(line, tokenize) for line in lines]
     for number, (line, line_spans) in enumerate(zip(lines, spans), 1):
-      for start, end in line_spans:
+      for start, end in line_spans:  # as `tag_text` checks a line: its file, line and column
         conll.check_token("<text>", number, start + 1, line[start:end])
     scored = self.entity_scores([[line[a:b] for a, b in s] for line, s in zip(lines, spans)],
                                 lang, batch_size=batch_size)
@@ -209,7 +212,7 @@ class Run:
     are windows keeps its batches), short ones in batches of `batch_size` rows at most, fitted
     to their number (a power of two of rows)."""
     kind = kinds_base.require(self.kind, kinds_base.ScoresEntities, "run.entities")
-    sentences = _sentences(sentences)
+    sentences = _sentences(sentences, "run.entities")
     result: list[tuple[list[str], list[float]]] = [([], [])] * len(sentences)
     for group, long in entities_lib.length_groups(sentences, self.kind.windowed):
       rows = entities_lib.fitted_rows(1 if long else len(group), self.mesh.size,
@@ -246,7 +249,7 @@ class Run:
 
   @property
   def temperature(self) -> float:
-    """The temperature fitted on dev for this checkpoint (`polyglot-ner calibrate`), else 1."""
+    """The temperature fitted on dev for this checkpoint (`run.calibrate`), else 1."""
     return entities_lib.stored_temperature(self.workdir, self.checkpoint, self.step)
 
   # Parameter importance, masks and pruning (`polyglot_ner.analysis`).

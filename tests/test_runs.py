@@ -61,3 +61,12 @@ def test_tag_text_and_log_likelihood_check_their_arguments(run):
       "run.marginals: sentence 0, token 0: token 'New York' contains a space")):
     run.marginals([["New York"]])
   assert [len(tags) for tags in run.tag([("Juan", "vive"), []])] == [2, 0]
+
+
+def test_entities_checks_its_argument(run):
+  for text in (["Juan vive", 3], 3, [["Juan", "vive"]]):
+    with pytest.raises(errors.UserError, match=re.escape(
+        "run.entities expects a str or a list of str (one line each), got")):
+      run.entities(text)
+  with pytest.raises(conll.ConllFormatError, match=re.escape("<text>:2:5: token 'Juan\\x00vive'")):
+    run.entities(["x", "Juan\x00vive"], tokenize=False)

@@ -49,7 +49,7 @@ def fitted_rows(count: int, num_shards: int, batch_size: int) -> int:
 
 
 def stored_temperature(workdir: Any, checkpoint: str, step: int) -> float:
-  """The temperature `polyglot-ner calibrate` stored for this checkpoint of a run, else 1."""
+  """The temperature `run.calibrate` stored for this checkpoint of a run, else 1."""
   path = epath.Path(workdir) / CALIBRATION_FILE
   if not path.exists():
     return 1.0
