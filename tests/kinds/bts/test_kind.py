@@ -102,6 +102,13 @@ def test_the_kind_builds_from_every_preset_and_the_experiment_config():
   assert child.optimizer.learning_rate == config.train.optimizer.learning_rate / 2
 
 
+def test_the_cpu_preset_changes_the_initialisation_and_paper_restores_it():
+  cpu, cpu_paper = (config_lib.load_config(f"bts.py:{arg}") for arg in ("cpu", "cpu,paper"))
+  assert (cpu.model.emb_std, cpu.model.tf_forget_bias) == (1.0, False)
+  assert (cpu_paper.model.emb_std, cpu_paper.model.tf_forget_bias) == (0.0, True)
+  assert config_lib.load_config("bts.py").model.emb_std == 0.0
+
+
 def test_a_sweep_plans_bts_runs(tmp_path, monkeypatch):
   monkeypatch.syspath_prepend(str(REPO / "launch"))  # launch/ holds scripts, not a package
   sweep = importlib.import_module("sweep")
