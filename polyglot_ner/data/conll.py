@@ -231,6 +231,14 @@ def iter_conll(path: str | os.PathLike, *, encoding: str = "utf-8",
     yield Sentence(tuple(tokens), tuple(tags))
 
 
+def tag_lines(path: str | os.PathLike, *, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
+  """(line number, last column) of each token line: where to point at a tag once sentences have
+  been read without their line numbers."""
+  for rows in _sentence_rows(path, encoding):
+    for number, _, fields in rows:
+      yield number, fields[-1]
+
+
 def has_tags(path: str | os.PathLike, *, encoding: str = "utf-8") -> bool:
   """Whether the file's first token line has a tag column (else it is a tokens-only file)."""
   return len(next(_sentence_rows(path, encoding))[0][2]) > 1

@@ -16,7 +16,7 @@ import dataclasses
 import functools
 import os
 import pathlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from polyglot_ner import errors
 from polyglot_ner.data import conll
@@ -209,3 +209,24 @@ def load_split(name: str, split: str, root: str | os.PathLike | None = None, *,
     return [conll.Sentence(s.tokens, tuple(tags_lib.map_types(s.tags, type_map)))
             for s in sentences]
   return list(sentences)
+
+
+def type_locations(name: str, split: str, types: Collection[str],
+                   root: str | os.PathLike | None = None, *,
+                   type_map: Mapping[str, str] | None = None) -> dict[str, str]:
+  """Where each of `types` (named as `load_split` returns them, after `type_map`) first occurs in
+  a split: `path:line`, or `name split` for a built-in language; for messages about a type."""
+  corpus, lang = parse_name(name)
+  if corpus == DEMO:
+    return {type_: f"{name} {split}" for type_ in types}
+  path = split_path(name, split, root)
+  found = {}
+  for number, tag in conll.tag_lines(path, encoding=CORPORA[corpus].encoding_for(lang)):
+    type_ = tags_lib.entity_type(tag)
+    type_ = (type_map or {}).get(type_, type_)
+    if type_ in types and type_ not in found:
+      found[type_] = f"{path}:{number}"
+      if len(found) == len(types):
+        break
+  return found
+
