@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import codecs
 import os
+import re
 import shlex
 import sys
 from typing import Callable, Sequence
@@ -104,6 +105,9 @@ def parse(prog: str, argv: Sequence[str], define: Define | None = None,
       raise flags.Error(f"missing required flags: {', '.join('--' + m for m in missing)}")
   except SyntaxError as e:  # raised while parsing --config: the file is not Python
     raise errors.UserError(f"config file {e.filename}:{e.lineno}: {e.msg}") from None
+  except OSError as e:  # config_flags loading --config for an override: the file cannot be read
+    reason = re.sub(r"^\[Errno \d+\] ", "", str(e).strip().splitlines()[-1].strip())
+    raise errors.UserError(f"cannot load the config file: {reason}") from None
   except (KeyError, AttributeError) as e:  # a locked config rejecting an unknown override key
     raise usage_error(usage, prog, f"unknown config key {_unquote(e)}") from None
   except (flags.Error, ValueError, TypeError) as e:

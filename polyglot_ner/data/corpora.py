@@ -162,6 +162,20 @@ def split_path(name: str, split: str, root: str | os.PathLike | None = None) -> 
                         f"available splits: {', '.join(present)}")
 
 
+def check_language(name: str, root: str | os.PathLike | None = None) -> None:
+  """Raises the error `load_split` would for a language training cannot load, without reading a
+  file (for planning runs that train later): an unknown corpus or demo language always; a missing
+  language or split only when the data root (given, else $POLYGLOT_NER_DATA) is a folder here."""
+  corpus, lang = parse_name(name)
+  if corpus == DEMO:
+    demo.check_language(lang)
+    return
+  root = root or default_data_root()
+  if root is not None and os.path.isdir(root):
+    for split in SPLITS:
+      split_path(name, split, root)
+
+
 def file_format(path: str | os.PathLike, *, encoding: str | None = None,
                 strip_token_prefix: bool | None = None) -> FileFormat:
   """How training reads `path`: its corpus's format when the path ends in
