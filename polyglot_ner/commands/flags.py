@@ -169,13 +169,17 @@ def _known_encoding(name: str | None) -> bool:
 
 
 def define_run(flag_values: flags.FlagValues) -> None:
-  """`--workdir` (a trained run, required by the command) and `--checkpoint` (best or latest)."""
+  """`--workdir` (a trained run or one of its checkpoints, required by the command) and
+  `--checkpoint` (best or latest), as `runs.load` takes them."""
   # Imported here: checkpoint pulls in JAX, which the `data` command does without.
   from polyglot_ner.train import checkpoint as checkpoint_lib  # pylint: disable=C0415
-  flags.DEFINE_string("workdir", None, "run directory written by `polyglot-ner train`",
+  flags.DEFINE_string("workdir", None, "run directory written by `polyglot-ner train`, or a "
+                      "checkpoint path W/checkpoints/best/<step>, W/checkpoints/latest",
                       flag_values=flag_values)
-  flags.DEFINE_enum("checkpoint", checkpoint_lib.BEST, list(checkpoint_lib.SLOTS),
-                    "which of the run's checkpoints to use", flag_values=flag_values)
+  flags.DEFINE_enum("checkpoint", None, list(checkpoint_lib.SLOTS),
+                    "which of the run's checkpoints to use (default: the one a checkpoint path "
+                    "W/checkpoints/<slot>[/<step>] names, else best, else latest when the run has "
+                    "not evaluated yet)", flag_values=flag_values)
 
 
 def define_encoding(flag_values: flags.FlagValues, help_: str) -> None:

@@ -154,6 +154,15 @@ def _warn_untrained_types(label_map: labels_lib.LabelMap,
                 f"data: the model cannot predict it, so every {type_} entity counts as missed")
 
 
+def _warn_starting_over(workdir: epath.Path, shown: str) -> None:
+  """A workdir holding a run's records but no checkpoint (`checkpoints/` deleted) trains from
+  step 0 and replaces them: say so rather than start over silently."""
+  records = [name for name in (RESULTS_FILE, metrics_lib.METRICS_FILE) if (workdir / name).exists()]
+  if records:
+    _warn(f"{shown} holds {' and '.join(records)} but no checkpoint to resume from: training "
+          "starts over from step 0")
+
+
 class _Resume:
   """Picks the checkpoint a run resumes from: the newest step of either slot that reads back
   (a best step's meta holds the same data position and counters as a latest one of that step)."""
@@ -314,6 +323,8 @@ def _train(config: ml_collections.ConfigDict, workdir: epath.Path, shown: str,
   """`train_and_evaluate` once its checkpoints are open; `shown` is the workdir as given."""
   is_main = jax.process_index() == 0
   resume = _Resume(checkpoints, config)
+  if not resume.found:
+    _warn_starting_over(workdir, shown)
   parent = (finetune.Parent.load(config.init_from) if config.init_from and not resume.found
             else None)
 
