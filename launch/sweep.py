@@ -11,7 +11,8 @@ designs is one run, and a researcher can glob the results:
 `<langs>` is the sorted set joined by "+", each `corpus/lang` written `corpus_lang`, e.g.
 `byte_crf/seed0/conll2002_es+conll2002_nl+conll2003_en.ft-conll2002_es`; `<model>` names the config
 `<configs-dir>/<model>.py` of its runs. The manifest is run by launch/local.py, or submitted to
-SLURM by launch/slurm_submit.py.
+SLURM by launch/slurm_submit.py. Its languages are checked as training checks them before the
+manifest is written (`corpora.check_language`: against the runs' data root when it is here).
 
 A fine-tuned run follows `polyglot_ner.study.finetune_recipe` (as `polyglot-ner experiment` does): its
 command adds the recipe's overrides (half the learning rate, ...) of the config it would have as a
@@ -46,6 +47,8 @@ from collections.abc import Iterable, Sequence
 import ml_collections
 
 from polyglot_ner.commands import flags as cli_flags
+from polyglot_ner.data import corpora
+from polyglot_ner.errors import NotFound
 from polyglot_ner.errors import UserError
 from polyglot_ner.study import finetune_recipe
 from polyglot_ner.study import finished as finished_runs
@@ -121,13 +124,19 @@ def expand(langs: Sequence[str], designs: Sequence[str], seeds: Sequence[int],
   for planned in run_plan.expand(langs, designs, seeds, models, max_subset=max_subset):
     parent = runs[planned.parent] if planned.parent else None
     workdir = os.path.join(root, planned.id)
-    config_arg = f"{configs_dir}/{planned.model}.py:langs={'+'.join(planned.langs)}"
+    config_file = f"{configs_dir}/{planned.model}.py"
+    if not os.path.isfile(config_file):
+      raise NotFound(f"config file {config_file} of model {planned.model!r} does not exist "
+                     "(--models names configs in --configs-dir)")
+    config_arg = f"{config_file}:langs={'+'.join(planned.langs)}"
     command = ["polyglot-ner", "train", "--config", config_arg + (f",{preset}" if preset else ""),
                f"--config.seed={planned.seed}"]
     if parent:
       command.append(f"--config.init_from={parent.workdir}")
     command += ["--workdir", workdir, *extra]
     config = train_config(command)
+    for name in planned.langs:  # training's own error now, not when the run starts
+      corpora.check_language(name, config.data.root)
     if parent:
       command += finetune_recipe.as_flags(finetune_recipe.overrides(
           config, num_epochs=ft_epochs, learning_rate=ft_lr))
@@ -160,10 +169,13 @@ def move_stale(runs: Iterable[Job]) -> list[tuple[str, str]]:
 def write_manifest(runs: Iterable[Job], path: str | os.PathLike) -> None:
   """Writes one JSON object per run (see Job.to_json), atomically."""
   path = pathlib.Path(path)
-  path.parent.mkdir(parents=True, exist_ok=True)
   tmp = path.with_name(path.name + ".tmp")
-  tmp.write_text("".join(json.dumps(run.to_json()) + "\n" for run in runs))
-  tmp.replace(path)
+  try:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp.write_text("".join(json.dumps(run.to_json()) + "\n" for run in runs))
+    tmp.replace(path)
+  except OSError as e:
+    raise UserError(f"cannot write the manifest {path}: {e.strerror or e}") from None
 
 
 def read_manifest(path: str | os.PathLike) -> list[dict]:
@@ -195,7 +207,8 @@ def _split(value: str, sep: str = ",") -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  parser = argparse.ArgumentParser(prog=os.path.basename(__file__),
+                                   description=__doc__.split("\n\n")[0])
   parser.add_argument("--langs", required=True, help="corpus/lang names joined by '+' or ','")
   parser.add_argument("--designs", default="mono,polyglot,finetune",
                       help=f"comma-separated, from: {', '.join(run_plan.DESIGNS)}")
@@ -240,10 +253,13 @@ def main(argv: list[str] | None = None) -> int:
     for old, new in move_stale(stale):
       print(f"moved stale {old} to {new}")
     runs = plan() if stale else runs
+    manifest = args.manifest or os.path.join(args.root, "manifest.jsonl")
+    write_manifest(runs, manifest)
+  except UserError as e:
+    print(f"{parser.prog}: error: {e}", file=sys.stderr)
+    return 1
   except ValueError as e:
     parser.error(str(e))
-  manifest = args.manifest or os.path.join(args.root, "manifest.jsonl")
-  write_manifest(runs, manifest)
   done = sum(run.done for run in runs)
   print(f"{manifest}: {len(runs)} runs, {done} finished, {len(runs) - done} to run")
   return 0

@@ -419,20 +419,24 @@ def _shown(value: Any) -> str:
 def load(path: str | os.PathLike, checkpoint: str | None = None) -> Run:
   """The run at `path`: a workdir (its `checkpoint`, default best, else latest when the run has
   not evaluated yet), a kind's directory (`W/checkpoints/latest`: its newest step) or one step
-  (`W/checkpoints/best/1234`). A relative or `gs://` path works; a missing or damaged checkpoint
-  is a `UserError` naming it."""
-  if checkpoint is None:
-    workdir, slot, step = checkpoint_lib.locate(path)
-  else:
-    workdir, slot, step = checkpoint_lib.run_path(path), checkpoint, None
+  (`W/checkpoints/best/1234`), whose slot a given `checkpoint` must be. A relative or `gs://` path
+  works; a missing path or a missing or damaged checkpoint is a `UserError` naming it (a damaged
+  best one suggests the latest)."""
+  workdir, slot, step = checkpoint_lib.locate(path, checkpoint)
   with checkpoint_lib.Checkpoints(workdir, read_only=True) as checkpoints:
     if (checkpoint is None and step is None and slot == checkpoint_lib.BEST
         and checkpoints.step(slot) is None):
       slot = checkpoint_lib.LATEST
-    meta = checkpoints.meta(slot, step)
-    config = ml_collections.ConfigDict(meta["config"])
-    label_map = labels_lib.LabelMap.from_json(meta["label_map"])
-    kind = kinds.build(config, label_map)
-    mesh = step_lib.make_mesh()
-    params = checkpoints.restore_params(slot, kind.abstract_params(mesh), step)
+    try:
+      meta = checkpoints.meta(slot, step)
+      config = ml_collections.ConfigDict(meta["config"])
+      label_map = labels_lib.LabelMap.from_json(meta["label_map"])
+      kind = kinds.build(config, label_map)
+      mesh = step_lib.make_mesh()
+      params = checkpoints.restore_params(slot, kind.abstract_params(mesh), step)
+    except checkpoint_lib.DamagedCheckpoint as e:
+      if slot != checkpoint_lib.BEST:
+        raise
+      raise checkpoint_lib.DamagedCheckpoint(
+          f"{e}; the latest checkpoint may still be intact (--checkpoint latest)") from e
   return Run(workdir, slot, int(meta["step"]), config, meta, label_map, kind, params, mesh)

@@ -32,7 +32,7 @@ def _evaluate(flag_values: flags.FlagValues, args: list[str]) -> int:
   from polyglot_ner import runs  # pylint: disable=import-outside-toplevel
   run = runs.load(flag_values.workdir, flag_values.checkpoint)
   scores = run.evaluate(split=flag_values.split, data_root=flag_values.data_root)
-  print(f"{flag_values.workdir}: {flag_values.checkpoint} checkpoint (step {run.step}), "
+  print(f"{flag_values.workdir}: {run.checkpoint} checkpoint (step {run.step}), "
         f"{flag_values.split} split")
   print(tables.format_scores(scores))
   print()

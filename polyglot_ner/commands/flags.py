@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import codecs
 import os
+import re
 import shlex
 import sys
 from typing import Callable, Sequence
@@ -104,6 +105,9 @@ def parse(prog: str, argv: Sequence[str], define: Define | None = None,
       raise flags.Error(f"missing required flags: {', '.join('--' + m for m in missing)}")
   except SyntaxError as e:  # raised while parsing --config: the file is not Python
     raise errors.UserError(f"config file {e.filename}:{e.lineno}: {e.msg}") from None
+  except OSError as e:  # config_flags loading --config for an override: the file cannot be read
+    reason = re.sub(r"^\[Errno \d+\] ", "", str(e).strip().splitlines()[-1].strip())
+    raise errors.UserError(f"cannot load the config file: {reason}") from None
   except (KeyError, AttributeError) as e:  # a locked config rejecting an unknown override key
     raise usage_error(usage, prog, f"unknown config key {_unquote(e)}") from None
   except (flags.Error, ValueError, TypeError) as e:
@@ -165,13 +169,17 @@ def _known_encoding(name: str | None) -> bool:
 
 
 def define_run(flag_values: flags.FlagValues) -> None:
-  """`--workdir` (a trained run, required by the command) and `--checkpoint` (best or latest)."""
+  """`--workdir` (a trained run or one of its checkpoints, required by the command) and
+  `--checkpoint` (best or latest), as `runs.load` takes them."""
   # Imported here: checkpoint pulls in JAX, which the `data` command does without.
   from polyglot_ner.train import checkpoint as checkpoint_lib  # pylint: disable=C0415
-  flags.DEFINE_string("workdir", None, "run directory written by `polyglot-ner train`",
+  flags.DEFINE_string("workdir", None, "run directory written by `polyglot-ner train`, or a "
+                      "checkpoint path W/checkpoints/best/<step>, W/checkpoints/latest",
                       flag_values=flag_values)
-  flags.DEFINE_enum("checkpoint", checkpoint_lib.BEST, list(checkpoint_lib.SLOTS),
-                    "which of the run's checkpoints to use", flag_values=flag_values)
+  flags.DEFINE_enum("checkpoint", None, list(checkpoint_lib.SLOTS),
+                    "which of the run's checkpoints to use (default: the one a checkpoint path "
+                    "W/checkpoints/<slot>[/<step>] names, else best, else latest when the run has "
+                    "not evaluated yet)", flag_values=flag_values)
 
 
 def define_encoding(flag_values: flags.FlagValues, help_: str) -> None:

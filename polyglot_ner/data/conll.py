@@ -1,8 +1,9 @@
 """CoNLL column files: reading, writing, and the `Sentence` record the whole project passes around.
 
 Format: one token per line, the token in the first column and the tag in the last, columns split
-by TAB (if the line has one) or by spaces, any number of middle columns, a blank line between
-sentences, `-DOCSTART-` lines skipped. `.gz` files are read and written transparently.
+by TAB (if the line has one) or by spaces, any number of middle columns (as many on every line of
+a file), a blank line between sentences, `-DOCSTART-` lines skipped. `.gz` files are read and
+written transparently.
 
 This reader holds every check a corpus must pass, so that loading a split for training and
 `polyglot-ner data validate` accept and reject the same files, before any training step. Malformed
@@ -183,6 +184,14 @@ def _strip_prefix(path: str | os.PathLike, number: int, token: str) -> str:
   return stripped
 
 
+def _column_count_problem(first: tuple[int, int], fields: list[str], line: str) -> str:
+  """Why a token line with another column count than the first is refused: a token holding a
+  space (`New York B-LOC` in a 2-column file) would otherwise be read as a middle column."""
+  hint = "; a token cannot hold a space" if len(fields) > first[1] else ""
+  return (f"expected {first[1]} columns as on line {first[0]} (the first token line), found "
+          f"{len(fields)}: {line!r}{hint}")
+
+
 def iter_conll(path: str | os.PathLike, *, encoding: str = "utf-8",
                strip_token_prefix: bool = False, scheme: str | None = None) -> Iterator[Sentence]:
   """Yield the sentences of a CoNLL file one by one (tags exactly as written in the file).
@@ -195,17 +204,22 @@ def iter_conll(path: str | os.PathLike, *, encoding: str = "utf-8",
 
   Raises:
     ConllFormatError: naming the file and line (and column), for UTF-16 or undecodable bytes, a
-      line with one column, an empty token or one holding whitespace or NUL, a tag that is not
+      line with one column or with another column count than the file's first token line, an
+      empty token or one holding whitespace or NUL, a tag that is not
       `O` or `[BIES]-TYPE` (or not of `scheme`), or a file without any sentence.
     NotFound: the file does not exist.
   """
   checked_tags = set()
+  first = None  # (line number, column count) of the file's first token line
   for rows in _sentence_rows(path, encoding):
     tokens, tags = [], []
     for number, line, fields in rows:
       if len(fields) < 2:
         raise ConllFormatError(path, number,
                                f"expected a token and a tag, found one column: {line!r}")
+      first = first or (number, len(fields))
+      if len(fields) != first[1]:
+        raise ConllFormatError(path, number, _column_count_problem(first, fields, line))
       token, tag = fields[0], fields[-1]
       if tag not in checked_tags:
         problem = tags_lib.tag_problem(tag, scheme)
@@ -215,6 +229,14 @@ def iter_conll(path: str | os.PathLike, *, encoding: str = "utf-8",
       tokens.append(_strip_prefix(path, number, token) if strip_token_prefix else token)
       tags.append(tag)
     yield Sentence(tuple(tokens), tuple(tags))
+
+
+def tag_lines(path: str | os.PathLike, *, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
+  """(line number, last column) of each token line: where to point at a tag once sentences have
+  been read without their line numbers."""
+  for rows in _sentence_rows(path, encoding):
+    for number, _, fields in rows:
+      yield number, fields[-1]
 
 
 def has_tags(path: str | os.PathLike, *, encoding: str = "utf-8") -> bool:

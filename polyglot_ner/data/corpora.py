@@ -16,7 +16,7 @@ import dataclasses
 import functools
 import os
 import pathlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from polyglot_ner import errors
 from polyglot_ner.data import conll
@@ -162,6 +162,20 @@ def split_path(name: str, split: str, root: str | os.PathLike | None = None) -> 
                         f"available splits: {', '.join(present)}")
 
 
+def check_language(name: str, root: str | os.PathLike | None = None) -> None:
+  """Raises the error `load_split` would for a language training cannot load, without reading a
+  file (for planning runs that train later): an unknown corpus or demo language always; a missing
+  language or split only when the data root (given, else $POLYGLOT_NER_DATA) is a folder here."""
+  corpus, lang = parse_name(name)
+  if corpus == DEMO:
+    demo.check_language(lang)
+    return
+  root = root or default_data_root()
+  if root is not None and os.path.isdir(root):
+    for split in SPLITS:
+      split_path(name, split, root)
+
+
 def file_format(path: str | os.PathLike, *, encoding: str | None = None,
                 strip_token_prefix: bool | None = None) -> FileFormat:
   """How training reads `path`: its corpus's format when the path ends in
@@ -209,3 +223,24 @@ def load_split(name: str, split: str, root: str | os.PathLike | None = None, *,
     return [conll.Sentence(s.tokens, tuple(tags_lib.map_types(s.tags, type_map)))
             for s in sentences]
   return list(sentences)
+
+
+def type_locations(name: str, split: str, types: Collection[str],
+                   root: str | os.PathLike | None = None, *,
+                   type_map: Mapping[str, str] | None = None) -> dict[str, str]:
+  """Where each of `types` (named as `load_split` returns them, after `type_map`) first occurs in
+  a split: `path:line`, or `name split` for a built-in language; for messages about a type."""
+  corpus, lang = parse_name(name)
+  if corpus == DEMO:
+    return {type_: f"{name} {split}" for type_ in types}
+  path = split_path(name, split, root)
+  found = {}
+  for number, tag in conll.tag_lines(path, encoding=CORPORA[corpus].encoding_for(lang)):
+    type_ = tags_lib.entity_type(tag)
+    type_ = (type_map or {}).get(type_, type_)
+    if type_ in types and type_ not in found:
+      found[type_] = f"{path}:{number}"
+      if len(found) == len(types):
+        break
+  return found
+

@@ -240,11 +240,16 @@ def _corpus(lang: str) -> dict[str, tuple[Sentence, ...]]:
   return splits
 
 
-def load_split(lang: str, split: str) -> list[Sentence]:
-  """Sentences of `split` ("train", "dev", "test") of demo language `lang` (aa, bb, cc, dd)."""
+def check_language(lang: str) -> None:
+  """Raises NotFound unless `lang` is a demo language."""
   if lang not in LANGUAGES:
     raise errors.NotFound(f"unknown demo language {lang!r}; demo languages: "
                           f"{', '.join(LANGUAGES)}")
+
+
+def load_split(lang: str, split: str) -> list[Sentence]:
+  """Sentences of `split` ("train", "dev", "test") of demo language `lang` (aa, bb, cc, dd)."""
+  check_language(lang)
   if split not in SPLIT_SIZES:
     raise errors.UserError(f"unknown split {split!r}; expected one of {', '.join(SPLIT_SIZES)}")
   return list(_corpus(lang)[split])

@@ -77,19 +77,35 @@ def checkpoint_dir(workdir: str | os.PathLike, slot: str) -> epath.Path:
   return run_path(workdir) / "checkpoints" / slot
 
 
-def locate(path: str | os.PathLike) -> tuple[epath.Path, str, int | None]:
-  """(absolute workdir, slot, step or None) of a run workdir (its best checkpoint), a slot's
-  directory (`W/checkpoints/latest`) or one saved step (`W/checkpoints/best/1234`)."""
+def split_path(path: str | os.PathLike) -> tuple[epath.Path, str | None, int | None]:
+  """(absolute workdir, slot, step) that a checkpoint path names: `W/checkpoints/best/1234` is
+  (W, best, 1234), `W/checkpoints/latest` is (W, latest, None); any other path is (it, None,
+  None)."""
   given = run_path(path)
   in_slot = given.parent.name in SLOTS and given.parent.parent.name == "checkpoints"
   if given.name.isdigit() and in_slot:
     return given.parent.parent.parent, given.parent.name, int(given.name)
   if given.name in SLOTS and given.parent.name == "checkpoints":
     return given.parent.parent, given.name, None
-  if (given / "checkpoints").is_dir():
-    return given, BEST, None
-  raise errors.NotFound(f"{os.fspath(path)} is neither a run workdir (with a checkpoints/ "
-                        "folder) nor a checkpoint path like W/checkpoints/best/<step>")
+  return given, None, None
+
+
+def locate(path: str | os.PathLike, slot: str | None = None
+           ) -> tuple[epath.Path, str, int | None]:
+  """(absolute workdir, slot, step or None) of a run workdir (its `slot`, default best), a slot's
+  directory (`W/checkpoints/latest`) or one saved step (`W/checkpoints/best/1234`); a `slot`
+  other than the one a checkpoint path names is an error."""
+  workdir, named, step = split_path(path)
+  if not workdir.exists():  # a missing step of a run is the reader's to explain
+    raise errors.NotFound(f"{os.fspath(path)} does not exist")
+  if named is None:
+    if not (workdir / "checkpoints").is_dir():
+      raise errors.NotFound(f"{os.fspath(path)} is neither a run workdir (with a checkpoints/ "
+                            "folder) nor a checkpoint path like W/checkpoints/best/<step>")
+    return workdir, slot or BEST, None
+  if slot not in (None, named):
+    raise errors.UserError(f"{os.fspath(path)} is a {named} checkpoint, not a {slot} one")
+  return workdir, named, step
 
 
 def git_revision() -> str | None:
@@ -243,6 +259,13 @@ class Checkpoints:
     for manager in self._managers.values():
       manager.close()
 
+  def damage(self, slot: str, step: int | None = None) -> str | None:
+    """`"<file> is missing"` for the first file of `LAYOUT` that the step (default: the newest of
+    `slot`) lacks, else None: damage that a read of its meta alone does not notice."""
+    directory = self.path(slot, step)
+    missing = [name for name in LAYOUT if not (directory / name).exists()]
+    return f"{missing[0]} is missing" if missing else None
+
   def _require(self, slot: str) -> int:
     step = self.step(slot)
     if step is None:
@@ -259,8 +282,7 @@ class Checkpoints:
         return read(self._managers[slot], step)
     except READ_ERRORS as e:
       directory = self.path(slot, step)
-      missing = [name for name in LAYOUT if not (directory / name).exists()]
-      reason = f"{missing[0]} is missing" if missing else _reason(e)
+      reason = self.damage(slot, step) or _reason(e)
       if reason is None:
         raise
       raise DamagedCheckpoint(f"the {slot} checkpoint {directory} is damaged: {reason}") from e

@@ -8,6 +8,7 @@ ancestors' workdirs have moved.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from polyglot_ner.train import checkpoint as checkpoint_lib
@@ -17,12 +18,17 @@ def lineage(path: str | os.PathLike) -> list[dict[str, Any]]:
   """The run at `path` then its ancestors, each {workdir, slot, step, languages, dev_scores}.
 
   `path` is a run workdir (its best checkpoint, else its latest) or a checkpoint path
-  (W/checkpoints/best/<step>, W/checkpoints/latest)."""
+  (W/checkpoints/best/<step>, W/checkpoints/latest). A checkpoint whose meta reads back but whose
+  other files are damaged is shown after a warning on stderr."""
   workdir, slot, step = checkpoint_lib.locate(path)
   with checkpoint_lib.Checkpoints(workdir, read_only=True) as checkpoints:
     if step is None and slot == checkpoint_lib.BEST and checkpoints.step(slot) is None:
       slot = checkpoint_lib.LATEST  # a run that has not evaluated yet
     meta = checkpoints.meta(slot, step)
+    damage = checkpoints.damage(slot, step)
+  if damage:  # the meta read back, but the parameters would not
+    print(f"warning: the {slot} checkpoint {checkpoints.path(slot, step)} is damaged: {damage}",
+          file=sys.stderr, flush=True)
   chain = [{"workdir": os.fspath(workdir), "slot": slot, "step": meta["step"],
             "languages": meta["languages"], "dev_scores": meta["dev_scores"],
             "parent": meta["parent"]}]

@@ -42,8 +42,10 @@ from polyglot_ner import config as config_lib
 from polyglot_ner import errors
 from polyglot_ner import kinds
 from polyglot_ner.data import conll
+from polyglot_ner.data import corpora
 from polyglot_ner.data import labels as labels_lib
 from polyglot_ner.data import mixture as mixture_lib
+from polyglot_ner.data import tags as tags_lib
 from polyglot_ner.eval import predictions as predictions_lib
 from polyglot_ner.train import checkpoint as checkpoint_lib
 from polyglot_ner.train import compilation_cache
@@ -134,6 +136,31 @@ def _warn(message: str) -> None:
   """A line on stderr from process 0 (the console shows no absl logging)."""
   if jax.process_index() == 0:
     print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def _warn_untrained_types(label_map: labels_lib.LabelMap,
+                          evaluated: Mapping[str, Mapping[str, list[conll.Sentence]]],
+                          root: str | None, type_map: Mapping[str, str] | None) -> None:
+  """A line per entity type of a dev or test set (`evaluated[split][language]`) that the label map
+  lacks: the model can never predict it, so every such entity is scored as missed."""
+  for split, sets in evaluated.items():
+    for name, sentences in sets.items():
+      types = {tags_lib.entity_type(tag) for s in sentences for tag in s.tags}
+      types -= {None, *label_map.types}
+      if types:
+        where = corpora.type_locations(name, split, types, root, type_map=type_map)
+        for type_ in sorted(types):
+          _warn(f"{where[type_]}: entity type {type_} ({name} {split}) is not in the training "
+                f"data: the model cannot predict it, so every {type_} entity counts as missed")
+
+
+def _warn_starting_over(workdir: epath.Path, shown: str) -> None:
+  """A workdir holding a run's records but no checkpoint (`checkpoints/` deleted) trains from
+  step 0 and replaces them: say so rather than start over silently."""
+  records = [name for name in (RESULTS_FILE, metrics_lib.METRICS_FILE) if (workdir / name).exists()]
+  if records:
+    _warn(f"{shown} holds {' and '.join(records)} but no checkpoint to resume from: training "
+          "starts over from step 0")
 
 
 class _Resume:
@@ -296,6 +323,8 @@ def _train(config: ml_collections.ConfigDict, workdir: epath.Path, shown: str,
   """`train_and_evaluate` once its checkpoints are open; `shown` is the workdir as given."""
   is_main = jax.process_index() == 0
   resume = _Resume(checkpoints, config)
+  if not resume.found:
+    _warn_starting_over(workdir, shown)
   parent = (finetune.Parent.load(config.init_from) if config.init_from and not resume.found
             else None)
 
@@ -319,6 +348,7 @@ def _train(config: ml_collections.ConfigDict, workdir: epath.Path, shown: str,
     return labels_lib.LabelMap.from_sentences(s for group in train_sets.values() for s in group)
 
   label_map = _label_map(workdir, train_sets, new_label_map)
+  _warn_untrained_types(label_map, {"dev": dev, "test": test}, root, type_map)
   kind = kinds.build(config, label_map)
   train_batches = kind.train_batches(train_sets, mixture, seed=config.seed, num_shards=mesh.size)
   steps_per_epoch = train_batches.batches_per_epoch

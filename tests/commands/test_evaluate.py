@@ -38,10 +38,33 @@ def _one_line_error(capsys, command):
   return err.strip()
 
 
-def test_evaluate_without_a_checkpoint_fails_in_one_line(tmp_path, capsys):
-  assert dispatcher.main(["evaluate", f"--workdir={tmp_path}"]) == 1
-  assert _one_line_error(capsys, "evaluate").endswith(
-      f"no best checkpoint in {tmp_path}/checkpoints/best")
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_a_path_that_is_not_a_run_fails_in_one_line(tmp_path, capsys, command):
+  (tmp_path / "run" / "checkpoints" / "latest").mkdir(parents=True)
+  (tmp_path / "in.txt").write_text("Kigali\n")
+  cases = [
+      (tmp_path / "absent", [], f"{tmp_path}/absent does not exist"),
+      (tmp_path, [], f"{tmp_path} is neither a run workdir (with a checkpoints/ folder) nor a "
+                     "checkpoint path like W/checkpoints/best/<step>"),
+      (tmp_path / "run", ["--checkpoint=best"],
+       f"no best checkpoint in {tmp_path}/run/checkpoints/best"),
+      (tmp_path / "run/checkpoints/latest", ["--checkpoint=best"],
+       f"{tmp_path}/run/checkpoints/latest is a latest checkpoint, not a best one"),
+  ]
+  for path, flags, message in cases:
+    io = ([f"--input={tmp_path}/in.txt", f"--output={tmp_path}/out.txt"]
+          if command == "predict" else [])
+    assert dispatcher.main([command, f"--workdir={path}", *flags, *io]) == 1
+    assert _one_line_error(capsys, command) == f"polyglot-ner {command}: error: {message}"
+
+
+def test_evaluate_takes_checkpoint_paths(trained_run, capsys):
+  """The paths `runs.load` and `polyglot-ner lineage` take: a slot's directory or one step."""
+  _, workdir, results = trained_run
+  best = f"{workdir}/checkpoints/best/{results['best_step']}"
+  for path, slot in ((best, "best"), (f"{workdir}/checkpoints/latest", "latest")):
+    assert dispatcher.main(["evaluate", f"--workdir={path}", "--split=dev"]) == 0
+    assert capsys.readouterr().out.startswith(f"{path}: {slot} checkpoint (step ")
 
 
 @pytest.mark.parametrize("command", ["evaluate", "predict"])
@@ -59,4 +82,5 @@ def test_a_damaged_best_checkpoint_fails_in_one_line(trained_run, tmp_path, caps
   assert dispatcher.main(argv) == 1
   assert _one_line_error(capsys, command) == (
       f"polyglot-ner {command}: error: the best checkpoint {best} is damaged: "
-      "state/manifest.ocdbt is missing")
+      "state/manifest.ocdbt is missing; the latest checkpoint may still be intact "
+      "(--checkpoint latest)")

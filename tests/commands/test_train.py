@@ -83,6 +83,8 @@ def test_config_files_and_workdirs_that_cannot_be_used_are_one_line(tmp_path, ca
   cases = [
       ([f"--config={tmp_path}/missing.py:cpu", "--workdir=x"],
        f"config file {tmp_path}/missing.py does not exist"),
+      ([f"--config={tmp_path}/missing.py:cpu", "--config.seed=1", "--workdir=x"],
+       f"cannot load the config file: No such file or directory: '{tmp_path}/missing.py'"),
       ([f"--config={tmp_path}/broken.py", "--workdir=x"],
        f"config file {tmp_path}/broken.py:1: invalid syntax"),
       ([config, f"--workdir={tmp_path}/file"], f"workdir {tmp_path}/file is a file, not a directory"),

@@ -94,7 +94,7 @@ def write(tmp_path, text: str, name: str = "data.txt", encoding: str = "utf-8"):
 
 def test_format_variants(tmp_path):
   text = ("-DOCSTART- -X- O O\n\nEU NNP I-NP B-ORG\nrejects VBZ I-VP O\n\n\n"
-          "Peter  NNP   B-PER\r\n \nBlackburn\tNNP\tI-NP\tB-PER\n")
+          "Peter  NNP   I-NP B-PER\r\n \nBlackburn\tNNP\tI-NP\tB-PER\n")
   expected = [conll.Sentence(("EU", "rejects"), ("B-ORG", "O")),
               conll.Sentence(("Peter",), ("B-PER",)),
               conll.Sentence(("Blackburn",), ("B-PER",))]
@@ -123,6 +123,12 @@ def test_tokens_that_prediction_files_and_batches_cannot_hold(tmp_path, text, po
 
 @pytest.mark.parametrize("text, line, column, message", [
     ("EU B-ORG\nrejects\n", 2, None, "expected a token and a tag, found one column"),
+    ("New B-LOC\n\nNew York B-LOC\n", 3, None,
+     "expected 2 columns as on line 1 (the first token line), found 3: 'New York B-LOC'; a token "
+     "cannot hold a space"),
+    ("-DOCSTART- -X- O O\n\nEU NNP I-NP B-ORG\nrejects VBZ O\n", 4, None,
+     "expected 4 columns as on line 3 (the first token line), found 3: 'rejects VBZ O'"),
+    ("a\tO\nb\tX\tO\n", 2, None, "expected 2 columns as on line 1"),
     ("EU B_PER\n", 1, None, "unknown tag 'B_PER'"),
     ("EU O\n\nEU X-PER\n", 3, None, "unknown tag 'X-PER'"),
     ("EU NNP B-\n", 1, None, "unknown tag 'B-'"),

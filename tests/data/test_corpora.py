@@ -92,6 +92,16 @@ def test_type_map_drops_and_renames(data_root):
   assert entity_counts(merged) == {"LOC": counts["LOC"] + counts["ORG"], "PER": counts["PER"]}
 
 
+def test_type_locations_name_the_first_line_of_each_type_as_loaded(data_root):
+  """Latin-1 and IOB1 as `load_split` reads them; a type is named as `type_map` renames it."""
+  dev = data_root / "conll2003/de/dev.txt"
+  assert corpora.type_locations("conll2003/de", "dev", {"LOC", "MISC"}, data_root) == {
+      "LOC": f"{dev}:13", "MISC": f"{dev}:10"}
+  assert corpora.type_locations("conll2003/de", "dev", {"LOC", "FOO"}, data_root,
+                                type_map={"ORG": "LOC"}) == {"LOC": f"{dev}:6"}
+  assert corpora.type_locations("demo/aa", "test", {"X"}) == {"X": "demo/aa test"}
+
+
 def test_missing_files_and_bad_names_are_explained(data_root):
   with pytest.raises(errors.NotFound, match="conll2003/de has no train split.*dev, test"):
     corpora.load_split("conll2003/de", "train", data_root)

@@ -90,11 +90,11 @@ def test_success_exits_zero_and_a_rerun_runs_nothing(tmp_path):
 
 def test_a_missing_program_fails_its_run(tmp_path):
   manifest = tmp_path / "m.jsonl"
-  runs = sweep.expand(["demo/en"], ["mono"], [0], ["byte_crf"], root=str(tmp_path))
+  runs = sweep.expand(["demo/aa"], ["mono"], [0], ["byte_crf"], root=str(tmp_path))
   entry = runs[0].to_json() | {"command": [str(tmp_path / "no-such-program")]}
   manifest.write_text(json.dumps(entry) + "\n")
   result = run_local(manifest)
-  assert result.returncode == 1 and "[FAILED] byte_crf/seed0/demo_en" in result.stdout
+  assert result.returncode == 1 and "[FAILED] byte_crf/seed0/demo_aa" in result.stdout
 
 
 def test_gpu_slots():

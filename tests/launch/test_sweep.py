@@ -118,8 +118,7 @@ def test_the_cli_refuses_stale_runs_unless_moved(tmp_path, capsys):
     finish(run)
   assert sweep.main(args + ["--extra", "--config.num_epochs=3"]) == 0
   assert "3 runs, 3 finished, 0 to run" in capsys.readouterr().out
-  with pytest.raises(SystemExit):
-    sweep.main(args + ["--extra", "--config.num_epochs=20"])
+  assert sweep.main(args + ["--extra", "--config.num_epochs=20"]) == 1
   err = capsys.readouterr().err
   assert f"stale: {runs[0].id}: config differs in num_epochs: 3 -> 20" in err
   assert f"stale: {runs[1].id}: config differs in num_epochs: 3 -> 20" in err
@@ -177,10 +176,54 @@ def test_names_are_canonical():
   assert runs[4].workdir == f"runs/sweep/byte_crf/seed0/{poly}.ft-conll2002_es"
 
 
-def test_bad_input_is_a_usage_error(capsys):
-  with pytest.raises(SystemExit):
-    sweep.main(["--langs", "conll2002/es+a/b.c"])
-  assert "language 'a/b.c' is not `corpus/lang`" in capsys.readouterr().err
+def test_bad_input_is_one_line(capsys):
+  assert sweep.main(["--langs", "conll2002/es+a/b.c"]) == 1
+  assert capsys.readouterr().err == (
+      "sweep.py: error: language 'a/b.c' is not `corpus/lang` made of letters, digits, '_', '-'\n")
+
+
+def test_languages_training_cannot_load_are_refused_before_the_manifest(tmp_path, capsys,
+                                                                        monkeypatch):
+  """Training's own message, when the manifest is written rather than when the run starts."""
+  data = tmp_path / "data"
+  for lang, splits in (("es", ("train", "dev", "test")), ("nl", ("train", "dev"))):
+    (data / "conll2002" / lang).mkdir(parents=True)
+    for split in splits:
+      (data / "conll2002" / lang / f"{split}.txt").write_text("Juan B-PER\n")
+  monkeypatch.setenv("POLYGLOT_NER_DATA", str(data))
+  manifest = tmp_path / "m.jsonl"
+  args = ["--designs", "mono", "--root", str(tmp_path / "runs"), "--manifest", str(manifest)]
+  cases = [
+      ("conll2002/es+conll2002/xx",
+       f"no language 'xx' for conll2002 under {data}; available: es, nl"),
+      ("conll2002/es+conll2002/nl", f"conll2002/nl has no test split under {data} "
+                                    f"(expected {data}/conll2002/nl/test.txt); available splits: "
+                                    "train, dev"),
+      ("conll2002/es+foo/xx", "unknown corpus 'foo' in 'foo/xx'; known corpora: conll2002, "
+                              "conll2003, demo, masakhaner, wikiann"),
+      ("demo/aa+demo/zz", "unknown demo language 'zz'; demo languages: aa, bb, cc, dd"),
+  ]
+  for langs, message in cases:
+    assert sweep.main(["--langs", langs, *args]) == 1
+    assert capsys.readouterr().err == f"sweep.py: error: {message}\n"
+    assert not manifest.exists()
+  # A data root that is not on this machine leaves all but the corpus names to the runs.
+  assert sweep.main(["--langs", "conll2002/xx", *args, "--extra",
+                     "--config.data.root=/absent"]) == 0
+
+
+def test_a_missing_config_and_an_unwritable_root_are_one_line(tmp_path, capsys, two_models):
+  (tmp_path / "file").write_text("")
+  cases = [
+      (["--models", "byte_crf,bts", "--configs-dir", two_models, "--root", str(tmp_path / "runs")],
+       f"config file {two_models}/bts.py of model 'bts' does not exist (--models names configs "
+       "in --configs-dir)"),
+      (["--configs-dir", two_models, "--root", str(tmp_path / "file" / "runs")],
+       f"cannot write the manifest {tmp_path}/file/runs/manifest.jsonl: Not a directory"),
+  ]
+  for argv, message in cases:
+    assert sweep.main(["--langs", "demo/aa", "--designs", "mono", *argv]) == 1
+    assert capsys.readouterr().err == f"sweep.py: error: {message}\n"
 
 
 def test_cli_writes_the_commands(tmp_path, capsys):

@@ -96,6 +96,13 @@ def test_relative_paths_are_made_absolute_and_uris_left_alone(tmp_path, monkeypa
   assert checkpoint_lib.Checkpoints("runs/x").meta() == {"a": 1}
   assert checkpoint_lib.locate("runs/x/checkpoints/latest/3") == (
       epath.Path(tmp_path / "runs" / "x"), checkpoint_lib.LATEST, 3)
+  assert checkpoint_lib.locate("runs/x", checkpoint_lib.LATEST) == (
+      epath.Path(tmp_path / "runs" / "x"), checkpoint_lib.LATEST, None)
+  with pytest.raises(errors.UserError, match="runs/x/checkpoints/latest/3 is a latest checkpoint, "
+                                             "not a best one"):
+    checkpoint_lib.locate("runs/x/checkpoints/latest/3", checkpoint_lib.BEST)
+  with pytest.raises(errors.NotFound, match="^runs/y does not exist$"):
+    checkpoint_lib.locate("runs/y")
 
 
 def test_a_gs_workdir_reaches_orbax_untouched(monkeypatch):

@@ -142,7 +142,7 @@ def test_bad_fine_tuning_configs_name_the_key(trained_run, tiny_config, tmp_path
       ({"init_from": str(parent_dir), "freeze": ("(",)}, errors.UserError,
        r"config\.freeze: '\(' is not a regex"),
       ({"init_from": str(tmp_path / "nowhere")}, errors.NotFound,
-       r"config\.init_from: .*nowhere is neither a run workdir"),
+       r"config\.init_from: .*nowhere does not exist"),
       ({"init_from": str(parent_dir / "checkpoints" / "best" / "12345")}, errors.NotFound,
        r"config\.init_from: .*best holds step\(s\) \[\d+\], not 12345"),
   ]

@@ -52,3 +52,17 @@ def test_lineage_survives_moved_ancestors_and_takes_checkpoint_paths(three_gener
       lineage_lib.lineage(moved / "checkpoints" / "latest")).splitlines()
   assert len(lines) == 3 and lines[0].startswith(f"{moved}  latest step 1  dev macro F1 ")
   assert lines[2].startswith(f"    <- {root / 'poly'}  best step 1")
+
+
+def test_a_checkpoint_whose_parameters_are_damaged_is_shown_with_a_warning(three_generations,
+                                                                           tmp_path, capsys):
+  """Lineage reads only the meta: the damage it cannot see through a read is named on stderr."""
+  damaged = tmp_path / "child"
+  shutil.copytree(three_generations / "child", damaged)
+  lineage_lib.lineage(damaged)
+  assert not capsys.readouterr().err
+  best = checkpoint_lib.Checkpoints(damaged, read_only=True).path(checkpoint_lib.BEST)
+  (best / "state" / "manifest.ocdbt").unlink()
+  assert len(lineage_lib.lineage(damaged)) == 2
+  assert capsys.readouterr().err == (
+      f"warning: the best checkpoint {best} is damaged: state/manifest.ocdbt is missing\n")

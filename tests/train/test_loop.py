@@ -363,3 +363,58 @@ def test_a_bad_test_file_stops_training_before_the_first_step(tmp_path, tiny_con
     loop.train_and_evaluate(config, tmp_path / "run")
   assert not (tmp_path / "run" / "checkpoints" / "latest").exists() or not any(
       (tmp_path / "run" / "checkpoints" / "latest").iterdir())
+
+
+class _ModelBuilt(Exception):
+  """Where the model kind is built: what runs before it has run, and nothing was compiled."""
+
+
+@pytest.fixture
+def stop_at_the_model(monkeypatch):
+
+  def build(*args):
+    raise _ModelBuilt
+
+  monkeypatch.setattr(loop.kinds, "build", build)
+
+
+def test_an_entity_type_missing_from_train_is_named_before_training(tmp_path, tiny_config,
+                                                                    stop_at_the_model, capsys):
+  """The model cannot predict a type that training never showed: say where it is before training
+  starts (the kind is built right after), not only through a low score at the end."""
+  corpus = tmp_path / "data" / "conll2002" / "es"
+  corpus.mkdir(parents=True)
+  good = "Juan B-PER\nvive O\nen O\nMadrid B-LOC\n\n"
+  (corpus / "train.txt").write_text(good * 20)
+  (corpus / "dev.txt").write_text(good * 2 + "Lima B-FOO\n\nCusco B-FOO\n\n")
+  (corpus / "test.txt").write_text("Lima B-BAR\nes O\nLima I-BAR\n\n" + good)
+  config = tiny_config(**{"data.langs": {"conll2002/es": 1.0}, "data.root": str(tmp_path / "data")})
+  with pytest.raises(_ModelBuilt):
+    loop.train_and_evaluate(config, tmp_path / "run")
+  missed = "the model cannot predict it, so every {0} entity counts as missed"
+  assert capsys.readouterr().err.splitlines() == [
+      f"warning: {corpus}/dev.txt:11: entity type FOO (conll2002/es dev) is not in the training "
+      f"data: {missed.format('FOO')}",
+      f"warning: {corpus}/test.txt:1: entity type BAR (conll2002/es test) is not in the training "
+      f"data: {missed.format('BAR')}"]
+  config.data.type_map = {"FOO": "O", "BAR": "PER"}
+  with pytest.raises(_ModelBuilt):
+    loop.train_and_evaluate(config, tmp_path / "mapped")
+  assert not capsys.readouterr().err
+
+
+def test_a_workdir_with_records_but_no_checkpoint_says_it_starts_over(tmp_path, tiny_config,
+                                                                       stop_at_the_model, capsys):
+  """`checkpoints/` deleted, results.json and metrics.jsonl left: one warning, then a new run."""
+  config = tiny_config()
+  with pytest.raises(_ModelBuilt):
+    loop.train_and_evaluate(config, tmp_path)
+  assert not capsys.readouterr().err  # a new workdir starts without a word
+  (tmp_path / loop.RESULTS_FILE).write_text("{}")
+  (tmp_path / "metrics.jsonl").write_text("{}\n")
+  with pytest.raises(_ModelBuilt):
+    loop.train_and_evaluate(config, tmp_path)
+  assert capsys.readouterr().err == (
+      f"warning: {tmp_path} holds results.json and metrics.jsonl but no checkpoint to resume "
+      "from: training starts over from step 0\n")
+
