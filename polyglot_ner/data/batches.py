@@ -35,6 +35,24 @@ def check_num_shards(batch_size: int, num_shards: int) -> None:
   if num_shards < 1 or batch_size % num_shards:
     raise ValueError(f"batch size {batch_size} does not split into {num_shards} equal shards")
 
+
+def padded_rows(packed: Any, rows: np.ndarray, batch_size: int, num_shards: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """(lengths [B] int32, lang [B] int32, starts [B] int64) of the sentences `rows` of a packer
+  (its `lengths`, `lang` and `sentence_start`), then empty rows up to `batch_size`; the rows must
+  fit and the batch split into `num_shards` equal blocks."""
+  if len(rows) > batch_size:
+    raise ValueError(f"{len(rows)} sentences do not fit a batch of {batch_size}")
+  check_num_shards(batch_size, num_shards)
+  columns = []
+  for values, dtype in ((packed.lengths, np.int32), (packed.lang, np.int32),
+                        (packed.sentence_start, np.int64)):
+    column = np.zeros(batch_size, dtype=dtype)
+    column[:len(rows)] = values[rows]
+    columns.append(column)
+  return tuple(columns)
+
+
 def bucket_for(size: int, buckets: Sequence[int]) -> int:
   """The smallest bucket that holds `size`."""
   index = int(np.searchsorted(buckets, size))

@@ -119,15 +119,7 @@ class PackedSentences:
             num_shards: int = 1) -> dict[str, np.ndarray]:
     """The padded batch of sentences `rows` (at most `batch_size`; the rest are empty rows), its
     rows in `num_shards` blocks with a word table each."""
-    if len(rows) > batch_size:
-      raise ValueError(f"{len(rows)} sentences do not fit a batch of {batch_size}")
-    batches.check_num_shards(batch_size, num_shards)
-    lengths = np.zeros(batch_size, dtype=np.int32)
-    lengths[:len(rows)] = self.lengths[rows]
-    lang = np.zeros(batch_size, dtype=np.int32)
-    lang[:len(rows)] = self.lang[rows]
-    starts = np.zeros(batch_size, dtype=np.int64)
-    starts[:len(rows)] = self.sentence_start[rows]
+    lengths, lang, starts = batches.padded_rows(self, rows, batch_size, num_shards)
 
     positions = np.arange(batches.bucket_for(int(lengths.max()), length_buckets))
     words = np.where(positions < lengths[:, None], starts[:, None] + positions, self.pad_word)

@@ -98,15 +98,7 @@ class PackedBytes:
             num_shards: int = 1) -> dict[str, np.ndarray]:
     """The padded batch of sentences `rows` (at most `batch_size`; the rest are empty rows);
     `length_buckets` are in bytes."""
-    if len(rows) > batch_size:
-      raise ValueError(f"{len(rows)} sentences do not fit a batch of {batch_size}")
-    batches.check_num_shards(batch_size, num_shards)
-    lengths = np.zeros(batch_size, dtype=np.int32)
-    lengths[:len(rows)] = self.lengths[rows]
-    lang = np.zeros(batch_size, dtype=np.int32)
-    lang[:len(rows)] = self.lang[rows]
-    starts = np.zeros(batch_size, dtype=np.int64)
-    starts[:len(rows)] = self.sentence_start[rows]
+    lengths, lang, starts = batches.padded_rows(self, rows, batch_size, num_shards)
     positions = np.arange(batches.bucket_for(int(lengths.max()), length_buckets))
     index = np.where(positions < lengths[:, None], starts[:, None] + positions, len(self.bytes) - 1)
     return {"bytes": self.bytes[index].astype(np.int32),
