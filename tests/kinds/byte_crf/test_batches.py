@@ -23,27 +23,6 @@ def global_word_ids(batch, num_shards):
 
 KEYS = {"word_bytes", "word_byte_lengths", "pack_offsets", "pack_lengths", "word_ids", "lengths",
         "tags", "lang"}
-ALPHABET = list("abcdefghijklmnopqrstuvwxyz") + ["é", "ß", "Ж", "中", "😀"]
-
-
-def _random_sentences(rng: np.random.Generator, n: int, prefix: str,
-                      max_len: int = 40) -> list[Sentence]:
-  """Distinct sentences (first token = prefix + index) of random multi-byte words and IOB2 tags."""
-  sentences = []
-  for i in range(n):
-    length = int(rng.integers(1, max_len + 1))
-    tokens = [f"{prefix}{i}"] + ["".join(rng.choice(ALPHABET, size=rng.integers(1, 30)))
-                                 for _ in range(length - 1)]
-    if rng.random() < 0.05:
-      tokens[-1] = "Ж" * 40  # 80 bytes: longer than max_word_bytes
-    tags, previous = [], None
-    for _ in tokens:
-      type_ = rng.choice(["O", "PER", "LOC"])
-      tags.append("O" if type_ == "O" else
-                  ("I-" if previous == type_ and rng.random() < 0.5 else "B-") + type_)
-      previous = type_
-    sentences.append(Sentence(tuple(tokens), tuple(tags)))
-  return sentences
 
 
 def _words(batch: dict[str, np.ndarray], num_shards: int = 1) -> list[list[bytes]]:
@@ -110,9 +89,8 @@ def _check_packing(batch: dict[str, np.ndarray], num_shards: int):
 
 
 @pytest.fixture(scope="module")
-def languages():
-  rng = np.random.default_rng(0)
-  return {"xx/a": _random_sentences(rng, 150, "a"), "xx/b": _random_sentences(rng, 61, "b")}
+def languages(random_languages):
+  return random_languages(max_len=40, max_word_chars=30, long_words=True)
 
 
 @pytest.fixture(scope="module")

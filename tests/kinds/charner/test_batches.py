@@ -15,25 +15,6 @@ from polyglot_ner.data.conll import Sentence
 from polyglot_ner.kinds.charner import batches as bb
 
 KEYS = {"bytes", "labels", "kinds", "lengths", "lang"}
-ALPHABET = list("abcdefghijklmnopqrstuvwxyz") + ["é", "ß", "Ж", "中", "😀"]
-
-
-def _random_sentences(rng: np.random.Generator, n: int, prefix: str,
-                      max_len: int = 12) -> list[Sentence]:
-  """Distinct sentences (first token = prefix + index) of random multi-byte words and IOB2 tags."""
-  sentences = []
-  for i in range(n):
-    length = int(rng.integers(1, max_len + 1))
-    tokens = [f"{prefix}{i}"] + ["".join(rng.choice(ALPHABET, size=rng.integers(1, 8)))
-                                 for _ in range(length - 1)]
-    tags, previous = [], None
-    for _ in tokens:
-      type_ = rng.choice(["O", "PER", "LOC"])
-      tags.append("O" if type_ == "O" else
-                  ("I-" if previous == type_ and rng.random() < 0.5 else "B-") + type_)
-      previous = type_
-    sentences.append(Sentence(tuple(tokens), tuple(tags)))
-  return sentences
 
 
 def _expected_row(sentence: Sentence, label_map: labels.LabelMap, max_bytes: int = 10**9):
@@ -75,9 +56,8 @@ def _check_padding(batch: dict[str, np.ndarray], buckets):
 
 
 @pytest.fixture(scope="module")
-def languages():
-  rng = np.random.default_rng(0)
-  return {"xx/a": _random_sentences(rng, 150, "a"), "xx/b": _random_sentences(rng, 61, "b")}
+def languages(random_languages):
+  return random_languages(max_len=12, max_word_chars=8, long_words=False)
 
 
 @pytest.fixture(scope="module")
