@@ -77,9 +77,12 @@ class Run:
   kind: kinds_base.Kind
   params: Any
   mesh: jax.sharding.Mesh
-  # Compiled predict steps by function, so that calling `entities` again compiles nothing.
+  # Compiled predict steps by function and taggers by batch size, so that calling `tag` or
+  # `entities` again compiles nothing.
   _steps: dict[Any, Any] = dataclasses.field(default_factory=dict, init=False, repr=False,
                                              compare=False)
+  _taggers: dict[int, inference.Tagger] = dataclasses.field(default_factory=dict, init=False,
+                                                            repr=False, compare=False)
 
   @property
   def languages(self) -> list[str]:
@@ -98,7 +101,10 @@ class Run:
 
   def tagger(self, batch_size: int | None = None) -> inference.Tagger:
     """A tagger of the run's kind; the batch size defaults to the run's eval batch size."""
-    return inference.Tagger(self.kind, self.mesh, batch_size or self.config.eval_batch_size)
+    size = batch_size or self.config.eval_batch_size
+    if size not in self._taggers:
+      self._taggers[size] = inference.Tagger(self.kind, self.mesh, size)
+    return self._taggers[size]
 
   def lang_id(self, lang: str | None) -> int:
     """The `lang` id of a language name (None: the run's first language)."""
