@@ -109,7 +109,8 @@ class Bench:
     kind = kinds.build(config, label_map)
     batches = kind.train_batches(train, mixture_lib.Mixture({name: 1.0 for name in langs}),
                                  seed=0, num_shards=mesh.size)
-    self.host_batches = [next(batches) for _ in range(steps)]
+    data = iter(batches)
+    self.host_batches = [next(data) for _ in range(steps)]
 
     tx = state_lib.make_optimizer(config.optimizer, steps)
     params = kind.init_params(jax.random.PRNGKey(0), mesh)

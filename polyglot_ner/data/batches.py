@@ -1,14 +1,15 @@
-"""Batches over a language mixture, for any kind: bucketing, epoch plans, exact resumption.
+"""Batches over a language mixture, for any kind: bucketing, epoch plans, packing.
 
 A kind's batches are rows packed by its own packer (the byte CRF's word tables, CharNER's byte rows,
-...); what every kind shares lives here. `TrainBatches` walks a language mixture epoch by epoch: the
+...); what every kind shares lives here. `TrainBatches` plans a run's batches epoch by epoch: the
 mixture's seeded order (see `mixture.py`) is cut into windows of `sort_window` batches, sorted by
 length inside each window to limit padding, cut into batches, and the batches are shuffled. Every
-epoch's plan is a pure function of (seed, epoch), so `get_state()` is just (epoch, position) and
-`set_state()` is O(epoch). Training truncates sentences longer than the largest length bucket (and
-reports how many); `EvalBatches` never truncates sentences: it adds a bucket that covers the
-longest one. Lengths are the source of truth; a last partial batch is filled with empty rows
-(length 0).
+epoch's plan is a pure function of (seed, epoch), so batch i of a run is known without the ones
+before it; `data/pipeline.py` serves them through grain (the plan samples, the packer is the
+transform) and resumes at any batch. Training truncates sentences longer than the largest length
+bucket (and reports how many); `EvalBatches` never truncates sentences: it adds a bucket that
+covers the longest one. Lengths are the source of truth; a last partial batch is filled with empty
+rows (length 0).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 from polyglot_ner.data import conll
 from polyglot_ner.data import labels as labels_lib
 from polyglot_ner.data import mixture as mixture_lib
+from polyglot_ner.data import pipeline
 
 DEFAULT_SORT_WINDOW = 64  # batches per window sorted by length
 
@@ -75,7 +77,7 @@ def eval_length_buckets(length_buckets: Sequence[int], longest: int) -> tuple[in
   return buckets + (math.ceil(longest / buckets[-1]) * buckets[-1],)
 
 class TrainBatches:
-  """Training batches over a language mixture, reshuffled each epoch, resumable exactly.
+  """The plan of a run's training batches over a language mixture, reshuffled each epoch.
 
   `languages` maps each mixture name to its training sentences (extra names are ignored; the
   mixture's weight-0 languages are not in it). Build it as:
@@ -84,15 +86,17 @@ class TrainBatches:
     train = mix.load("train", root, type_map=...)
     label_map = LabelMap.from_sentences(s for group in train.values() for s in group)
     batches = WordTrainBatches(train, label_map, batch_size=32, mixture=mix, seed=0)
-    batch = next(batches); state = batches.get_state(); ...; batches.set_state(state)
+    data = pipeline.TrainIterator(batches)  # or iter(batches), without prefetching
+    batch = next(data); state = data.get_state(); ...; data.set_state(state)
 
-  Iterates forever, or for `num_epochs` epochs. Each epoch has `batches_per_epoch` batches, the
-  last partial one padded with empty rows. `num_shards` (the data-parallel device count; it must
-  divide `batch_size`) splits a batch into that many equal blocks of rows, one per device.
+  Batch i is `pack(plan_rows(i))`; a run has batches forever, or for `num_epochs` epochs. Each
+  epoch has `batches_per_epoch` batches, the last partial one padded with empty rows.
+  `num_shards` (the data-parallel device count; it must divide `batch_size`) splits a batch into
+  that many equal blocks of rows, one per device.
 
   A kind subclasses it with its `packer` (the packing hook; e.g. the byte CRF's
-  `WordTrainBatches`, CharNER's `ByteTrainBatches`): the same mixture, plans and resumption over
-  the kind's rows. A packer is built as
+  `WordTrainBatches`, CharNER's `ByteTrainBatches`): the same mixture and plans over the kind's
+  rows. A packer is built as
   `packer(sentences, label_map, lang=..., max_length=..., **packing)` (it cuts sentences to
   `max_length` units and counts them in `num_truncated`) and has `lengths`, `len()` and
   `batch(rows, batch_size, length_buckets, num_shards)`; `packing` are the packer's own options.
@@ -131,8 +135,7 @@ class TrainBatches:
   def _start(self, languages: Mapping[str, Any], *, batch_size: int,
              mixture: mixture_lib.Mixture | None, seed: int, num_epochs: int | None,
              num_shards: int) -> list[Any]:
-    """Checks and keeps the options every subclass shares, positions the iterator before the first
-    batch, and returns `languages`' values in mixture order."""
+    """Checks and keeps the options every subclass shares and returns `languages`' values in mixture order."""
     if batch_size < 1 or seed < 0:
       raise ValueError(f"need batch_size >= 1 and seed >= 0, got {batch_size} and {seed}")
     check_num_shards(batch_size, num_shards)
@@ -144,9 +147,7 @@ class TrainBatches:
     self.num_shards = num_shards
     self.seed = seed
     self.num_epochs = num_epochs
-    self._epoch = 0
-    self._position = 0
-    self._plan: tuple[int, list[np.ndarray]] | None = None
+    self._plan: tuple[int, list[np.ndarray]] = (-1, [])
     return [languages[name] for name in self.mixture.names]
 
   @property
@@ -169,35 +170,25 @@ class TrainBatches:
     shuffle = rng.permutation(len(batches))
     return [batches[i] for i in shuffle]
 
-  def get_state(self) -> dict[str, int]:
-    """JSON-serialisable position of the next batch."""
-    return {"epoch": self._epoch, "position": self._position, "seed": self.seed,
-            "num_sentences": len(self.packed)}
+  def __len__(self) -> int:
+    """Rows (sentences, or a kind's windows) the plans draw from."""
+    return len(self.packed)
 
-  def set_state(self, state: Mapping[str, int]):
-    """Continue exactly where `get_state()` was taken (same data, seed and batch size)."""
-    if state["seed"] != self.seed or state["num_sentences"] != len(self.packed):
-      raise ValueError(f"state {dict(state)} was saved for other data: this iterator has seed "
-                       f"{self.seed} and {len(self.packed)} sentences")
-    if not 0 <= state["position"] < self.batches_per_epoch or state["epoch"] < 0:
-      raise ValueError(f"state {dict(state)} is out of range "
-                       f"({self.batches_per_epoch} batches per epoch)")
-    self._epoch = int(state["epoch"])
-    self._position = int(state["position"])
+  def plan_rows(self, index: int) -> np.ndarray:
+    """The rows of the run's batch `index` (counting from 0 over all epochs)."""
+    epoch, position = divmod(index, self.batches_per_epoch)
+    plan = self._plan  # one epoch's plan kept: batches are asked for in order
+    if plan[0] != epoch:
+      plan = self._plan = (epoch, self.epoch_plan(epoch))
+    return plan[1][position]
 
-  def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
-    return self
-
-  def __next__(self) -> dict[str, np.ndarray]:
-    if self.num_epochs is not None and self._epoch >= self.num_epochs:
-      raise StopIteration
-    if self._plan is None or self._plan[0] != self._epoch:
-      self._plan = (self._epoch, self.epoch_plan(self._epoch))
-    rows = self._plan[1][self._position]
-    self._position += 1
-    if self._position == len(self._plan[1]):
-      self._epoch, self._position = self._epoch + 1, 0
+  def pack(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """The batch of `rows`: the kind's arrays, padded to this plan's batch size and buckets."""
     return self.packed.batch(rows, self.batch_size, self.length_buckets, self.num_shards)
+
+  def __iter__(self) -> pipeline.TrainIterator:
+    """The batches from the first, packed on the calling thread (training prefetches instead)."""
+    return pipeline.TrainIterator(self, prefetch=0)
 
 class EvalBatches:
   """Every sentence of one language exactly once, in a fixed length-sorted order, never truncated.

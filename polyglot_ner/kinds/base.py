@@ -38,20 +38,17 @@ import ml_collections
 from polyglot_ner import errors
 from polyglot_ner.data import conll
 from polyglot_ner.data import labels as labels_lib
+from polyglot_ner.data import pipeline
 
 Batch = Mapping[str, Any]
 Params = Any
 
 
-class TrainData(Protocol):
-  """Training batches over a language mixture: endless, reshuffled each epoch, resumable."""
+class TrainData(pipeline.Plan, Protocol):
+  """The plan of a run's training batches over a language mixture, reshuffled each epoch, which
+  `data.pipeline.TrainIterator` serves (prefetched, resumable)."""
 
-  batches_per_epoch: int
   num_truncated: int  # training sentences (or windows) cut to the largest bucket
-
-  def __next__(self) -> dict[str, Any]: ...
-  def get_state(self) -> dict[str, Any]: ...  # JSON-serialisable position
-  def set_state(self, state: Mapping[str, Any]) -> None: ...
 
 
 class EvalData(Protocol):

@@ -45,6 +45,7 @@ from polyglot_ner.data import conll
 from polyglot_ner.data import corpora
 from polyglot_ner.data import labels as labels_lib
 from polyglot_ner.data import mixture as mixture_lib
+from polyglot_ner.data import pipeline
 from polyglot_ner.data import tags as tags_lib
 from polyglot_ner.eval import predictions as predictions_lib
 from polyglot_ner.train import checkpoint as checkpoint_lib
@@ -240,7 +241,7 @@ class Spikes:
 class _StepLog:
   """Training losses fetched one step late (so the host never stalls the device), checked for
   finiteness and blow-ups (`Spikes`), averaged over `every` steps into metrics.jsonl and shown on
-  the progress bar."""
+  the progress bar, with the fraction of the loop's time spent waiting for input."""
 
   def __init__(self, writer: metrics_lib.MetricWriter, progress: metrics_lib.Progress,
                schedule: optax.Schedule, languages: tuple[str, ...], every: int):
@@ -249,10 +250,15 @@ class _StepLog:
     self._every = max(every, 1)
     self._pending: tuple[int, dict[str, jax.Array], Mapping[str, np.ndarray]] | None = None
     self._losses: list[float] = []
+    self._waited = self._seconds = 0.0
     self._spikes = {"loss": Spikes(LOSS_BOUND), "gradient norm": Spikes()}
 
-  def add(self, step: int, metrics: dict[str, jax.Array], batch: Mapping[str, np.ndarray]):
-    """Queues step `step`'s device metrics and reports the previous step's."""
+  def add(self, step: int, metrics: dict[str, jax.Array], batch: Mapping[str, np.ndarray], *,
+          waited: float, seconds: float):
+    """Queues step `step`'s device metrics and reports the previous step's; the step's loop
+    iteration took `seconds`, `waited` of them for its batch."""
+    self._waited += waited
+    self._seconds += seconds
     self.flush()
     self._pending = (step, metrics, batch)
 
@@ -283,8 +289,11 @@ class _StepLog:
     if step % self._every == 0:
       self._writer.write(step, "train", {
           "loss": float(np.mean(self._losses)), "grad_norm": float(metrics["grad_norm"]),
-          "learning_rate": float(self._schedule(step - 1)), **self._progress.rates()})
+          "learning_rate": float(self._schedule(step - 1)),
+          "input_wait_fraction": self._waited / max(self._seconds, 1e-9),
+          **self._progress.rates()})
       self._losses = []
+      self._waited = self._seconds = 0.0
 
 
 def _dev_record(scores: Mapping[str, Any]) -> dict[str, Any]:
@@ -363,11 +372,11 @@ def _train(config: ml_collections.ConfigDict, workdir: epath.Path, shown: str,
                        params)
   state = step_lib.replicate(state_lib.create_train_state(params, tx, dropout_rng), mesh)
 
-  loop, dev_scores = LoopState(), None
+  loop, dev_scores, data_state = LoopState(), None, None
   parent_record = parent.record() if parent else None
   if resume.found:
     state, saved = resume.restore(state)
-    train_batches.set_state(saved["data_state"])
+    data_state = saved["data_state"]
     loop, dev_scores = LoopState(**saved["loop"]), saved["dev_scores"]
     parent_record = saved["parent"]
     if saved.get("device_count", jax.device_count()) != jax.device_count():
@@ -390,7 +399,7 @@ def _train(config: ml_collections.ConfigDict, workdir: epath.Path, shown: str,
             "model_kind": config.model_kind, "languages": list(languages),
             "label_map": json.loads(label_map.to_json()),
             "git_revision": revision, "device_count": jax.device_count(),
-            "dev_scores": dev_scores, "data_state": train_batches.get_state(),
+            "dev_scores": dev_scores, "data_state": train_data.get_state(),
             "loop": dataclasses.asdict(loop), "parent": parent_record}
 
   step = int(state.step)
@@ -402,13 +411,19 @@ def _train(config: ml_collections.ConfigDict, workdir: epath.Path, shown: str,
   progress = metrics_lib.Progress(total_steps, step, enabled=is_main)
   step_log = _StepLog(writer, progress, state_lib.make_schedule(config.optimizer, total_steps),
                       languages, config.log_every_steps)
+  train_data = pipeline.TrainIterator(train_batches)
   started = time.perf_counter()
   try:
+    if data_state is not None:
+      train_data.set_state(data_state)
     while not loop.stop_reason:
-      host_batch = next(train_batches)
+      tick, waited = time.perf_counter(), train_data.wait_seconds
+      host_batch = next(train_data)
+      waited = train_data.wait_seconds - waited
       state, step_metrics = train_step(state, step_lib.shard_batch(host_batch, mesh))
       step += 1
-      step_log.add(step, step_metrics, host_batch)
+      step_log.add(step, step_metrics, host_batch, waited=waited,
+                   seconds=time.perf_counter() - tick)
       at_eval = step % eval_every == 0 or step == total_steps
       if not (at_eval or step % config.checkpoint_every_steps == 0):
         continue
@@ -435,6 +450,7 @@ def _train(config: ml_collections.ConfigDict, workdir: epath.Path, shown: str,
         checkpoints.save(checkpoint_lib.BEST, state, meta(step))
       checkpoints.save(checkpoint_lib.LATEST, state, meta(step))
   finally:
+    train_data.close()
     progress.close()
     writer.close()
     checkpoints.wait_until_finished()

@@ -61,8 +61,9 @@ def test_batches_match_target_proportions(mode, alpha):
   label_map = labels.LabelMap.from_sentences(languages["xx/big"])
   batches = word_batches.WordTrainBatches(languages, label_map, batch_size=32, mixture=mix, seed=3)
   counts = np.zeros(3)
+  data = iter(batches)
   for _ in range(4 * batches.batches_per_epoch):
-    batch = next(batches)
+    batch = next(data)
     counts += np.bincount(batch["lang"][batch["lengths"] > 0], minlength=3)
   assert counts.sum() == 4 * sum(SIZES.values())
   np.testing.assert_allclose(counts / counts.sum(), _expected(mode, alpha), atol=0.01)

@@ -62,6 +62,7 @@ def test_few_steps_learn_and_leave_a_complete_workdir(trained_run):
   train = [r for r in records if r["kind"] == "train"]
   assert [r["step"] for r in train] == list(range(2, total + 1, 2))
   assert np.mean([r["loss"] for r in train[-2:]]) < 0.7 * np.mean([r["loss"] for r in train[:2]])
+  assert all(0 <= r["input_wait_fraction"] < 1 for r in train)
   dev = [r for r in records if r["kind"] == "dev"]
   assert [r["step"] for r in dev] == [STEPS_PER_EPOCH, total]
   assert [e["step"] for e in results["dev_history"]] == [STEPS_PER_EPOCH, total]

@@ -24,9 +24,9 @@ def setup():
   sentences = corpora.load_split("demo/aa", "train")[:6]  # 6 real rows + 2 empty rows
   label_map = labels.LabelMap.from_sentences(sentences)
   # The same global batch laid out for 1 and for 4 devices (a word table per device).
-  batches = {shards: next(word_batches.WordTrainBatches(
+  batches = {shards: next(iter(word_batches.WordTrainBatches(
       {"demo/aa": sentences}, label_map, batch_size=8, length_buckets=(16,), byte_buckets=(16,),
-      max_word_bytes=16, num_shards=shards)) for shards in (1, 4)}
+      max_word_bytes=16, num_shards=shards))) for shards in (1, 4)}
   assert list(batches[1]["lengths"] > 0).count(True) == 6
   assert np.max(batches[4]["word_ids"]) < len(batches[4]["word_bytes"]) // 4  # ids are per shard
   config = ml_collections.ConfigDict(dict(

@@ -252,9 +252,9 @@ class Windows:
 
 
 class WindowTrainBatches(batches.TrainBatches):
-  """`batches.TrainBatches`' interface (endless epochs, `get_state`/`set_state`, `num_shards`) over
-  sampled training windows (module docstring): `batches_per_epoch` = ceil(slots / batch_size),
-  slots = sum over languages of ceil(bytes / W). The mixture weighs languages by their slots."""
+  """`batches.TrainBatches`' interface (epoch plans, packing, `num_shards`) over sampled
+  training windows (module docstring): `batches_per_epoch` = ceil(slots / batch_size), slots = sum
+  over languages of ceil(bytes / W). The mixture weighs languages by their slots."""
 
   def __init__(self, languages: Mapping[str, Sequence[conll.Sentence]], vocabulary: Vocabulary, *,
                batch_size: int, mixture: mixture_lib.Mixture | None = None, seed: int = 0,

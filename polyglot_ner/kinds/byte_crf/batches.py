@@ -169,17 +169,23 @@ def pack_words(word_lengths: np.ndarray, width: int, num_shards: int = 1, min_ro
   offsets = np.zeros(blocks.shape, np.int32)
   rows_per_block = []
   for block, lengths in enumerate(blocks):
-    order = [int(i) for i in np.argsort(-lengths, kind="stable") if lengths[i] > 0]
-    rows, low, high = [], 0, len(order) - 1
+    # Plain Python ints in the loop: it runs once per distinct word of every training batch.
+    sizes = lengths.tolist()
+    words_here = np.flatnonzero(lengths)
+    order = words_here[np.argsort(-lengths[words_here], kind="stable")].tolist()
+    words, starts, rows, low, high = [], [], [], 0, len(order) - 1
     while low <= high:
-      take, used = [order[low]], int(lengths[order[low]])
+      base, used = len(rows) * width, sizes[order[low]]
+      words.append(order[low])
+      starts.append(base)
       low += 1
-      while low <= high and used + lengths[order[high]] <= width:
-        take.append(order[high])
-        used += int(lengths[order[high]])
+      while low <= high and used + sizes[order[high]] <= width:
+        words.append(order[high])
+        starts.append(base + used)
+        used += sizes[order[high]]
         high -= 1
-      offsets[block, take] = len(rows) * width + np.cumsum([0] + [lengths[i] for i in take[:-1]])
       rows.append(used)
+    offsets[block, words] = starts
     rows_per_block.append(rows)
   num_rows = min_rows
   while num_rows < max(map(len, rows_per_block)):

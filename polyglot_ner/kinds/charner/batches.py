@@ -15,7 +15,7 @@ L is one of a few byte-length buckets, so `jit` compiles a handful of programs. 
 split into `num_shards` equal blocks along B, as word-level batches do.
 
 `ByteTrainBatches` is `batches.TrainBatches` (language mixture, seeded epoch plans sorted by length
-within windows, exact resumption) with `PackedBytes` as its packer instead of word tables: only the
+within windows, served by `data/pipeline.py`) with `PackedBytes` as its packer instead of word tables: only the
 packing differs. It truncates sentences longer than the largest bucket (and reports how many).
 `ByteEvalBatches` is `batches.EvalBatches` with the same packer and never truncates: it adds a
 bucket that covers the longest sentence.
@@ -110,8 +110,8 @@ class PackedBytes:
 
 class ByteTrainBatches(batches.TrainBatches):
   """`batches.TrainBatches` over byte rows (`PackedBytes`): the same mixture, epoch plans, sort
-  windows, shuffle and `get_state`/`set_state`; `length_buckets` are in bytes and longer sentences
-  are truncated (`num_truncated`)."""
+  windows and shuffle; `length_buckets` are in bytes and longer sentences are truncated
+  (`num_truncated`)."""
 
   packer = PackedBytes
   default_length_buckets = DEFAULT_LENGTH_BUCKETS

@@ -12,6 +12,7 @@ from polyglot_ner import errors
 from polyglot_ner.data import corpora
 from polyglot_ner.data import labels
 from polyglot_ner.data import mixture
+from polyglot_ner.data import pipeline
 from polyglot_ner.data import tags as tags_lib
 from polyglot_ner.data.conll import Sentence
 from polyglot_ner.kinds.bts import windows as bw
@@ -133,12 +134,12 @@ def test_resume_gives_identical_batches(languages, k):
     return bw.WindowTrainBatches(languages, vocabulary, batch_size=8, seed=3,
                                  mixture=mixture.Mixture({"x/a": 1, "x/b": 2}, "uniform"))
 
-  reference = make()
+  reference = iter(make())
   expected = [next(reference) for _ in range(k + 4)]
-  first = make()
+  first = pipeline.TrainIterator(make())
   for _ in range(k):
     next(first)
-  resumed = make()
+  resumed = iter(make())
   resumed.set_state(json.loads(json.dumps(first.get_state())))
   for want in expected[k:]:
     got = next(resumed)

@@ -10,6 +10,7 @@ import pytest
 from polyglot_ner.data import corpora
 from polyglot_ner.data import labels
 from polyglot_ner.data import mixture
+from polyglot_ner.data import pipeline
 from polyglot_ner.data.conll import Sentence
 from polyglot_ner.kinds.byte_crf import batches as word_batches
 
@@ -136,8 +137,9 @@ def test_sharded_batches_hold_the_same_rows_with_a_table_per_shard(languages, la
 
 def test_word_tables_deduplicate_repeated_words(label_map):
   sentences = [Sentence(("de", "la", "de", "x" * 70), ("O",) * 4)] * 6
-  batch = next(word_batches.WordTrainBatches({"xx/a": sentences}, label_map, batch_size=8, num_shards=2,
-                                     length_buckets=(4,), byte_buckets=(8,), max_word_bytes=8))
+  batch = next(iter(word_batches.WordTrainBatches(
+      {"xx/a": sentences}, label_map, batch_size=8, num_shards=2, length_buckets=(4,),
+      byte_buckets=(8,), max_word_bytes=8)))
   assert batch["word_bytes"].shape == (2 * 4 * 4, 8)  # a table row per word slot of each shard
   assert np.count_nonzero(batch["word_byte_lengths"]) == 2 * 3  # 3 distinct words per shard
   np.testing.assert_array_equal(batch["word_ids"][:3], batch["word_ids"][3:6])
@@ -201,8 +203,8 @@ def test_eval_batches_give_per_row_outputs_back_per_sentence(languages, label_ma
              for row, s in zip(uncut, sentences))
 
 
-def _take(batches: word_batches.WordTrainBatches, n: int) -> list[dict[str, np.ndarray]]:
-  return [next(batches) for _ in range(n)]
+def _take(data: pipeline.TrainIterator, n: int) -> list[dict[str, np.ndarray]]:
+  return [next(data) for _ in range(n)]
 
 
 @pytest.mark.parametrize("mode", ["proportional", "alpha"])
@@ -211,11 +213,14 @@ def test_resume_gives_identical_batches(languages, label_map, mode, k):
   def make():
     return word_batches.WordTrainBatches(languages, label_map, batch_size=16, seed=7,
                                  mixture=mixture.Mixture({"xx/a": 1, "xx/b": 2}, mode, alpha=0.5))
-  reference = make()
-  assert reference.batches_per_epoch == 14
+  assert make().batches_per_epoch == 14
+  reference = pipeline.TrainIterator(make())  # prefetching: its state counts batches taken
   _take(reference, k)
   state = json.loads(json.dumps(reference.get_state()))
-  resumed = make()
+  reference.close()
+  reference = iter(make())
+  _take(reference, k)
+  resumed = pipeline.TrainIterator(make())
   resumed.set_state(state)
   for expected, got in zip(_take(reference, 20), _take(resumed, 20)):
     assert expected.keys() == got.keys()
@@ -224,20 +229,31 @@ def test_resume_gives_identical_batches(languages, label_map, mode, k):
 
 
 def test_epochs_differ_and_num_epochs_stops(languages, label_map):
-  batches = word_batches.WordTrainBatches(languages, label_map, batch_size=16, num_epochs=2)
+  batches = iter(word_batches.WordTrainBatches(languages, label_map, batch_size=16, num_epochs=2))
   epochs = [_take(batches, 14), _take(batches, 14)]
   with pytest.raises(StopIteration):
     next(batches)
-  assert batches.get_state()["epoch"] == 2
+  assert batches.get_state()["next_index"] == 28
   assert not all(np.array_equal(a["lengths"], b["lengths"]) for a, b in zip(*epochs))
 
 
 def test_set_state_rejects_foreign_state(languages, label_map):
-  batches = word_batches.WordTrainBatches(languages, label_map, batch_size=16, seed=1)
+  batches = iter(word_batches.WordTrainBatches(languages, label_map, batch_size=16, seed=1))
   with pytest.raises(ValueError, match="other data"):
     batches.set_state({"epoch": 0, "position": 1, "seed": 2, "num_sentences": 211})
   with pytest.raises(ValueError, match="out of range"):
     batches.set_state({"epoch": 0, "position": 14, "seed": 1, "num_sentences": 211})
+
+
+def test_states_saved_before_grain_resume_at_their_batch(languages, label_map):
+  def make():
+    return iter(word_batches.WordTrainBatches(languages, label_map, batch_size=16, seed=1))
+  resumed = make()
+  resumed.set_state({"epoch": 1, "position": 2, "seed": 1, "num_sentences": 211})
+  expected = _take(make(), 17)[-1]
+  got = next(resumed)
+  for key in expected:
+    np.testing.assert_array_equal(expected[key], got[key], err_msg=key)
 
 
 def test_bad_input_raises(label_map):

@@ -11,6 +11,7 @@ import pytest
 from polyglot_ner.data import corpora
 from polyglot_ner.data import labels
 from polyglot_ner.data import mixture
+from polyglot_ner.data import pipeline
 from polyglot_ner.data.conll import Sentence
 from polyglot_ner.kinds.charner import batches as bb
 
@@ -94,12 +95,12 @@ def test_resume_gives_identical_batches(languages, label_map, k):
   def make():
     return bb.ByteTrainBatches(languages, label_map, batch_size=16, seed=7,
                                mixture=mixture.Mixture({"xx/a": 1, "xx/b": 2}, "alpha", 0.5))
-  reference = make()
-  assert reference.batches_per_epoch == 14
+  assert make().batches_per_epoch == 14
+  reference = iter(make())
   for _ in range(k):
     next(reference)
   state = json.loads(json.dumps(reference.get_state()))
-  resumed = make()
+  resumed = pipeline.TrainIterator(make())
   resumed.set_state(state)
   for _ in range(16):
     expected, got = next(reference), next(resumed)

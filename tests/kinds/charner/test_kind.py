@@ -96,8 +96,8 @@ def setup():
   sentences = corpora.load_split("demo/bb", "train")[:13]  # 13 real rows + 3 empty rows
   label_map = labels.LabelMap.from_sentences(sentences)
   kind = kinds.build(tiny_config(**{"model.output_dropout": (0.1,)}), label_map)
-  batches = {shards: next(kind.train_batches({"demo/bb": sentences}, None, seed=0,
-                                             num_shards=shards)) for shards in (1, 4)}
+  batches = {shards: next(iter(kind.train_batches({"demo/bb": sentences}, None, seed=0,
+                                                  num_shards=shards))) for shards in (1, 4)}
   for key in batches[1]:
     np.testing.assert_array_equal(batches[1][key], batches[4][key])
   tx = state_lib.make_optimizer(kind.config.optimizer, total_steps=10)
