@@ -18,7 +18,7 @@ from polyglot_ner import errors
 from polyglot_ner.train import host_memory
 
 COMMANDS = {
-    "data": ("polyglot_ner.commands.data", "inspect, validate and convert CoNLL corpora"),
+    "data": ("polyglot_ner.commands.data", "inspect, validate, convert and prepare corpora"),
     "train": ("polyglot_ner.commands.train", "train or resume a run from a config file"),
     "evaluate": ("polyglot_ner.commands.evaluate", "score a trained run on every language"),
     "predict": ("polyglot_ner.commands.predict", "tag a CoNLL file or text with a trained run"),

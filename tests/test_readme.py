@@ -268,6 +268,13 @@ def check_data_convert(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
   assert tagged and all(len(token) == 2 for sentence in tagged for token in sentence)
 
 
+def check_data_prepare(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
+  names = positional(argv[3:])
+  manifest = json.loads((cwd / flag(argv, "out") / "prepared.json").read_text())
+  assert sorted(manifest["languages"]) == sorted(names)
+  assert len(stdout.splitlines()) == len(names), stdout
+
+
 def check_score(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
   tokens = sum(len(sentence) for path in positional(argv[2:]) for sentence in sentences(cwd / path))
   assert stdout.startswith(f"processed {tokens} tokens with "), stdout
@@ -285,6 +292,7 @@ CHECKS: dict[str, Callable[[list[str], str, pathlib.Path], None]] = {
     "train": check_train, "experiment": check_experiment, "evaluate": check_evaluate,
     "predict": check_predict, "lineage": check_lineage, "data stats": check_data_stats,
     "data validate": check_data_validate, "data convert": check_data_convert,
+    "data prepare": check_data_prepare,
     "sweep": check_sweep, "python": check_python, "analyze": check_analyze, "score": check_score,
     "report": check_report,
 }

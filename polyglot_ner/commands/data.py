@@ -1,18 +1,22 @@
-"""`polyglot-ner data {stats,validate,convert}`: look at, check and convert CoNLL files.
+"""`polyglot-ner data {stats,validate,convert,prepare}`: look at, check, convert, prepare corpora.
 
   polyglot-ner data stats conll2003/en conll2002/es wikiann/sw --root ../shared/data
   polyglot-ner data validate ../shared/data/conll2002/es/train.txt
   polyglot-ner data convert ../shared/data/conll2003/en/train.txt en.train.iob2.txt
+  polyglot-ner data prepare conll2002/es wikiann/sw --root ../shared/data --out prepared
 
 Inputs are file paths or `corpus/lang` names from the registry (`conll2003/en`, `demo/aa`, ...),
 read exactly as training reads them (`polyglot_ner.data.inputs`), so `validate` rejects what
 training would reject. `stats` and `validate` report each bad input and go on to the next (exit
-status 1 if any was bad); `convert` stops at the first problem.
+status 1 if any was bad); `convert` and `prepare` stop at the first problem. `prepare` writes a
+data root of TFDS ArrayRecord datasets (`polyglot_ner.data.prepared`) that every command and
+config takes as `root` in place of the text root.
 """
 
 from __future__ import annotations
 
 import collections
+import os
 import sys
 import textwrap
 from typing import NamedTuple, Sequence
@@ -32,17 +36,23 @@ STRIP_HELP = "strip WikiANN `xx:` token prefixes (default: the registry's, else 
 
 
 class Subcommand(NamedTuple):
-  """A `polyglot-ner data <name>`: its --help text, flags, positional metavars and body."""
+  """A `polyglot-ner data <name>`: its --help text, flags, positional metavars, body and
+  required flags."""
   description: str
   define: flags_lib.Define
   positional: tuple[str, ...]
   run: flags_lib.Run
+  required: tuple[str, ...] = ()
+
+
+def _define_root(flag_values: flags.FlagValues, help_: str) -> None:
+  flags.DEFINE_string("root", None, f"{help_} (default: ${corpora.DATA_ROOT_ENV})",
+                      flag_values=flag_values)
 
 
 def _define_stats(flag_values: flags.FlagValues, argv: list[str]) -> None:
   del argv  # no config flag here
-  flags.DEFINE_string("root", None, f"data root for corpus names (default: "
-                      f"${corpora.DATA_ROOT_ENV})", flag_values=flag_values)
+  _define_root(flag_values, "data root for corpus names, text or prepared")
   flags.DEFINE_enum("split", "train", list(corpora.SPLITS), "split to read for corpus names",
                     flag_values=flag_values)
   flags_lib.define_encoding(flag_values, ENCODING_HELP)
@@ -119,6 +129,24 @@ def _convert(flag_values: flags.FlagValues, paths: list[str]) -> int:
   return 0
 
 
+def _define_prepare(flag_values: flags.FlagValues, argv: list[str]) -> None:
+  del argv  # no config flag here
+  _define_root(flag_values, "text data root to read")
+  flags.DEFINE_string("out", None, "prepared root to write: a new or empty folder, or one "
+                      "prepared before", flag_values=flag_values)
+
+
+def _prepare(flag_values: flags.FlagValues, names: list[str]) -> int:
+  # Imported here: TFDS takes a while to import, and the other subcommands do without it.
+  from polyglot_ner.data import tfds_builder  # pylint: disable=import-outside-toplevel
+  for outcome in tfds_builder.prepare(names, flag_values.root, flag_values.out):
+    counts = ", ".join(f"{split} {n}" for split, n in outcome.language.splits.items())
+    done = "replaced its earlier preparation" if outcome.replaced else "new"
+    dataset = os.path.join(flag_values.out, outcome.language.dataset)
+    print(f"{outcome.name}: {counts} sentences -> {dataset} ({done})")
+  return 0
+
+
 SUBCOMMANDS: dict[str, Subcommand] = {
     "stats": Subcommand(
         "Sentences, tokens, entities per type, detected scheme and encoding of each input: a CoNLL "
@@ -132,6 +160,12 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "Rewrite the CoNLL file IN as `token tag` lines in IOB2 (or IOBES), UTF-8, to OUT "
         "(gzipped if it ends in .gz).",
         _define_convert, ("IN", "OUT"), _convert),
+    "prepare": Subcommand(
+        "Read every split of each corpus/lang as training does and write it to the folder --out "
+        "as a TFDS ArrayRecord dataset, listed in --out/prepared.json; --out is then a data root "
+        "(config root=, --root). A language prepared before is replaced: run it again when its "
+        "files change.",
+        _define_prepare, ("CORPUS...",), _prepare, ("out",)),
 }
 
 
@@ -155,5 +189,5 @@ def main(argv: Sequence[str]) -> int:
     return flags_lib.report(flags_lib.usage_error(_subcommands(), PROG, problem))
   sub = SUBCOMMANDS[argv[0]]
   return flags_lib.run_command(f"{PROG} {argv[0]}", argv[1:], sub.run, define=sub.define,
-                               positional=sub.positional,
+                               required=sub.required, positional=sub.positional,
                                description=textwrap.fill(sub.description, 100))

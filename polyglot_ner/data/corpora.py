@@ -3,7 +3,9 @@
 Each corpus declares its file names, encodings, source tag scheme and entity types, so callers
 only ever say `load_split("conll2003/en", "train", root)`. The layout is that of `../shared/data`:
 `<root>/<corpus>/<lang>/<split file>`. Names `demo/<lang>` are served by the built-in synthetic
-corpus (`polyglot_ner.data.demo`) and need no root.
+corpus (`polyglot_ner.data.demo`) and need no root. A root written by `polyglot-ner data prepare`
+(`polyglot_ner.data.prepared`: its languages as TFDS ArrayRecord datasets, read through
+`tfds_builder`) serves the same sentences wherever a text root does.
 
 A file given by its path is read the way training reads it when it lies in that layout
 (`file_format`): `.../conll2003/de/dev.txt` is Latin-1 and `.../wikiann/sw/test.txt.gz` loses its
@@ -21,6 +23,7 @@ from collections.abc import Collection, Mapping, Sequence
 from polyglot_ner import errors
 from polyglot_ner.data import conll
 from polyglot_ner.data import demo
+from polyglot_ner.data import prepared
 from polyglot_ner.data import tags as tags_lib
 
 DATA_ROOT_ENV = "POLYGLOT_NER_DATA"
@@ -119,7 +122,8 @@ def parse_name(name: str) -> tuple[str, str]:
   return corpus, lang
 
 
-def _resolve_root(root: str | os.PathLike | None) -> pathlib.Path:
+def resolve_root(root: str | os.PathLike | None) -> pathlib.Path:
+  """`root`, else $POLYGLOT_NER_DATA; a UserError without either."""
   root = root if root is not None else default_data_root()
   if root is None:
     raise errors.UserError(f"no data root: pass root= (config data.root) or set {DATA_ROOT_ENV}; "
@@ -127,12 +131,21 @@ def _resolve_root(root: str | os.PathLike | None) -> pathlib.Path:
   return pathlib.Path(root)
 
 
+def is_prepared(root: str | os.PathLike | None = None) -> bool:
+  """Whether the data root (given, else $POLYGLOT_NER_DATA) was written by `data prepare`."""
+  root = root if root is not None else default_data_root()
+  return root is not None and prepared.manifest_path(root).is_file()
+
+
 def available_languages(root: str | os.PathLike | None = None) -> list[str]:
   """Every `corpus/lang` name `load_split` accepts: the demo languages, plus (given a root, or
-  POLYGLOT_NER_DATA) each registered corpus's language folders holding at least one split."""
+  POLYGLOT_NER_DATA) each registered corpus's language folders holding at least one split, or
+  the languages of a prepared root."""
   names = [f"{DEMO}/{lang}" for lang in demo.LANGUAGES]
   root = root if root is not None else default_data_root()
-  if root is not None:
+  if is_prepared(root):
+    names += prepared.read_manifest(root)
+  elif root is not None:
     for corpus, spec in CORPORA.items():
       folder = pathlib.Path(root) / corpus
       if folder.is_dir():
@@ -141,25 +154,40 @@ def available_languages(root: str | os.PathLike | None = None) -> list[str]:
   return sorted(names)
 
 
+def available_splits(name: str, root: str | os.PathLike | None = None) -> list[str]:
+  """The splits of a language under the data root (all for a demo language); NotFound when the
+  root has none of its splits."""
+  corpus, lang = parse_name(name)
+  if corpus == DEMO:
+    return list(SPLITS)
+  root = resolve_root(root)
+  if is_prepared(root):
+    return list(prepared.language(name, root).splits)
+  spec = CORPORA[corpus]
+  present = [s for s in SPLITS if (root / corpus / lang / spec.file_name(s)).is_file()]
+  if not present:
+    langs = [n.split("/", 1)[1] for n in available_languages(root) if n.startswith(corpus + "/")]
+    raise errors.NotFound(f"no language {lang!r} for {corpus} under {root}; available: "
+                          f"{', '.join(langs) or 'none'}")
+  return present
+
+
 def split_path(name: str, split: str, root: str | os.PathLike | None = None) -> pathlib.Path:
-  """The file holding `split` of a file-backed language; a clear error when it is missing."""
+  """The file holding `split` of a file-backed language (in a prepared root, the folder of its
+  dataset); a clear error when it is missing."""
   corpus, lang = parse_name(name)
   if split not in SPLITS:
     raise errors.UserError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
   if corpus == DEMO:
     raise errors.UserError(f"{name} is built in and has no file")
-  root = _resolve_root(root)
-  spec = CORPORA[corpus]
-  path = root / corpus / lang / spec.file_name(split)
+  root = resolve_root(root)
+  if is_prepared(root):
+    return prepared.dataset_dir(name, split, root)
+  path = root / corpus / lang / CORPORA[corpus].file_name(split)
   if path.is_file():
     return path
-  langs = [n.split("/", 1)[1] for n in available_languages(root) if n.startswith(corpus + "/")]
-  if lang not in langs:
-    raise errors.NotFound(f"no language {lang!r} for {corpus} under {root}; available: "
-                          f"{', '.join(langs) or 'none'}")
-  present = [s for s in SPLITS if (root / corpus / lang / spec.file_name(s)).is_file()]
   raise errors.NotFound(f"{name} has no {split} split under {root} (expected {path}); "
-                        f"available splits: {', '.join(present)}")
+                        f"available splits: {', '.join(available_splits(name, root))}")
 
 
 def check_language(name: str, root: str | os.PathLike | None = None) -> None:
@@ -196,6 +224,17 @@ def _read_iob2(path: str, stamp: tuple[int, int], file_format: FileFormat
   return tuple(file_format.read_iob2(path))
 
 
+@functools.lru_cache(maxsize=16)
+def _read_prepared(dataset: str, split: str, stamp: tuple[tuple[str, int, int], ...]
+                   ) -> tuple[conll.Sentence, ...]:
+  """A split of a prepared dataset, cached on (folder, split, its files' names, mtimes, sizes)."""
+  del stamp  # only part of the cache key: a dataset prepared again is read again
+  # Imported here: TFDS takes a while to import and only prepared roots need it (and tfds_builder
+  # imports this module).
+  from polyglot_ner.data import tfds_builder  # pylint: disable=import-outside-toplevel
+  return tuple(tfds_builder.read_dataset(dataset, split))
+
+
 def load_split(name: str, split: str, root: str | os.PathLike | None = None, *,
                type_map: Mapping[str, str] | None = None) -> list[conll.Sentence]:
   """Sentences of one split of one language, tags in IOB2.
@@ -203,7 +242,8 @@ def load_split(name: str, split: str, root: str | os.PathLike | None = None, *,
   Args:
     name: `corpus/lang`, e.g. `conll2003/en`, `wikiann/sw`, `masakhaner/swa`, `demo/aa`.
     split: "train", "dev" or "test".
-    root: data root laid out like ../shared/data; defaults to $POLYGLOT_NER_DATA. Unused for demo.
+    root: data root laid out like ../shared/data, or prepared by `polyglot-ner data prepare`;
+      defaults to $POLYGLOT_NER_DATA. Unused for demo.
     type_map: entity type renames applied after normalisation, e.g. {"MISC": "O"} drops MISC.
 
   Raises:
@@ -214,6 +254,9 @@ def load_split(name: str, split: str, root: str | os.PathLike | None = None, *,
   corpus, lang = parse_name(name)
   if corpus == DEMO:
     sentences = demo.load_split(lang, split)
+  elif is_prepared(resolve_root(root)):
+    dataset = split_path(name, split, root)
+    sentences = _read_prepared(str(dataset), split, prepared.stamp(dataset))
   else:
     path = split_path(name, split, root)
     stat = path.stat()
@@ -229,17 +272,26 @@ def type_locations(name: str, split: str, types: Collection[str],
                    root: str | os.PathLike | None = None, *,
                    type_map: Mapping[str, str] | None = None) -> dict[str, str]:
   """Where each of `types` (named as `load_split` returns them, after `type_map`) first occurs in
-  a split: `path:line`, or `name split` for a built-in language; for messages about a type."""
+  a split: `path:line`; in a prepared root `dataset split[index]` (the sentence's index in the
+  split, as `tfds.data_source` numbers them); `name split` for a built-in language. For messages
+  about a type."""
   corpus, lang = parse_name(name)
   if corpus == DEMO:
     return {type_: f"{name} {split}" for type_ in types}
   path = split_path(name, split, root)
+  if is_prepared(resolve_root(root)):
+    tags = ((f"{path} {split}[{index}]", tag)
+            for index, sentence in enumerate(load_split(name, split, root))
+            for tag in sentence.tags)
+  else:
+    tags = ((f"{path}:{number}", tag)
+            for number, tag in conll.tag_lines(path, encoding=CORPORA[corpus].encoding_for(lang)))
   found = {}
-  for number, tag in conll.tag_lines(path, encoding=CORPORA[corpus].encoding_for(lang)):
+  for where, tag in tags:
     type_ = tags_lib.entity_type(tag)
     type_ = (type_map or {}).get(type_, type_)
     if type_ in types and type_ not in found:
-      found[type_] = f"{path}:{number}"
+      found[type_] = where
       if len(found) == len(types):
         break
   return found

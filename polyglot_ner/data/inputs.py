@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+from polyglot_ner import errors
 from polyglot_ner.data import conll
 from polyglot_ner.data import corpora
 from polyglot_ner.data import text
@@ -66,13 +67,22 @@ def read_as_stored(item: str, split: str = "train", root: str | os.PathLike | No
                    encoding: str | None = None, strip_token_prefix: bool | None = None
                    ) -> tuple[str, list[conll.Sentence], str]:
   """(label, sentences with their tags as stored, encoding) of a file path or of a split of a
-  registered corpus; the label names the input (and for a corpus, its split and file)."""
+  registered corpus; the label names the input (and for a corpus, its split and file, or its
+  dataset in a prepared root, which stores the sentences as training reads them: IOB2)."""
   label = item
   if is_corpus_name(item):
-    label = f"{item} ({split})"
-    if corpora.parse_name(item)[0] == corpora.DEMO:
-      return label, corpora.load_split(item, split), "built-in (synthetic)"
-    item = os.fspath(corpora.split_path(item, split, root))
+    name, label = item, f"{item} ({split})"
+    corpus, lang = corpora.parse_name(name)
+    if corpus == corpora.DEMO:
+      return label, corpora.load_split(name, split), "built-in (synthetic)"
+    item = os.fspath(corpora.split_path(name, split, root))
     label = f"{label} {item}"
+    if corpora.is_prepared(root):
+      if encoding is not None or strip_token_prefix is not None:
+        raise errors.UserError(f"{name} is read from the prepared dataset {item}, whose encoding "
+                               "and token prefixes were settled when it was prepared: an encoding "
+                               "or token-prefix choice applies to text files only")
+      return (f"{label} (prepared)", corpora.load_split(name, split, root),
+              f"prepared from {corpora.CORPORA[corpus].encoding_for(lang)}")
   file_format = corpora.file_format(item, encoding=encoding, strip_token_prefix=strip_token_prefix)
   return label, file_format.read(item), file_format.encoding

@@ -17,20 +17,33 @@ records keep the plain reader's file order.
 `corpora.load_split` otherwise. The TFDS path asks the data source for raw serialised records and
 parses the `tf.train.Example` protos directly, which is several times faster than TFDS's generic
 NumPy decoding of every feature (two to three times faster on CoNLL-2003 en train).
+
+`prepare` writes these datasets into a prepared data root (`polyglot-ner data prepare`, the layout
+in `polyglot_ner.data.prepared`), which `corpora` then reads through `read_dataset`: the same
+records, with their counts in each dataset's info and in the root's manifest.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
+import logging
 import os
-from collections.abc import Mapping
+import pathlib
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 from etils import epath
 import tensorflow_datasets as tfds
 from tensorflow_datasets.proto import tf_example_pb2
 
+from polyglot_ner import errors
 from polyglot_ner.data import conll
 from polyglot_ner.data import corpora
+from polyglot_ner.data import prepared
 from polyglot_ner.data import tags as tags_lib
 
 
@@ -75,20 +88,8 @@ class CorpusBuilder(tfds.core.GeneratorBasedBuilder):
 
   def _split_generators(self, dl_manager):
     del dl_manager  # the corpora are local
-    return {split: self._generate_examples(split) for split in self._available_splits()}
-
-  def _available_splits(self) -> list[str]:
-    name = self.builder_config.corpus
-    if corpora.parse_name(name)[0] == corpora.DEMO:
-      return list(corpora.SPLITS)
-    splits = []
-    for split in corpora.SPLITS:
-      try:
-        corpora.split_path(name, split, self._root)
-      except FileNotFoundError:
-        continue
-      splits.append(split)
-    return splits
+    return {split: self._generate_examples(split)
+            for split in corpora.available_splits(self.builder_config.corpus, self._root)}
 
   def _generate_examples(self, split: str):
     sentences = corpora.load_split(self.builder_config.corpus, split, self._root)
@@ -117,13 +118,109 @@ def load_records(name: str, split: str, root: str | os.PathLike | None = None,
   builder = build(name, root, cache_dir)
   if split not in builder.info.splits:
     raise ValueError(f"{name} has no {split!r} split; built splits: {sorted(builder.info.splits)}")
+  sentences = read_split(builder, split)
+  if type_map:
+    return [conll.Sentence(s.tokens, tuple(tags_lib.map_types(s.tags, type_map)))
+            for s in sentences]
+  return sentences
+
+
+def read_split(builder: tfds.core.DatasetBuilder, split: str) -> list[conll.Sentence]:
+  """A built split as `Sentence`s, parsed from the raw records of its data source."""
   source = builder.as_data_source(split, deserialize_method=tfds.decode.DeserializeMethod.RAW_BYTES)
   sentences = []
   for record in source.__getitems__(range(len(source))):
     feature = tf_example_pb2.Example.FromString(record).features.feature
-    tags = tuple(t.decode("utf-8") for t in feature["tags"].bytes_list.value)
-    if type_map:
-      tags = tuple(tags_lib.map_types(tags, type_map))
     sentences.append(conll.Sentence(
-        tuple(t.decode("utf-8") for t in feature["tokens"].bytes_list.value), tags))
+        tuple(t.decode("utf-8") for t in feature["tokens"].bytes_list.value),
+        tuple(t.decode("utf-8") for t in feature["tags"].bytes_list.value)))
   return sentences
+
+
+def read_dataset(folder: str | os.PathLike, split: str) -> list[conll.Sentence]:
+  """A split of a dataset this builder wrote (`folder`: `<dir>/corpus_builder/<config>/<version>`),
+  read through its own dataset info, whatever this module's code is now."""
+  return read_split(tfds.builder_from_directory(os.fspath(folder)), split)
+
+
+class Outcome(NamedTuple):
+  """What `prepare` did for one language: its manifest entry, and whether it replaced an earlier
+  preparation of the language (else it is new in the root)."""
+
+  name: str
+  language: prepared.Language
+  replaced: bool
+
+
+@contextlib.contextmanager
+def _quiet():
+  """Silences TFDS's progress bars, messages and "custom data configuration" warnings, which
+  would bury the one line per language that `data prepare` prints."""
+  logger = logging.getLogger("absl")
+  level = logger.level
+  logger.setLevel(logging.ERROR)
+  try:
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+      yield
+  finally:
+    logger.setLevel(level)
+
+
+def _check_output(out: pathlib.Path, source: pathlib.Path) -> None:
+  """Refuses an output `prepare` could not own: a file, the root it reads, a folder with files
+  that is not a prepared root."""
+  if out.exists() and not out.is_dir():
+    raise errors.UserError(f"{out} is a file; a prepared root is a folder")
+  if out.exists() and out.resolve() == source.resolve():
+    raise errors.UserError(f"{out} is the data root to read: prepare into another folder")
+  if out.is_dir() and not corpora.is_prepared(out) and any(out.iterdir()):
+    raise errors.UserError(f"{out} is not empty and has no {prepared.MANIFEST}, so `data "
+                           "prepare` did not write it: give a new or empty folder, or one "
+                           "prepared before")
+
+
+def prepare(names: Sequence[str], root: str | os.PathLike | None, out: str | os.PathLike
+            ) -> list[Outcome]:
+  """Writes each language of `names` (every split it has under the data root `root`, read as
+  training reads it) as a dataset of the prepared root `out` and lists it in `out`'s manifest.
+
+  Every split of every language is read, and so checked, before anything is written: a malformed
+  file raises its `file:line` error and leaves `out` as it was. A language's dataset is built in a
+  hidden folder of `out` and moved into place, then listed; so the manifest names complete datasets
+  only. `out` is new, empty or a prepared root; a language prepared there before is replaced (its
+  files may have changed since, which nothing else notices).
+  """
+  source = corpora.resolve_root(root).absolute()
+  out = pathlib.Path(out)
+  _check_output(out, source)
+  names = list(dict.fromkeys(names))
+  for name in names:
+    if corpora.parse_name(name)[0] == corpora.DEMO:
+      raise errors.UserError(f"{name} is built in and needs no preparing")
+    for split in corpora.available_splits(name, source):
+      corpora.load_split(name, split, source)
+  out.mkdir(parents=True, exist_ok=True)
+  languages = prepared.read_manifest(out) if corpora.is_prepared(out) else {}
+  incomplete = pathlib.Path(tempfile.mkdtemp(prefix=".incomplete-", dir=out))
+  outcomes = []
+  try:
+    for name in names:
+      with _quiet():
+        builder = CorpusBuilder(corpus=name, root=source, data_dir=incomplete)
+        builder.download_and_prepare()
+      built = pathlib.Path(builder.data_path)
+      dataset = out / built.relative_to(incomplete)
+      if dataset.exists():
+        dataset.rename(incomplete / "replaced")
+      dataset.parent.mkdir(parents=True, exist_ok=True)
+      built.rename(dataset)
+      splits = {split: builder.info.splits[split].num_examples
+                for split in corpora.available_splits(name, source)}
+      outcomes.append(Outcome(name, prepared.Language(
+          os.fspath(source), dataset.relative_to(out).as_posix(), splits), name in languages))
+      languages[name] = outcomes[-1].language
+      prepared.write_manifest(out, languages)
+      shutil.rmtree(incomplete / "replaced", ignore_errors=True)
+  finally:
+    shutil.rmtree(incomplete, ignore_errors=True)
+  return outcomes

@@ -1,4 +1,5 @@
-"""`polyglot-ner data`: stats numbers, validate exit codes and messages, convert output, usage."""
+"""`polyglot-ner data`: stats numbers, validate exit codes and messages, convert output, prepare
+output and errors, usage."""
 
 import pytest
 
@@ -113,7 +114,7 @@ def test_convert_latin1_input_and_wikiann_prefix(data_root, tmp_path, capsys):
 def test_usage_errors_return_2(capsys):
   assert data_command.main([]) == 2
   err = capsys.readouterr().err
-  assert err.startswith("usage: polyglot-ner data {stats,validate,convert}")
+  assert err.startswith("usage: polyglot-ner data {stats,validate,convert,prepare}")
   assert err.endswith("\npolyglot-ner data: error: missing subcommand\n")
   assert data_command.main(["frobnicate"]) == 2
   assert "polyglot-ner data: error: unknown subcommand 'frobnicate'" in capsys.readouterr().err
@@ -125,6 +126,8 @@ def test_usage_errors_return_2(capsys):
       (["validate"], "missing PATH..."),
       (["convert", "a"], "missing OUT"),
       (["convert", "a", "b", "c"], "unexpected arguments: c"),
+      (["prepare", "wikiann/sw"], "missing required flags: --out"),
+      (["prepare", "--out", "x"], "missing CORPUS..."),
   ]:
     assert data_command.main(argv) == 2
     err = capsys.readouterr().err
@@ -135,7 +138,7 @@ def test_usage_errors_return_2(capsys):
 def test_help(capsys):
   assert data_command.main(["--help"]) == 0
   out = capsys.readouterr().out
-  assert all(f"  {name}" in out for name in ("stats", "validate", "convert"))
+  assert all(f"  {name}" in out for name in ("stats", "validate", "convert", "prepare"))
   assert data_command.main(["stats", "--help", "x"]) == 0
   out = capsys.readouterr().out
   assert out.startswith("usage: polyglot-ner data stats [flags] PATH_OR_CORPUS...\n")
@@ -216,3 +219,56 @@ def test_latin1_only_where_the_registry_or_the_user_says(data_root, tmp_path, ca
           == [s.tokens for s in corpora.load_split("conll2003/de", "dev", data_root)])
   assert data_command.main(["stats", str(copied)]) == 1
   assert "not valid utf-8" in capsys.readouterr().err
+
+
+def test_prepare_then_stats_read_the_prepared_root(data_root, tmp_path, capsys):
+  out = tmp_path / "prepared"
+  argv = ["data", "prepare", "wikiann/sw", "conll2003/de", "--root", str(data_root), "--out",
+          str(out)]
+  assert entry.main(argv) == 0
+  dataset = f"{out}/corpus_builder/conll2003_de/1.0.0"
+  assert capsys.readouterr().out.splitlines() == [
+      f"wikiann/sw: train 1000, dev 1000, test 1000 sentences -> {out}/corpus_builder/wikiann_sw"
+      "/1.0.0 (new)",
+      f"conll2003/de: dev 2867, test 3005 sentences -> {dataset} (new)"]
+  assert entry.main(argv[:2] + argv[3:]) == 0
+  assert capsys.readouterr().out.splitlines() == [
+      f"conll2003/de: dev 2867, test 3005 sentences -> {dataset} (replaced its earlier "
+      "preparation)"]
+
+  def stats(root):
+    assert data_command.main(["stats", "--split", "test", "conll2003/de", "--root", str(root)]) == 0
+    return parse_stats(capsys.readouterr().out)["conll2003/de"]
+
+  text, prepared = stats(data_root), stats(out)
+  assert prepared == {**text, "encoding": "prepared from latin-1", "scheme": "IOB2"}
+  assert text["scheme"] == "IOB1"  # prepared as training reads it
+
+
+def test_prepare_errors_are_one_line(data_root, tmp_path, capsys):
+  bad = tmp_path / "text" / "masakhaner" / "xyz"
+  bad.mkdir(parents=True)
+  (bad / "train.txt").write_text("Abuja B-LOC\nKano B_LOC\n")
+  out = tmp_path / "prepared"
+  for argv, message in [
+      (["wikiann/sw", "--root", str(data_root), "--out", str(data_root)],
+       f"{data_root} is the data root to read: prepare into another folder"),
+      (["wikiann/sw", "--root", str(data_root), "--out", str(bad.parent)],
+       f"{bad.parent} is not empty and has no prepared.json, so `data prepare` did not write it: "
+       "give a new or empty folder, or one prepared before"),
+      (["masakhaner/xyz", "--root", str(tmp_path / "text"), "--out", str(out)],
+       f"{bad}/train.txt:2: unknown tag 'B_LOC'"),
+  ]:
+    assert entry.main(["data", "prepare", *argv]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"polyglot-ner data: error: {message}") and err.count("\n") == 1, err
+  assert not out.exists()
+  assert entry.main(["data", "stats", "wikiann/sw", "--root", str(tmp_path)]) == 1  # not a root
+  assert entry.main(["data", "prepare", "wikiann/sw", "--root", str(data_root), "--out",
+                     str(out)]) == 0
+  capsys.readouterr()
+  assert entry.main(["data", "stats", "wikiann/yo", "--root", str(out)]) == 1
+  assert capsys.readouterr().err == (
+      f"polyglot-ner data stats: error: wikiann/yo is not prepared in {out} (prepared: "
+      "wikiann/sw); add it with `polyglot-ner data prepare wikiann/yo --root <text root> --out "
+      f"{out}`\n")

@@ -204,3 +204,12 @@ def test_read_iob2_is_what_load_split_returns(data_root):
   path = data_root / "wikiann/sw/test.txt.gz"
   assert (corpora.file_format(path).read_iob2(path)
           == corpora.load_split("wikiann/sw", "test", data_root))
+
+
+def test_available_splits(data_root, tmp_path):
+  assert corpora.available_splits("conll2003/de", data_root) == ["dev", "test"]
+  assert corpora.available_splits("demo/aa") == list(corpora.SPLITS)
+  (tmp_path / "masakhaner" / "xyz").mkdir(parents=True)  # a folder without split files
+  with pytest.raises(errors.NotFound, match="no language 'xyz' for masakhaner under .*; "
+                                            "available: none"):
+    corpora.available_splits("masakhaner/xyz", tmp_path)
