@@ -73,7 +73,8 @@ def sentences(gold_seqs: Sequence[Sequence[str]],
   return result
 
 
-def _prf(found: int, correct: int, gold: int) -> dict[str, float | int]:
+def prf(found: int, correct: int, gold: int) -> dict[str, float | int]:
+  """Precision, recall and F1 of `found` predicted spans, `correct` of them in `gold` ones."""
   precision = correct / found if found else 0.0
   recall = correct / gold if gold else 0.0
   f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -97,12 +98,12 @@ def score(gold_seqs: Sequence[Sequence[str]], pred_seqs: Sequence[Sequence[str]]
   count = lambda spans: collections.Counter(span[1] for span in spans)
   found_by_type, gold_by_type = count(pred_spans), count(gold_spans)
   correct_by_type = count(correct_spans)
-  result = _prf(len(pred_spans), len(correct_spans), len(gold_spans))
+  result = prf(len(pred_spans), len(correct_spans), len(gold_spans))
   result["accuracy"] = same / tokens if tokens else 0.0
   result["correct_tags"] = same
   result["tokens"] = tokens
   result["per_type"] = {
-      kind: _prf(found_by_type[kind], correct_by_type[kind], gold_by_type[kind])
+      kind: prf(found_by_type[kind], correct_by_type[kind], gold_by_type[kind])
       for kind in sorted(set(found_by_type) | set(gold_by_type))}
   return result
 
