@@ -254,12 +254,13 @@ class _StepLog:
     self._spikes = {"loss": Spikes(LOSS_BOUND), "gradient norm": Spikes()}
 
   def add(self, step: int, metrics: dict[str, jax.Array], batch: Mapping[str, np.ndarray], *,
-          waited: float, seconds: float):
+          started: float, waited: float):
     """Queues step `step`'s device metrics and reports the previous step's; the step's loop
-    iteration took `seconds`, `waited` of them for its batch."""
-    self._waited += waited
-    self._seconds += seconds
+    iteration began at `started` (`time.perf_counter()`) and waited `waited` seconds for its
+    batch. It ends here, once the previous step's metrics are back: the device's time counts."""
     self.flush()
+    self._waited += waited
+    self._seconds += time.perf_counter() - started
     self._pending = (step, metrics, batch)
 
   def flush(self):
@@ -422,8 +423,7 @@ def _train(config: ml_collections.ConfigDict, workdir: epath.Path, shown: str,
       waited = train_data.wait_seconds - waited
       state, step_metrics = train_step(state, step_lib.shard_batch(host_batch, mesh))
       step += 1
-      step_log.add(step, step_metrics, host_batch, waited=waited,
-                   seconds=time.perf_counter() - tick)
+      step_log.add(step, step_metrics, host_batch, started=tick, waited=waited)
       at_eval = step % eval_every == 0 or step == total_steps
       if not (at_eval or step % config.checkpoint_every_steps == 0):
         continue

@@ -54,6 +54,37 @@ def test_one_step_end_to_end(tmp_path, tiny_config):
   assert json.loads((tmp_path / loop.RESULTS_FILE).read_text())["steps"] == 1
 
 
+class _SlowScalar:
+  """A step metric that takes 0.2 s to read, as a device still computing the step would."""
+
+  def __init__(self, value):
+    self._value = value
+
+  def __float__(self):
+    time.sleep(0.2)
+    return float(self._value)
+
+
+def test_the_input_wait_fraction_counts_the_devices_time(tmp_path, tiny_config, monkeypatch):
+  """The loop's time per step includes waiting for the device's results, not only dispatching
+  the step: with a slow device and batches packed ahead, it hardly ever waits for input."""
+  make_train_step = step_lib.make_train_step
+
+  def slow_device(*args, **kwargs):
+    train_step = make_train_step(*args, **kwargs)
+
+    def step(state, batch):
+      state, metrics = train_step(state, batch)
+      return state, {key: _SlowScalar(value) for key, value in metrics.items()}
+    return step
+
+  monkeypatch.setattr(step_lib, "make_train_step", slow_device)
+  loop.train_and_evaluate(tiny_config(num_epochs=1, checkpoint_every_steps=100), tmp_path)
+  records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+  waits = [r["input_wait_fraction"] for r in records if r["kind"] == "train"]
+  assert len(waits) == STEPS_PER_EPOCH // 2 and max(waits[1:]) < 0.1
+
+
 def test_few_steps_learn_and_leave_a_complete_workdir(trained_run):
   config, workdir, results = trained_run
   total = 2 * STEPS_PER_EPOCH
