@@ -122,7 +122,13 @@ def _manager(directory: epath.Path, keep: int, read_only: bool) -> ocp.Checkpoin
   options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=not read_only,
                                          cleanup_tmp_directories=not read_only)
   handlers = {"state": ocp.PyTreeCheckpointHandler(), "meta": ocp.JsonCheckpointHandler()}
-  return ocp.CheckpointManager(directory, item_handlers=handlers, options=options)
+  manager = ocp.CheckpointManager(directory, item_handlers=handlers, options=options)
+  # Orbax removes a killed save's temporary directories on a background thread that only its
+  # first save joins, not `close`: a process ending soon after (say, on an unknown language) cuts
+  # it short at interpreter exit, with a traceback ("cannot schedule new futures after interpreter
+  # shutdown"). Joined here, it is gone before anything else happens.
+  manager._maybe_await_cleanup_tmp_directory()  # pylint: disable=protected-access
+  return manager
 
 
 def _restore_args(target: Any, partial: bool = False) -> ocp.args.PyTreeRestore:

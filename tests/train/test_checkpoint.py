@@ -112,6 +112,9 @@ def test_a_gs_workdir_reaches_orbax_untouched(monkeypatch):
     def __init__(self, directory, **kwargs):
       directories.append(os.fspath(directory))
 
+    def _maybe_await_cleanup_tmp_directory(self):
+      pass
+
   monkeypatch.setattr(checkpoint_lib.ocp, "CheckpointManager", Manager)
   checkpoints = checkpoint_lib.Checkpoints("gs://bucket/runs/x")
   assert os.fspath(checkpoints.workdir) == "gs://bucket/runs/x"
