@@ -1,7 +1,7 @@
 """`polyglot-ner train`: trains and prints the test scores; bad flags and config keys are usage
 errors (exit status 2), bad config values, config files and workdirs one line (exit status 1), all
-before anything is compiled or written, and so is an error once the checkpoints are open, every
-time."""
+before anything is compiled or written; checkpoints made read-only mid-run one line too (the run
+resuming once they are writable again), and so is an error once they are open, every time."""
 
 import json
 import subprocess
@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from polyglot_ner import __main__ as dispatcher
+from polyglot_ner.train import checkpoint as checkpoint_lib
 
 REPO = __file__.rsplit("/tests/", 1)[0]
 REPO_CONFIG = "configs/byte_crf.py"
@@ -101,6 +102,40 @@ def test_config_files_and_workdirs_that_cannot_be_used_are_one_line(tmp_path, ca
   monkeypatch.setattr("os.access", lambda *args: False)  # tests may run as root, who can write
   assert dispatcher.main(["train", config, f"--workdir={tmp_path}"]) == 1
   assert capsys.readouterr().err == f"polyglot-ner train: error: workdir {tmp_path} is not writable\n"
+
+
+def test_checkpoints_made_read_only_mid_run_are_one_line_and_the_run_resumes(
+    trained_run, tmp_path, tiny_flags, read_only, capfd, monkeypatch):
+  """`chmod -R a-w WORKDIR/checkpoints` once step 8 is saved: the save of step 9 fails in one line,
+  exit status 1; once writable again, the same command resumes from step 8 and ends as the
+  uninterrupted run did."""
+  monkeypatch.chdir(REPO)
+  _, _, reference = trained_run
+  save = checkpoint_lib.Checkpoints.save
+  writable_again = []
+
+  def save_after_step_8_made_read_only(checkpoints, slot, state, meta):
+    if int(state.step) == 9 and not writable_again:
+      checkpoints.wait_until_finished()
+      writable_again.append(read_only(tmp_path / "checkpoints"))
+    save(checkpoints, slot, state, meta)
+
+  monkeypatch.setattr(checkpoint_lib.Checkpoints, "save", save_after_step_8_made_read_only)
+  argv = ["train", *tiny_flags(), f"--workdir={tmp_path}"]
+  assert dispatcher.main(argv) == 1
+  err = capfd.readouterr().err
+  assert err.splitlines()[-1] == (
+      f"polyglot-ner train: error: cannot write checkpoints to {tmp_path}/checkpoints/latest "
+      "(Permission denied); once it is writable again, rerun the same command to resume from the "
+      "last checkpoint saved")
+  assert "Traceback" not in err and "ERROR" not in err
+
+  writable_again[0]()
+  assert dispatcher.main(argv) == 0
+  assert f"resuming {tmp_path} from step 8 (epoch 1.00)" in capfd.readouterr().out
+  results = json.loads((tmp_path / "results.json").read_text())
+  expected = json.loads(json.dumps(reference))
+  assert (results["test"], results["dev_history"]) == (expected["test"], expected["dev_history"])
 
 
 def test_an_error_once_the_checkpoints_are_open_is_one_line_every_time(tmp_path):
