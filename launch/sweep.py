@@ -42,7 +42,7 @@ import pathlib
 import re
 import shlex
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import ml_collections
 
@@ -153,17 +153,21 @@ def expand(langs: Sequence[str], designs: Sequence[str], seeds: Sequence[int],
   return list(runs.values())
 
 
-def move_stale(runs: Iterable[Job]) -> list[tuple[str, str]]:
-  """Moves every stale run's workdir to the first free `<workdir>.stale<N>`; returns the moves."""
-  moves = []
+def move_stale(runs: Iterable[Job]) -> Iterator[tuple[str, str]]:
+  """Moves every stale run's workdir to the first free `<workdir>.stale<N>`, yielding each move
+  once made (so that a move that fails, a UserError, comes after those made are reported)."""
   for run in runs:
     if run.stale:
       n = 1
       while os.path.exists(f"{run.workdir}.stale{n}"):
         n += 1
-      os.rename(run.workdir, f"{run.workdir}.stale{n}")
-      moves.append((run.workdir, f"{run.workdir}.stale{n}"))
-  return moves
+      target = f"{run.workdir}.stale{n}"
+      try:
+        os.rename(run.workdir, target)
+      except OSError as e:
+        raise UserError(f"cannot move the stale run {run.workdir} to {target}: "
+                        f"{e.strerror or e}") from None
+      yield run.workdir, target
 
 
 def write_manifest(runs: Iterable[Job], path: str | os.PathLike) -> None:

@@ -134,6 +134,18 @@ def test_the_cli_refuses_stale_runs_unless_moved(tmp_path, capsys):
   assert not pathlib.Path(runs[0].workdir).exists()
 
 
+def test_a_stale_run_that_cannot_be_moved_is_one_line_and_stays(tmp_path, capsys, read_only):
+  root, manifest = tmp_path / "runs", tmp_path / "m.jsonl"
+  (run,) = sweep.expand(LANGS[:1], ["mono"], [0], ["byte_crf"], root=str(root))
+  finish(run, (*run.command, "--config.num_epochs=3"))
+  read_only(root)
+  assert sweep.main(["--langs", LANGS[0], "--designs", "mono", "--root", str(root),
+                     "--manifest", str(manifest), "--move-stale"]) == 1
+  assert capsys.readouterr().err == (f"sweep.py: error: cannot move the stale run {run.workdir} "
+                                     f"to {run.workdir}.stale1: Permission denied\n")
+  assert pathlib.Path(run.workdir, sweep.RESULTS_FILE).is_file() and not manifest.exists()
+
+
 def test_a_finished_child_of_a_parent_to_retrain_is_stale(tmp_path):
   runs = sweep.expand(LANGS[:2], ["finetune"], [0], ["byte_crf"], root=str(tmp_path))
   finish(runs[1])
