@@ -238,6 +238,16 @@ def test_a_missing_config_and_an_unwritable_root_are_one_line(tmp_path, capsys, 
     assert capsys.readouterr().err == f"sweep.py: error: {message}\n"
 
 
+def test_the_repository_configs_are_found_from_another_directory(tmp_path, capsys, monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  assert sweep.main(["--langs", "demo/aa", "--designs", "mono", "--root", "runs"]) == 0
+  assert "runs/manifest.jsonl: 1 runs, 0 finished, 1 to run" in capsys.readouterr().out
+  (line,) = (tmp_path / "runs" / "manifest.jsonl").read_text().splitlines()
+  command = json.loads(line)["command"]
+  assert command[3] == f"{REPO}/configs/byte_crf.py:langs=demo/aa"
+  assert dict(sweep.train_config(command).data.langs) == {"demo/aa": 1.0}
+
+
 def test_cli_writes_the_commands(tmp_path, capsys):
   manifest = tmp_path / "m.jsonl"
   assert sweep.main(["--langs", "conll2002/nl+conll2002/es", "--designs", "finetune",
