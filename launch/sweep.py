@@ -10,9 +10,10 @@ designs is one run, and a researcher can glob the results:
 
 `<langs>` is the sorted set joined by "+", each `corpus/lang` written `corpus_lang`, e.g.
 `byte_crf/seed0/conll2002_es+conll2002_nl+conll2003_en.ft-conll2002_es`; `<model>` names the config
-`<configs-dir>/<model>.py` of its runs. The manifest is run by launch/local.py, or submitted to
-SLURM by launch/slurm_submit.py. Its languages are checked as training checks them before the
-manifest is written (`corpora.check_language`: against the runs' data root when it is here).
+`<configs-dir>/<model>.py` of its runs (default: the repository's configs/ folder, from wherever the
+sweep runs). The manifest is run by launch/local.py, or submitted to SLURM by
+launch/slurm_submit.py. Its languages are checked as training checks them before the manifest is
+written (`corpora.check_language`: against the runs' data root when it is here).
 
 A fine-tuned run follows `polyglot_ner.study.finetune_recipe` (as `polyglot-ner experiment` does): its
 command adds the recipe's overrides (half the learning rate, ...) of the config it would have as a
@@ -42,10 +43,11 @@ import pathlib
 import re
 import shlex
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import ml_collections
 
+from polyglot_ner import config as config_lib
 from polyglot_ner.commands import flags as cli_flags
 from polyglot_ner.data import corpora
 from polyglot_ner.errors import NotFound
@@ -88,6 +90,14 @@ def is_done(workdir: str | os.PathLike) -> bool:
   return (pathlib.Path(workdir) / RESULTS_FILE).is_file()
 
 
+def default_configs_dir() -> str:
+  """The repository's configs/ folder: relative to the working directory when under it (`configs`
+  from the repository root, as the commands have always read), else absolute, so that a sweep
+  planned from another directory still finds its configs."""
+  relative = os.path.relpath(config_lib.CONFIGS_DIR)
+  return os.fspath(config_lib.CONFIGS_DIR) if relative.startswith(os.pardir) else relative
+
+
 def train_config(command: Sequence[str]) -> ml_collections.ConfigDict:
   """The config that a `polyglot-ner train ...` command trains: its config file and arg with the
   command's `--config.*` overrides, parsed as `polyglot-ner train` parses them."""
@@ -105,7 +115,7 @@ def train_config(command: Sequence[str]) -> ml_collections.ConfigDict:
 
 def expand(langs: Sequence[str], designs: Sequence[str], seeds: Sequence[int],
            models: Sequence[str], root: str = "runs/sweep", *, max_subset: int | None = None,
-           preset: str | None = None, extra: Sequence[str] = (), configs_dir: str = "configs",
+           preset: str | None = None, extra: Sequence[str] = (), configs_dir: str | None = None,
            ft_epochs: int = 0, ft_lr: float = 0.0) -> list[Job]:
   """All runs of a sweep (`run_plan.expand`), each with its command and whether it is finished.
 
@@ -117,9 +127,10 @@ def expand(langs: Sequence[str], designs: Sequence[str], seeds: Sequence[int],
     max_subset: largest subset for the "subsets" design (default: all languages).
     preset: flags appended to the config argument, e.g. "cpu".
     extra: arguments appended to every command, e.g. ["--config.num_epochs=20"].
-    configs_dir: where `<model>.py` configs live.
+    configs_dir: where `<model>.py` configs live (default: `default_configs_dir()`).
     ft_epochs, ft_lr: fine-tuning epochs and learning rate (0: `finetune_recipe`'s).
   """
+  configs_dir = configs_dir or default_configs_dir()
   runs: dict[str, Job] = {}
   for planned in run_plan.expand(langs, designs, seeds, models, max_subset=max_subset):
     parent = runs[planned.parent] if planned.parent else None
@@ -153,17 +164,21 @@ def expand(langs: Sequence[str], designs: Sequence[str], seeds: Sequence[int],
   return list(runs.values())
 
 
-def move_stale(runs: Iterable[Job]) -> list[tuple[str, str]]:
-  """Moves every stale run's workdir to the first free `<workdir>.stale<N>`; returns the moves."""
-  moves = []
+def move_stale(runs: Iterable[Job]) -> Iterator[tuple[str, str]]:
+  """Moves every stale run's workdir to the first free `<workdir>.stale<N>`, yielding each move
+  once made (so that a move that fails, a UserError, comes after those made are reported)."""
   for run in runs:
     if run.stale:
       n = 1
       while os.path.exists(f"{run.workdir}.stale{n}"):
         n += 1
-      os.rename(run.workdir, f"{run.workdir}.stale{n}")
-      moves.append((run.workdir, f"{run.workdir}.stale{n}"))
-  return moves
+      target = f"{run.workdir}.stale{n}"
+      try:
+        os.rename(run.workdir, target)
+      except OSError as e:
+        raise UserError(f"cannot move the stale run {run.workdir} to {target}: "
+                        f"{e.strerror or e}") from None
+      yield run.workdir, target
 
 
 def write_manifest(runs: Iterable[Job], path: str | os.PathLike) -> None:
@@ -218,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--preset", help="flags appended to the config argument, e.g. cpu")
   parser.add_argument("--extra", action="append", default=[],
                       help="arguments appended to every command (repeatable)")
-  parser.add_argument("--configs-dir", default="configs")
+  parser.add_argument("--configs-dir",
+                      help="folder of the <model>.py configs (default: the repository's configs/)")
   parser.add_argument("--ft-epochs", type=int, default=0,
                       help="fine-tuning epochs (default: the recipe's, as the parent)")
   parser.add_argument("--ft-lr", type=float, default=0.0,

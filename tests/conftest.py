@@ -12,6 +12,7 @@ programs as possible, the same ones in every test: a constant learning rate (a s
 depend on the run's step count) and one padded shape.
 """
 
+import errno
 import os
 import pathlib
 import tempfile
@@ -89,3 +90,34 @@ def trained_run(tmp_path_factory):
   config = make_tiny_config()
   workdir = tmp_path_factory.mktemp("trained")
   return config, workdir, loop.train_and_evaluate(config, workdir)
+
+
+@pytest.fixture
+def read_only(monkeypatch):
+  """`read_only(directory)`: creating or renaming anything under `directory` fails with EACCES, as
+  after `chmod -R a-w directory`, which does not stop root (tests may run as root); with
+  `calls=("rename",)`, only renames fail. Returns a function that makes it writable again."""
+  refused: dict[str, set[str]] = {"mkdir": set(), "rename": set()}
+
+  def refusing(name, call):
+    def guarded(path, *args, **kwargs):
+      if any(os.path.abspath(path).startswith(prefix) for prefix in refused[name]):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(path))
+      return call(path, *args, **kwargs)
+    return guarded
+
+  for name in refused:
+    monkeypatch.setattr(os, name, refusing(name, getattr(os, name)))
+
+  def make_read_only(directory, calls=tuple(refused)):
+    prefix = os.path.join(os.path.abspath(directory), "")
+    for name in calls:
+      refused[name].add(prefix)
+
+    def writable_again():
+      for name in calls:
+        refused[name].discard(prefix)
+
+    return writable_again
+
+  return make_read_only

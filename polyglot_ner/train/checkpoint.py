@@ -12,7 +12,10 @@ unrelated tracebacks.
 
 Paths are `etils.epath` paths: `gs://...` reaches Orbax untouched, a local path is made absolute
 (Orbax refuses relative ones). A step that cannot be read raises `DamagedCheckpoint`, one sentence
-naming the step and the missing or broken file.
+naming the step and the missing or broken file; a save that the file system refuses (a directory
+made read-only, a full disk), at once or on Orbax's threads, raises `UnwritableCheckpoint`, one
+sentence naming the slot's directory, from `save` or the next call that waits for it. The steps
+saved before stay intact, and the run resumes from them once the directory is writable again.
 """
 
 from __future__ import annotations
@@ -44,10 +47,29 @@ LAYOUT = ("state", "state/_METADATA", "state/manifest.ocdbt", "meta", "meta/meta
 # How Orbax and TensorStore report unreadable files: missing ones, truncated ones, missing items.
 READ_ERRORS = (OSError, ValueError, KeyError)
 STRAGGLER_SECONDS = 0.2  # how long the other reads of a failed restore take to fail in turn
+ORBAX_LOGGER = logging.getLogger("absl")  # Orbax logs through absl
+ORBAX_SOURCE = os.path.dirname(ocp.__file__)
 
 
 class DamagedCheckpoint(errors.UserError):
   """A saved step whose files cannot be read (truncated, deleted)."""
+
+
+class UnwritableCheckpoint(errors.UserError):
+  """A save that the file system refused (a directory made read-only, a full disk); the steps
+  saved before it are intact."""
+
+
+class _DropFileErrorLogs(logging.Filter):
+  """Orbax logs a failed save with its traceback from each thread that meets it (hundreds of
+  lines, while training goes on), then raises it from the next call that waits for the save,
+  which `Checkpoints` turns into one sentence: while one is open, Orbax's records of errors about
+  the files (`_reason`) are dropped."""
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    error = record.exc_info[1] if record.exc_info else None
+    return not (error is not None and record.pathname.startswith(ORBAX_SOURCE)
+                and _reason(error) is not None)
 
 
 def run_path(path: str | os.PathLike) -> epath.Path:
@@ -119,10 +141,20 @@ def git_revision() -> str | None:
 
 
 def _manager(directory: epath.Path, keep: int, read_only: bool) -> ocp.CheckpointManager:
-  options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=not read_only,
-                                         cleanup_tmp_directories=not read_only)
+  # A step's directory is created in the caller, not on a background thread: a directory that
+  # cannot be written then fails `save` itself, where Orbax's writer threads would wait for it
+  # (20 minutes, holding the process at exit).
+  options = ocp.CheckpointManagerOptions(
+      max_to_keep=keep, create=not read_only, cleanup_tmp_directories=not read_only,
+      async_options=ocp.AsyncOptions(create_directories_asynchronously=False))
   handlers = {"state": ocp.PyTreeCheckpointHandler(), "meta": ocp.JsonCheckpointHandler()}
-  return ocp.CheckpointManager(directory, item_handlers=handlers, options=options)
+  manager = ocp.CheckpointManager(directory, item_handlers=handlers, options=options)
+  # Orbax removes a killed save's temporary directories on a background thread that only its
+  # first save joins, not `close`: a process ending soon after (say, on an unknown language) cuts
+  # it short at interpreter exit, with a traceback ("cannot schedule new futures after interpreter
+  # shutdown"). Joined here, it is gone before anything else happens.
+  manager._maybe_await_cleanup_tmp_directory()  # pylint: disable=protected-access
+  return manager
 
 
 def _restore_args(target: Any, partial: bool = False) -> ocp.args.PyTreeRestore:
@@ -143,6 +175,16 @@ def _reason(error: BaseException) -> str | None:
   if re.fullmatch(r"[A-Z_]+", status):
     return f"{status}: {re.split(r': (?=Error )', rest)[-1]}"
   return text if isinstance(error, OSError) else None
+
+
+def _os_reason(error: BaseException) -> str | None:
+  """The operating system's words for what stopped a write ("Permission denied", "No space left
+  on device"): an OSError's, or those of the error code that TensorStore appends to its status;
+  else the gist of a TensorStore status (`_reason`)."""
+  if isinstance(error, OSError) and error.strerror:
+    return error.strerror
+  code = re.search(r"\[os_error_code='(\d+)'\]", str(error))
+  return os.strerror(int(code.group(1))) if code else _reason(error)
 
 
 @contextlib.contextmanager
@@ -176,8 +218,17 @@ class Checkpoints:
   def __init__(self, workdir: str | os.PathLike, read_only: bool = False):
     """`read_only`: neither create directories nor clean up a killed save's temporary files."""
     self.workdir = run_path(workdir)
-    self._managers = {slot: _manager(checkpoint_dir(self.workdir, slot), KEEP[slot], read_only)
-                      for slot in SLOTS}
+    self._quiet_saves = _DropFileErrorLogs()
+    ORBAX_LOGGER.addFilter(self._quiet_saves)
+    self._managers = {}
+    try:
+      for slot in SLOTS:
+        with self._writing(slot):
+          self._managers[slot] = _manager(checkpoint_dir(self.workdir, slot), KEEP[slot],
+                                          read_only)
+    except BaseException:
+      self.close()
+      raise
 
   def __enter__(self) -> Checkpoints:
     return self
@@ -207,12 +258,14 @@ class Checkpoints:
     if jax.process_count() > 1:
       self.wait_until_finished()
     else:
-      manager.wait_until_finished()
+      with self._writing(slot):
+        manager.wait_until_finished()
     step = int(jax.device_get(state.step))
     if step in manager.all_steps():
       return
-    manager.save(step, force=True, args=ocp.args.Composite(
-        state=ocp.args.PyTreeSave(state), meta=ocp.args.JsonSave(meta)))
+    with self._writing(slot):
+      manager.save(step, force=True, args=ocp.args.Composite(
+          state=ocp.args.PyTreeSave(state), meta=ocp.args.JsonSave(meta)))
 
   def restore(self, slot: str, target: Any, step: int | None = None
               ) -> tuple[Any, dict[str, Any]]:
@@ -251,13 +304,26 @@ class Checkpoints:
 
   def wait_until_finished(self) -> None:
     """Blocks until every pending save is on disk."""
-    for manager in self._managers.values():
-      manager.wait_until_finished()
+    for slot, manager in self._managers.items():
+      with self._writing(slot):
+        manager.wait_until_finished()
 
   def close(self) -> None:
-    """Finishes pending saves and releases the managers."""
-    for manager in self._managers.values():
-      manager.close()
+    """Finishes pending saves and releases every manager, then raises the first save that failed.
+
+    Orbax raises a failed save once, from `close` too, before releasing anything: a manager whose
+    `close` raised is closed again, or its threads would hold the process at exit."""
+    failures = []
+    for slot, manager in self._managers.items():
+      try:
+        with self._writing(slot):
+          manager.close()
+      except Exception as e:  # pylint: disable=broad-exception-caught
+        failures.append(e)
+        manager.close()
+    ORBAX_LOGGER.removeFilter(self._quiet_saves)
+    if failures:
+      raise failures[0]
 
   def damage(self, slot: str, step: int | None = None) -> str | None:
     """`"<file> is missing"` for the first file of `LAYOUT` that the step (default: the newest of
@@ -265,6 +331,21 @@ class Checkpoints:
     directory = self.path(slot, step)
     missing = [name for name in LAYOUT if not (directory / name).exists()]
     return f"{missing[0]} is missing" if missing else None
+
+  @contextlib.contextmanager
+  def _writing(self, slot: str) -> Iterator[None]:
+    """Raises an error of Orbax or TensorStore about the files of `slot` (a directory made
+    read-only, a full disk) as an UnwritableCheckpoint naming the directory and how to go on."""
+    try:
+      yield
+    except (OSError, ValueError) as e:
+      reason = _os_reason(e)
+      if reason is None:
+        raise
+      raise UnwritableCheckpoint(
+          f"cannot write checkpoints to {checkpoint_dir(self.workdir, slot)} ({reason}); once "
+          "it is writable again, rerun the same command to resume from the last checkpoint "
+          "saved") from e
 
   def _require(self, slot: str) -> int:
     step = self.step(slot)

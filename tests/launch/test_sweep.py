@@ -134,6 +134,18 @@ def test_the_cli_refuses_stale_runs_unless_moved(tmp_path, capsys):
   assert not pathlib.Path(runs[0].workdir).exists()
 
 
+def test_a_stale_run_that_cannot_be_moved_is_one_line_and_stays(tmp_path, capsys, read_only):
+  root, manifest = tmp_path / "runs", tmp_path / "m.jsonl"
+  (run,) = sweep.expand(LANGS[:1], ["mono"], [0], ["byte_crf"], root=str(root))
+  finish(run, (*run.command, "--config.num_epochs=3"))
+  read_only(root)
+  assert sweep.main(["--langs", LANGS[0], "--designs", "mono", "--root", str(root),
+                     "--manifest", str(manifest), "--move-stale"]) == 1
+  assert capsys.readouterr().err == (f"sweep.py: error: cannot move the stale run {run.workdir} "
+                                     f"to {run.workdir}.stale1: Permission denied\n")
+  assert pathlib.Path(run.workdir, sweep.RESULTS_FILE).is_file() and not manifest.exists()
+
+
 def test_a_finished_child_of_a_parent_to_retrain_is_stale(tmp_path):
   runs = sweep.expand(LANGS[:2], ["finetune"], [0], ["byte_crf"], root=str(tmp_path))
   finish(runs[1])
@@ -224,6 +236,16 @@ def test_a_missing_config_and_an_unwritable_root_are_one_line(tmp_path, capsys, 
   for argv, message in cases:
     assert sweep.main(["--langs", "demo/aa", "--designs", "mono", *argv]) == 1
     assert capsys.readouterr().err == f"sweep.py: error: {message}\n"
+
+
+def test_the_repository_configs_are_found_from_another_directory(tmp_path, capsys, monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  assert sweep.main(["--langs", "demo/aa", "--designs", "mono", "--root", "runs"]) == 0
+  assert "runs/manifest.jsonl: 1 runs, 0 finished, 1 to run" in capsys.readouterr().out
+  (line,) = (tmp_path / "runs" / "manifest.jsonl").read_text().splitlines()
+  command = json.loads(line)["command"]
+  assert command[3] == f"{REPO}/configs/byte_crf.py:langs=demo/aa"
+  assert dict(sweep.train_config(command).data.langs) == {"demo/aa": 1.0}
 
 
 def test_cli_writes_the_commands(tmp_path, capsys):

@@ -1,9 +1,10 @@
 """Latest/best Orbax checkpoints: round trip, partial restore, a killed save leaves the last one,
-relative and gs:// paths, damaged steps named in one sentence."""
+relative and gs:// paths, damaged steps and unwritable directories named in one sentence."""
 
 import os
 import re
 import shutil
+import threading
 
 from etils import epath
 import jax
@@ -112,6 +113,9 @@ def test_a_gs_workdir_reaches_orbax_untouched(monkeypatch):
     def __init__(self, directory, **kwargs):
       directories.append(os.fspath(directory))
 
+    def _maybe_await_cleanup_tmp_directory(self):
+      pass
+
   monkeypatch.setattr(checkpoint_lib.ocp, "CheckpointManager", Manager)
   checkpoints = checkpoint_lib.Checkpoints("gs://bucket/runs/x")
   assert os.fspath(checkpoints.workdir) == "gs://bucket/runs/x"
@@ -152,3 +156,47 @@ def test_a_damaged_step_is_one_sentence_naming_it(tmp_path, damage, capfd):
   assert re.search(named, message)
   assert "Traceback" not in capfd.readouterr().err  # nor the failed reads' stragglers'
 
+
+
+def _unwritable(directory):
+  return (f"cannot write checkpoints to {directory} (Permission denied); once it is writable "
+          "again, rerun the same command to resume from the last checkpoint saved")
+
+
+def test_a_save_into_a_read_only_directory_fails_at_once_in_one_sentence(tmp_path, read_only,
+                                                                          capfd):
+  with checkpoint_lib.Checkpoints(tmp_path) as checkpoints:
+    checkpoints.save(checkpoint_lib.LATEST, _state(3, 1.0), {})
+    checkpoints.wait_until_finished()
+    read_only(tmp_path / "checkpoints")
+    with pytest.raises(checkpoint_lib.UnwritableCheckpoint) as raised:
+      checkpoints.save(checkpoint_lib.LATEST, _state(6, 1.0), {})
+  assert str(raised.value) == _unwritable(tmp_path / "checkpoints" / "latest")
+  assert capfd.readouterr().err == ""
+  assert checkpoint_lib.Checkpoints(tmp_path, read_only=True).steps(checkpoint_lib.LATEST) == [3]
+
+
+def test_a_save_refused_in_the_background_is_raised_later_and_close_releases_everything(
+    tmp_path, read_only, capfd):
+  """Made read-only while saves are under way: their commits (renames, on Orbax's threads) fail;
+  the next wait and then `close` raise them, and `close` leaves no thread behind."""
+  before = set(threading.enumerate())
+  checkpoints = checkpoint_lib.Checkpoints(tmp_path)
+  for slot in checkpoint_lib.SLOTS:
+    checkpoints.save(slot, _state(3, 1.0), {})
+  checkpoints.wait_until_finished()
+  read_only(tmp_path / "checkpoints", calls=("rename",))
+  for slot in checkpoint_lib.SLOTS:
+    checkpoints.save(slot, _state(6, 1.0), {})
+  with pytest.raises(checkpoint_lib.UnwritableCheckpoint) as raised:
+    checkpoints.wait_until_finished()
+  assert str(raised.value) == _unwritable(tmp_path / "checkpoints" / "latest")
+  with pytest.raises(checkpoint_lib.UnwritableCheckpoint) as raised:
+    checkpoints.close()
+  assert str(raised.value) == _unwritable(tmp_path / "checkpoints" / "best")
+  for thread in set(threading.enumerate()) - before:
+    thread.join(timeout=10)
+    assert not thread.is_alive(), f"{thread.name} outlived close"
+  assert capfd.readouterr().err == ""
+  with checkpoint_lib.Checkpoints(tmp_path, read_only=True) as checkpoints:
+    assert [checkpoints.steps(slot) for slot in checkpoint_lib.SLOTS] == [[3], [3]]
