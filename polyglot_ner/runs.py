@@ -229,29 +229,40 @@ class Run:
         result[index] = scored
     return result
 
-  def calibrate(self, lang: str | None = None, split: str = "dev", *,
+  def calibrate(self, lang: str | None = None, split: str = "dev", *, held_out: str | None = "test",
                 plot: str | os.PathLike | None = None) -> dict[str, Any]:
     """Fits the temperature of this checkpoint's entity scores on `lang`'s `split` (default: the
     run's first language, dev) and stores it with the run (`calibration.json`, which
     `entities` then applies); returns the reliability before and after (10-bin ECE, entity
-    correct = exact span and type in gold) and draws both as a PNG at `plot`."""
+    correct = exact span and type in gold) on `split` and, under "held_out", on the `held_out`
+    split (None: none), which the fit never saw; draws the fitted split's as a PNG at `plot`."""
     name = lang or self.languages[0]
-    gold = self.sentences(name, split)
-    scored = self.entity_scores(gold, name if name in self.languages else None)
-    scores, correct = entities_lib.correctness([t for t, _ in scored], [s.tags for s in gold],
-                                               [s for _, s in scored])
+    scores, correct = self._scored_entities(name, split)
     temperature = entities_lib.fit_temperature(scores, correct)
-    result = {"checkpoint": self.checkpoint, "step": self.step, "language": name,
-              "split": split, "temperature": temperature,
-              "before": entities_lib.reliability(scores, correct),
+
+    def reliability(scores: np.ndarray, correct: np.ndarray) -> dict[str, Any]:
+      return {"before": entities_lib.reliability(scores, correct),
               "after": entities_lib.reliability(entities_lib.calibrate(scores, temperature),
                                                 correct)}
+
+    result = {"checkpoint": self.checkpoint, "step": self.step, "language": name,
+              "split": split, "temperature": temperature, **reliability(scores, correct)}
+    if held_out:
+      result["held_out"] = {"split": held_out,
+                            **reliability(*self._scored_entities(name, held_out))}
     (self.workdir / entities_lib.CALIBRATION_FILE).write_text(json.dumps(result, indent=1))
     if plot:
       entities_lib.plot_reliability(
           {f"{self.config.model_kind}, raw": result["before"],
            f"{self.config.model_kind}, T = {temperature:.2f}": result["after"]}, os.fspath(plot))
     return result
+
+  def _scored_entities(self, lang: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """The score of every predicted entity of `lang`'s `split`, and whether gold has it."""
+    gold = self.sentences(lang, split)
+    scored = self.entity_scores(gold, lang if lang in self.languages else None)
+    return entities_lib.correctness([t for t, _ in scored], [s.tags for s in gold],
+                                    [s for _, s in scored])
 
   @property
   def temperature(self) -> float:

@@ -21,6 +21,9 @@ def test_calibrate_stores_a_temperature_that_entities_apply(trained_run, tmp_pat
   stored = json.loads((copy / entities.CALIBRATION_FILE).read_text())
   assert stored["temperature"] == result["temperature"] == runs.load(copy).temperature
   assert 0.0 <= result["before"]["ece"] <= 1.0 and result["before"]["entities"] > 0
+  held_out = result["held_out"]
+  assert held_out["split"] == "test" and held_out["before"]["entities"] > 0
+  assert held_out["after"]["entities"] == held_out["before"]["entities"]
   calibrated = runs.load(copy).entities(["Ana vive en Lima .", "Juan Pérez trabaja en la ONU ."])
   for before, after in zip(sum(raw, []), sum(calibrated, [])):
     assert {k: v for k, v in before.items() if k != "score"} == {
