@@ -29,6 +29,8 @@ from collections.abc import Callable
 
 import pytest
 
+from polyglot_ner.study import report as experiment_report
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 REPO_PIECES = ("configs", "launch")  # what the run commands read from the repository root
@@ -186,7 +188,8 @@ def check_experiment(argv: list[str], stdout: str, cwd: pathlib.Path) -> None:
   assert (workdir / "results.png").stat().st_size > 0
   for lang in results["langs"]:
     assert lang in table
-  for row in ("| mono |", "| polyglot |", "| polyglot+FT |"):
+  for stage in results["stages"]:  # all of them but in an experiment of some (config.stages)
+    row = f"| {experiment_report.ROW_NAMES[stage]} |"
     assert row in table and row in stdout
 
 

@@ -53,8 +53,9 @@ class Examples:
   """The examples of some sentences for one model kind, as chunks (re-iterable, packed once).
 
   Iterating yields dicts of arrays [n, ...] (n <= `chunk_size` one-row batches of equal shapes).
-  `len()` is the number of sentences: an example is a row of the kind's batches, a sentence for
-  the byte CRF and CharNER, a window of the byte stream for Byte-to-Span.
+  `len()` is the number of sentences, `num_examples` that of examples: an example is a row of the
+  kind's batches (`Kind.row_likelihood`), a sentence for the byte CRF and CharNER, a window of the
+  byte stream for Byte-to-Span.
   """
 
   def __init__(self, kind: kinds_base.Kind, sentences: Sequence[conll.Sentence], *, lang: int,
@@ -66,6 +67,8 @@ class Examples:
     self._count = len(sentences)
     self._batches = kind.eval_batches(list(sentences), lang=lang, batch_size=chunk_size,
                                       num_shards=chunk_size)
+    self.num_examples = sum(int(np.count_nonzero(np.asarray(rows) >= 0))
+                            for rows in self._batches.indices)
 
   def __len__(self) -> int:
     return self._count

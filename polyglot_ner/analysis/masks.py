@@ -60,6 +60,15 @@ def top_k(scores: np.ndarray, fractions: Sequence[float], *,
   return np.stack([rank < count(k, len(rank)) for k in fractions])
 
 
+def top_k_sets(importances: Mapping[str, Mapping[str, Any]], fractions: Sequence[float]
+               ) -> tuple[layout_lib.Layout, np.ndarray]:
+  """The layout of importance trees {name: tree} and their top-k sets, bool [K, trees, n] (a
+  UserError naming a tree whose layout is not the first's)."""
+  layout = layout_lib.Layout.of(next(iter(importances.values())))
+  return layout, np.stack([top_k(layout.vector(tree, f"the importance of {name}"), fractions)
+                           for name, tree in importances.items()], axis=1)
+
+
 def random_scores(size: int, seed: int) -> np.ndarray:
   """Independent uniform scores: their ranking is a uniformly random one."""
   return np.random.default_rng(seed).random(size)

@@ -15,7 +15,8 @@ selected (densities q_l, q_m: q_l q_m / (q_l + q_m - q_l q_m)), since a ranking 
 on a tensor makes overlap there likely by density alone.
 
 The same function serves the polyglot model (one model, each language's data) and the separately
-trained monolingual models (each its own language's importance) as a baseline.
+trained monolingual models (each its own language's importance) as a baseline. `seeds` compares
+monolingual models of several seeds pair by pair, to tell a shared initialisation from language.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ import numpy as np
 from polyglot_ner import errors
 from polyglot_ner.analysis import layout as layout_lib
 from polyglot_ner.analysis import masks as masks_lib
+
+POLYGLOT, MONO = "polyglot", "mono"  # the settings: one polyglot model, monolingual models
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,23 +79,31 @@ def nanmean(values: Any) -> float:
   return float(values.mean()) if values.size else math.nan
 
 
+def jaccard(selected: np.ndarray) -> np.ndarray:
+  """[R, R]: the Jaccard of every pair of the bool sets `selected` [R, n] (a set with itself: 1,
+  NaN where both sets are empty)."""
+  selected = np.asarray(selected, bool)
+  sizes = selected.sum(1)
+  matrix = np.ones((len(selected), len(selected)))
+  for a, b in itertools.combinations(range(len(selected)), 2):
+    common = np.count_nonzero(selected[a] & selected[b])
+    matrix[a, b] = matrix[b, a] = ratio(common, sizes[a] + sizes[b] - common)
+  matrix[np.diag_indices(len(selected))] = [1.0 if size else math.nan for size in sizes]
+  return matrix
+
+
 def sharing(selected: np.ndarray, fraction: float) -> Sharing:
   """The statistics of bool sets `selected` [L, n] (row l: language l's set at `fraction`)."""
   selected = np.asarray(selected, bool)
   languages = len(selected)
   sizes = selected.sum(1)
-  jaccard = np.ones((languages, languages))
-  for a, b in itertools.combinations(range(languages), 2):
-    common = np.count_nonzero(selected[a] & selected[b])
-    jaccard[a, b] = jaccard[b, a] = ratio(common, sizes[a] + sizes[b] - common)
-  jaccard[np.diag_indices(languages)] = [1.0 if size else math.nan for size in sizes]
   per_param = selected.sum(0)
   shared = np.array([ratio(np.count_nonzero(row & (per_param == languages)), size)
                      for row, size in zip(selected, sizes)])
   only = np.array([ratio(np.count_nonzero(row & (per_param == 1)), size)
                    for row, size in zip(selected, sizes)])
   histogram = np.bincount(per_param, minlength=languages + 1) / max(selected.shape[1], 1)
-  return Sharing(fraction, jaccard, shared, only, histogram)
+  return Sharing(fraction, jaccard(selected), shared, only, histogram)
 
 
 def expected(fraction: float, languages: int) -> Sharing:
@@ -150,7 +161,7 @@ def _tensor_rows(layout: layout_lib.Layout, languages: Sequence[str], fraction: 
 
 
 def overlap(importances: Mapping[str, Mapping[str, Any]], fractions: Sequence[float], *,
-            setting: str = "polyglot", method: str = "fisher", seed: int = 0) -> Overlap:
+            setting: str = POLYGLOT, method: str = "fisher", seed: int = 0) -> Overlap:
   """The overlap of the languages' top-k sets for every fraction, with its chance levels.
 
   `importances` is {language: importance tree}; all trees must share one layout. `seed` fixes the
@@ -160,9 +171,8 @@ def overlap(importances: Mapping[str, Mapping[str, Any]], fractions: Sequence[fl
   if not importances:
     raise errors.UserError(f"{setting}: no language to compare")
   languages = tuple(importances)
-  layout = layout_lib.Layout.of(importances[languages[0]])
-  selected = np.stack([masks_lib.top_k(layout.vector(tree, f"the {setting} importance of {lang}"),
-                                       fractions) for lang, tree in importances.items()], axis=1)
+  layout, selected = masks_lib.top_k_sets(
+      {f"{lang} ({setting})": tree for lang, tree in importances.items()}, fractions)
   random = np.stack([masks_lib.top_k(masks_lib.random_scores(layout.size, seed + j), fractions)
                      for j in range(len(languages))], axis=1)
   return Overlap(
@@ -171,3 +181,56 @@ def overlap(importances: Mapping[str, Mapping[str, Any]], fractions: Sequence[fl
       tuple(sharing(random[i], k) for i, k in enumerate(fractions)),
       tuple(row for i, k in enumerate(fractions)
             for row in _tensor_rows(layout, languages, k, selected[i])))
+
+
+# What two separately trained models of the seeds baseline share (`Seeds`), and the pairs a
+# polyglot model's overlap compares with: those that share neither data nor initialisation.
+PAIRS = {"same_language": "one language, other seeds",
+         "same_seed": "other languages, one seed",
+         "neither": "other languages, other seeds"}
+BASELINE = "neither"
+
+
+@dataclasses.dataclass(frozen=True)
+class Seeds:
+  """The Jaccard of separately trained models' top-k sets, pair by pair, by what the two runs
+  share (PAIRS): their language, or their seed (and so their initialisation, tensor by tensor
+  where the shapes agree), or neither. Two monolingual models of one seed may overlap because
+  they started from the same parameters rather than because their languages need the same ones;
+  models of other seeds and languages share neither, the baseline of a polyglot model's overlap."""
+
+  method: str
+  runs: tuple[tuple[str, int], ...]  # (language, seed) of each model
+  fractions: tuple[float, ...]
+  jaccard: np.ndarray  # [K, R, R]
+
+  def pairs(self, kind: str) -> list[tuple[int, int]]:
+    """The pairs (i < j) of runs that share what `kind` (one of PAIRS) says."""
+    if kind not in PAIRS:
+      raise ValueError(f"pair kind {kind!r} is not one of {list(PAIRS)}")
+    found = []
+    for (i, (lang_a, seed_a)), (j, (lang_b, seed_b)) in itertools.combinations(
+        enumerate(self.runs), 2):
+      shares = ("same_language" if lang_a == lang_b else
+                "same_seed" if seed_a == seed_b else "neither")
+      if shares == kind:
+        found.append((i, j))
+    return found
+
+  def mean(self, kind: str) -> np.ndarray:
+    """[K]: the mean Jaccard of the pairs of `kind` (NaN without such pairs)."""
+    pairs = self.pairs(kind)
+    return np.array([nanmean([matrix[i, j] for i, j in pairs]) for matrix in self.jaccard])
+
+
+def seeds(importances: Mapping[tuple[str, int], Mapping[str, Any]], fractions: Sequence[float],
+          *, method: str = "fisher") -> Seeds:
+  """The pairwise Jaccard of the top-k sets of models {(language, seed): importance tree} (each
+  model's importance on its own language), for every fraction."""
+  fractions = masks_lib.check_fractions(fractions)
+  if len(importances) < 2:
+    raise errors.UserError("the seeds baseline needs two or more models")
+  _, selected = masks_lib.top_k_sets(
+      {f"{lang} (seed {s})": tree for (lang, s), tree in importances.items()}, fractions)
+  return Seeds(method, tuple(importances), fractions,
+               np.stack([jaccard(sets) for sets in selected]))

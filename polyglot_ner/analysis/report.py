@@ -22,6 +22,7 @@ from etils import epath
 import numpy as np
 
 from polyglot_ner import errors
+from polyglot_ner.analysis import finetune_importance as finetune_lib
 from polyglot_ner.analysis import masks as masks_lib
 from polyglot_ner.analysis import overlap as overlap_lib
 from polyglot_ner.analysis import plots
@@ -236,6 +237,119 @@ def _settings_section(report: _Report, results: Sequence[overlap_lib.Overlap],
                    f"important sets is: {values} (chance {_num(focus / (2 - focus))}).", figure)
 
 
+def _seeds_json(result: overlap_lib.Seeds, polyglot: overlap_lib.Overlap | None
+                ) -> dict[str, Any]:
+  return {**dataclasses.asdict(result),
+          "mean_jaccard": {kind: result.mean(kind) for kind in overlap_lib.PAIRS},
+          "pairs": overlap_lib.PAIRS, "chance": [k / (2 - k) for k in result.fractions],
+          "baseline": overlap_lib.BASELINE,
+          "polyglot_mean_jaccard": None if polyglot is None else [
+              polyglot.at(k).mean_jaccard for k in result.fractions]}
+
+
+def _seeds_section(report: _Report, result: overlap_lib.Seeds,
+                   polyglot: overlap_lib.Overlap | None, focus: float) -> None:
+  """The monolingual models' overlap by what two models share, beside the polyglot's."""
+  focus = nearest(result.fractions, focus)
+  fractions, method = result.fractions, result.method
+  report.section(f"Monolingual baseline across seeds ({method})")
+  report.csv(f"seeds_{method}.csv", [
+      {"fraction": k, "language_a": result.runs[a][0], "seed_a": result.runs[a][1],
+       "language_b": result.runs[b][0], "seed_b": result.runs[b][1], "shares": kind,
+       "jaccard": result.jaccard[i, a, b], "chance": k / (2 - k)}
+      for i, k in enumerate(fractions) for kind in overlap_lib.PAIRS
+      for a, b in result.pairs(kind)])
+  means = {kind: result.mean(kind) for kind in overlap_lib.PAIRS}
+  figure = f"seeds_{method}.png"
+  series = [plots.Series(f"mono: {label}", fractions, means[kind])
+            for kind, label in overlap_lib.PAIRS.items()]
+  if polyglot is not None:
+    series.append(plots.Series("polyglot (between languages)", fractions,
+                               [polyglot.at(k).mean_jaccard for k in fractions],
+                               {"color": "black"}))
+  series.append(plots.Series("chance", fractions, [k / (2 - k) for k in fractions],
+                             {"linestyle": "--", "color": "grey"}))
+  plots.curves(report.path(figure), [plots.Panel(
+      f"Mean Jaccard of top-k sets by what two models share ({method})", "top-k fraction",
+      "Jaccard", series, log_x=True)])
+  i = fractions.index(focus)
+  same_language, same_seed, neither = (means[kind][i] for kind in overlap_lib.PAIRS)
+  compared = ""
+  if polyglot is not None:
+    seen = polyglot.at(focus).mean_jaccard
+    compared = (f"; the polyglot model's languages ({_num(seen)}) are to be compared with the "
+                "last, which shares neither data nor initialisation: "
+                f"{_num(overlap_lib.ratio(seen, neither))} times it")
+  report.finding(
+      f"At the top {_percent(focus)}, separately trained monolingual models overlap with a mean "
+      f"Jaccard of {_num(same_language)} across seeds of one language, {_num(same_seed)} across "
+      f"languages of one seed (one initialisation) and {_num(neither)} across languages and "
+      f"seeds (chance {_num(focus / (2 - focus))}){compared}.", figure)
+
+
+def _finetune_json(result: finetune_lib.FinetuneImportance) -> dict[str, Any]:
+  return {**dataclasses.asdict(result), "references": [*result.languages, finetune_lib.SHARED],
+          "mean": {"own": result.own(), "control": result.control(), "others": result.others(),
+                   "shared": result.shared(), "shared_mass": result.shared_mass.mean(1),
+                   "chance": result.fractions, "shared_density": result.shared_density},
+          "holds": result.holds()}
+
+
+def _finetune_section(report: _Report, result: finetune_lib.FinetuneImportance,
+                      focus: float) -> None:
+  """The children's own top-k sets against the parent's, and whether the reading holds."""
+  focus = nearest(result.fractions, focus)
+  fractions, method = result.fractions, result.method
+  references = [*result.languages, finetune_lib.SHARED]
+  report.section(f"Fine-tuned children's own importance ({method})")
+  report.csv("finetune_importance.csv", [
+      {"child": child, "fraction": k, "parent_set": ref, "coverage": result.coverage[i, c, r],
+       "coverage_chance": k, "jaccard": result.jaccard[i, c, r],
+       "jaccard_chance": result.jaccard_chance[i, r],
+       "importance_mass": result.shared_mass[i, c] if ref == finetune_lib.SHARED else None,
+       "importance_mass_chance": (result.shared_density[i] if ref == finetune_lib.SHARED
+                                  else None)}
+      for i, k in enumerate(fractions) for c, child in enumerate(result.children)
+      for r, ref in enumerate(references)])
+  own, control, shared = result.own(), result.control(), result.shared()
+  mass = result.shared_mass.mean(1)
+  figure = "finetune_importance.png"
+  plots.curves(report.path(figure), [
+      plots.Panel("Of the parent's top-k set, the fraction in the child's own", "top-k fraction",
+                  "fraction of the parent's set",
+                  [plots.Series("shared by all languages", fractions, shared),
+                   plots.Series("the child's language", fractions, own),
+                   plots.Series("a language the child was not tuned on (control)", fractions,
+                                control),
+                   plots.Series("the other languages", fractions,
+                                result.others(), {"linestyle": ":"}),
+                   plots.Series("chance", fractions, fractions,
+                                {"linestyle": "--", "color": "black"})], log_x=True),
+      plots.Panel("The child's importance on the parent's shared set", "top-k fraction",
+                  "fraction", [plots.Series("of the child's total importance", fractions, mass),
+                               plots.Series("of the parameters (chance)", fractions,
+                                            result.shared_density,
+                                            {"linestyle": "--", "color": "black"})],
+                  log_x=True)])
+  i = fractions.index(focus)
+  if not result.holds()[i]:
+    verdict = ("does not hold (the children hold no more of the shared set than chance, or no "
+               "more than a control child holds of a language it was not tuned on)")
+  elif math.isnan(control[i]):
+    verdict = "holds against chance (one child: no control)"
+  else:
+    verdict = ("holds (more of the shared set than chance and than a control child holds of a "
+               "language it was not tuned on)")
+  report.finding(
+      f"A fine-tuned child's own top {_percent(focus)} by {method} holds on average "
+      f"{_share(shared[i])} of the parent's top-{_percent(focus)} set shared by all languages "
+      f"(chance {_percent(focus)}) and {_share(own[i])} of the parent's set for its language, "
+      f"where a child fine-tuned on another language holds {_share(control[i])}, and "
+      f"{_share(mass[i])} of its total {method} importance lies on the shared set, which is "
+      f"{_share(result.shared_density[i])} of the parameters: the reading that fine-tuning "
+      f"utilises a large number of the shared parameters {verdict}.", figure)
+
+
 def _pruning_json(result: pruning_lib.Pruning) -> dict[str, Any]:
   return {**dataclasses.asdict(result),
           "damage": {str(k): {control: result.damage(k, control)
@@ -372,14 +486,18 @@ def _shift_section(report: _Report, results: Sequence[shift_lib.Shift], focus: f
 
 def write(out_dir: str | os.PathLike, *, overlaps: Sequence[overlap_lib.Overlap] = (),
           pruning: pruning_lib.Pruning | None = None, shifts: Sequence[shift_lib.Shift] = (),
+          seeds: overlap_lib.Seeds | None = None,
+          finetune: finetune_lib.FinetuneImportance | None = None,
           focus: float | None = None, meta: Mapping[str, Any] | None = None,
           title: str = "Parameter-sharing analysis") -> epath.Path:
   """Writes the report of the given results under `out_dir`; returns the markdown's path.
 
-  `meta` (JSON-able: model, checkpoints, data split, timings...) heads the JSON and the markdown.
+  `seeds` is set beside the polyglot setting's overlap of its method (`overlap.POLYGLOT`), when
+  `overlaps` hold it. `meta` (JSON-able: model, checkpoints, data split, timings...) heads the
+  JSON and the markdown.
   """
-  fractions = sorted({k for r in [*overlaps, *shifts, *([pruning] if pruning else [])]
-                      for k in r.fractions})
+  results = [*overlaps, *shifts, *(r for r in (pruning, seeds, finetune) if r is not None)]
+  fractions = sorted({k for r in results for k in r.fractions})
   if not fractions:
     raise errors.UserError("nothing to report: no overlap, pruning or shift results")
   focus = default_focus(fractions) if focus is None else masks_lib.check_fractions([focus])[0]
@@ -392,14 +510,26 @@ def write(out_dir: str | os.PathLike, *, overlaps: Sequence[overlap_lib.Overlap]
   for result in overlaps:
     _overlap_section(report, result, focus)
   _settings_section(report, overlaps, focus)
+  polyglot = None if seeds is None else next(
+      (r for r in overlaps if (r.setting, r.method) == (overlap_lib.POLYGLOT, seeds.method)), None)
+  if seeds is not None:
+    _seeds_section(report, seeds, polyglot, focus)
+  elif any(r.setting == overlap_lib.MONO for r in overlaps):
+    report.lines += ["The monolingual models are of one seed, so their overlap includes what "
+                     "starting from the same parameters gives; monolingual runs of other seeds "
+                     "separate it (README, \"The parameter-sharing analysis\").", ""]
   if pruning is not None:
     _pruning_section(report, pruning, focus)
   if shifts:
     _shift_section(report, shifts, focus)
+  if finetune is not None:
+    _finetune_section(report, finetune, focus)
   report.lines += ["## Tables", "", *[f"* [{name}]({name})" for name in report.tables], ""]
   numbers = {"meta": meta, "focus": focus, "overlap": [_overlap_json(r) for r in overlaps],
+             "mono_seeds": None if seeds is None else _seeds_json(seeds, polyglot),
              "pruning": None if pruning is None else _pruning_json(pruning),
-             "shift": [dataclasses.asdict(r) for r in shifts]}
+             "shift": [dataclasses.asdict(r) for r in shifts],
+             "finetune_importance": None if finetune is None else _finetune_json(finetune)}
   (report.dir / JSON_FILE).write_text(json.dumps(jsonable(numbers), indent=1) + "\n")
   markdown = report.dir / MARKDOWN_FILE
   markdown.write_text("\n".join(report.lines))

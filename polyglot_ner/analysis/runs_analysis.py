@@ -5,16 +5,21 @@ a polyglot run, the monolingual runs of its languages and the polyglot run's fin
 The runs are found by what their checkpoints say, not by their folder names: every folder below
 the workdir holding `checkpoints/` is a run, whose meta gives its languages, model kind, seed and
 parent (`polyglot_ner.train.lineage`). The experiment's languages, model kind and first seed come
-from its `config.json` or `results.json` when present (else: the run on the most languages). Then:
+from its `config.json` or `results.json` when present (else: the run on the most languages). Then,
+of the experiment's model kind:
 
-  polyglot   the run on all the languages, trained from scratch
-  mono       a run on one of them, trained from scratch
+  polyglot   the run on all the languages, trained from scratch, of the analysed seed
+  mono       a run on one of them, trained from scratch, of any seed (the analysed seed's are the
+             baseline of the polyglot overlap; every seed's, the seeds baseline)
   children   a run on one of them fine-tuned from the polyglot run
 
-The polyglot run's importance on each language's `split`, its overlap, pruning (scored on the
-same sentences) and each child's shift, and the monolingual runs' overlap as a baseline, go
-through `pipeline.analyze`. A single run workdir (or checkpoint path) gets importance, overlap and
-pruning for its own languages.
+Monolingual runs of more seeds come from the experiment's `seeds=`, or from a second experiment
+of the same config with `--config.stages=mono` and other seeds in a folder below the workdir
+(README, "The parameter-sharing analysis"). The polyglot run's importance on each language's
+`split`, its overlap, pruning (scored on the same sentences), each child's shift and own
+importance, and the monolingual runs' overlap as baselines, go through `pipeline.analyze`. A
+single run workdir (or checkpoint path) gets importance, overlap and pruning for its own
+languages.
 """
 
 from __future__ import annotations
@@ -27,7 +32,6 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from etils import epath
-import jax
 
 from polyglot_ner import errors
 from polyglot_ner import runs as runs_lib
@@ -60,7 +64,7 @@ class Found:
 
   languages: tuple[str, ...]
   polyglot: epath.Path  # a run workdir or checkpoint path
-  mono: dict[str, epath.Path]
+  mono: dict[int, dict[str, epath.Path]]  # {seed: {language: run}}, the polyglot run's seed first
   children: dict[str, epath.Path]
 
 
@@ -151,21 +155,24 @@ def find_runs(workdir: str | os.PathLike, *, run_seed: int | None = None) -> Fou
     languages, model_kind = candidates[0].languages, candidates[0].model_kind
     seeds = sorted({info.seed for info in candidates})
   seed = seeds[0] if run_seed is None else run_seed
-  infos = [info for info in infos if info.model_kind == model_kind and info.seed == seed]
+  infos = [info for info in infos if info.model_kind == model_kind]
   scratch = [info for info in infos if not info.parent]
-  polyglot = _one([i for i in scratch if set(i.languages) == set(languages)],
+  polyglot = _one([i for i in scratch if set(i.languages) == set(languages) and i.seed == seed],
                   f"{model_kind} polyglot runs of seed {seed} on {'+'.join(languages)}", path)
   if polyglot is None:
     raise errors.UserError(f"{os.fspath(workdir)} holds no {model_kind} polyglot run of seed "
                            f"{seed} on {'+'.join(languages)} (with a checkpoint)")
   mono, children = {}, {}
+  for mono_seed in sorted({i.seed for i in scratch}, key=lambda s: (s != seed, s)):
+    for lang in languages:
+      one = _one([i for i in scratch if i.languages == (lang,) and i.seed == mono_seed],
+                 f"{model_kind} monolingual runs of seed {mono_seed} on {lang}", path)
+      if one is not None:
+        mono.setdefault(mono_seed, {})[lang] = one.workdir
   for lang in languages:
-    one = _one([i for i in scratch if i.languages == (lang,)],
-               f"{model_kind} monolingual runs of seed {seed} on {lang}", path)
-    child = _one([i for i in infos if i.languages == (lang,) and _is_parent(i, polyglot)],
+    child = _one([i for i in infos if i.languages == (lang,) and i.seed == seed
+                  and _is_parent(i, polyglot)],
                  f"fine-tuned children on {lang} of {polyglot.workdir}", path)
-    if one is not None:
-      mono[lang] = one.workdir
     if child is not None:
       children[lang] = child.workdir
   return Found(languages, polyglot.workdir, mono, children)
@@ -206,29 +213,37 @@ def analyze(workdir: str | os.PathLike, output: str | os.PathLike | None = None,
   def examples(run: runs_lib.Run, lang: str) -> examples_lib.Examples:
     return run.examples(run.sentences(lang, split, **subset), lang, chunk_size)
 
+  def models(paths: dict[str, epath.Path], what: str
+             ) -> tuple[dict[str, importance_lib.Model], dict[str, examples_lib.Examples]]:
+    """The runs {language: path} as importance models and their examples of that language."""
+    runs = {}
+    for lang, path in paths.items():
+      say(f"  {what} {lang}: {shown(path)}", flush=True)
+      runs[lang] = runs_lib.load(path)
+    return ({lang: run.importance_model() for lang, run in runs.items()},
+            {lang: examples(run, lang) for lang, run in runs.items()})
+
   data = {lang: examples(polyglot, lang) for lang in found.languages}
   mono, mono_data = {}, {}
-  for lang, path in found.mono.items():
-    say(f"  monolingual {lang}: {shown(path)}", flush=True)
-    run = runs_lib.load(path)
-    mono[lang], mono_data[lang] = run.importance_model(), examples(run, lang)
-  children = {}
-  for lang, path in found.children.items():
-    say(f"  fine-tuned on {lang}: {shown(path)}", flush=True)
-    children[lang] = jax.device_get(runs_lib.load(path).params)
+  for mono_seed, paths in found.mono.items():
+    mono[mono_seed], mono_data[mono_seed] = models(paths, f"monolingual, seed {mono_seed},")
+  children, children_data = models(found.children, "fine-tuned on")
   score = polyglot.scorer(split, found.languages, **subset) if pruning else None
   meta = {"workdir": os.fspath(root),
           "analysed run": f"{shown(found.polyglot)} ({polyglot.checkpoint} step {polyglot.step})",
           "model kind": polyglot.config.model_kind, "split": split,
+          "Fisher example": polyglot.kind.row_likelihood,
           "sentences per language": {lang: len(d) for lang, d in data.items()},
-          "monolingual runs": {lang: shown(p) for lang, p in found.mono.items()},
+          "examples per language": {lang: d.num_examples for lang, d in data.items()},
+          "monolingual runs": {f"seed {s} {lang}": shown(p) for s, paths in found.mono.items()
+                               for lang, p in paths.items()},
           "fine-tuned runs": {lang: shown(p) for lang, p in found.children.items()}}
   result = pipeline.analyze(
       os.fspath(output), polyglot.importance_model(), data, methods=methods,
       fractions=fractions, num_samples=num_samples, score=score,
-      pruning_fractions=pruning_fractions, mono=mono or None, mono_data=mono_data,
-      children=children or None, shift_measure=shift_measure, focus=focus, seed=seed,
-      mesh=polyglot.mesh, progress=progress, totals={lang: len(d) for lang, d in data.items()},
-      chunk_rows=chunk_size, meta=meta)
+      pruning_fractions=pruning_fractions, mono=mono, mono_data=mono_data,
+      children=children, children_data=children_data, shift_measure=shift_measure, focus=focus,
+      seed=seed, mesh=polyglot.mesh, progress=progress,
+      totals={lang: d.num_examples for lang, d in data.items()}, chunk_rows=chunk_size, meta=meta)
   say(f"wrote {result.report} in {time.perf_counter() - started:.0f} s", flush=True)
   return result

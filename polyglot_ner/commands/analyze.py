@@ -4,9 +4,10 @@ and which ones fine-tuning moves (the paper's analysis, `polyglot_ner.analysis`)
   polyglot-ner analyze --workdir runs/exp [--output DIR] [--split dev] [--methods fisher,taylor]
       [--fractions 0.01,0.05] [--pruning_fractions ...] [--max_sentences N] [--seed 0]
 
-`--workdir` is an experiment's workdir (its polyglot run, the monolingual runs as a baseline and
-the fine-tuned children, found from their checkpoints) or one run's workdir or checkpoint
-(importance, overlap and pruning on its own languages). Writes analysis.md (each finding in one
+`--workdir` is an experiment's workdir (its polyglot run, the monolingual runs of every seed as
+baselines and the fine-tuned children, whose shift and own importance are compared with the
+parent's, found from their checkpoints below it) or one run's workdir or checkpoint (importance,
+overlap and pruning on its own languages). Any model kind. Writes analysis.md (each finding in one
 sentence next to its figure), analysis.json, one CSV per table and PNG figures to `--output`
 (default <workdir>/analysis).
 """

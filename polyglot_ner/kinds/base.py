@@ -129,6 +129,13 @@ class Kind(abc.ABC):
   def predict(self, params: Params, batch: Batch) -> Any:
     """The model's prediction of every row: a pytree of arrays with leading axis B."""
 
+  @property
+  @abc.abstractmethod
+  def row_likelihood(self) -> str:
+    """In words, what a row of `eval_batches` is and what its log-likelihood (minus `loss` times
+    its weight) is: the example whose gradient the analysis's Fisher squares, which its report
+    names."""
+
   # Host side.
 
   @abc.abstractmethod

@@ -10,13 +10,23 @@ from polyglot_ner.analysis import examples
 from polyglot_ner.data import conll
 
 
+class Batches(list):
+  """Re-iterable batches with each row's sentence (-1: padding), as `EvalData` has them."""
+
+  indices: list[np.ndarray]
+
+
 class WideKind:
   """Batches with keys of their own: `table` [S*2, W] holds two rows per block (a row's block:
   its sentence number in both rows), W the batch's width bucket (2 or 4)."""
 
   def eval_batches(self, sentences, *, lang, batch_size, num_shards):
     assert num_shards == batch_size  # one block per row: what the examples ask for
-    return list(self._batches(sentences, lang, batch_size))  # re-iterable, as EvalData is
+    batches = Batches(self._batches(sentences, lang, batch_size))
+    batches.indices = [np.where(np.arange(batch_size) < len(sentences) - start,
+                                start + np.arange(batch_size), -1)
+                       for start in range(0, len(sentences), batch_size)]
+    return batches
 
   def _batches(self, sentences, lang, batch_size):
     for start in range(0, len(sentences), batch_size):
@@ -43,7 +53,7 @@ def test_examples_are_one_row_blocks_in_chunks_of_equal_shapes():
   lengths = [1, 2, 1, 3, 4, 2, 1]  # batches of 3: widths 2, 4, 2 (the last one short)
   data = examples.Examples(WideKind(), [sentence(n) for n in lengths], lang=1, chunk_size=3)
   chunks = list(data)
-  assert len(data) == 7 and [len(c["lengths"]) for c in chunks] == [3, 3, 1]
+  assert len(data) == data.num_examples == 7 and [len(c["lengths"]) for c in chunks] == [3, 3, 1]
   assert [c["table"].shape[1:] for c in chunks] == [(2, 2), (2, 4), (2, 2)]
   numbers = np.concatenate([c["table"][:, 0, 0] for c in chunks])
   assert numbers.tolist() == list(range(7))  # every sentence once, padding rows dropped

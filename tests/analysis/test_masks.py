@@ -1,5 +1,5 @@
 """Top-k masks and their overlap: exact counts, deterministic ties, brute-force statistics,
-self-overlap 1 and the random-ranking baseline."""
+self-overlap 1, the random-ranking baseline and the seeds baseline's pairs."""
 
 import itertools
 import math
@@ -104,3 +104,24 @@ def test_random_rankings_overlap_as_the_closed_form_says():
   assert math.isclose(result.expected(0.1).jaccard[0, 1], 0.1 / 1.9)
   # Per tensor, the chance Jaccard given densities q is q / (2 - q) for equal densities.
   assert math.isclose(overlap.chance_jaccard(0.2, 0.2), 0.2 / 1.8)
+
+
+def test_seeds_pairs_are_grouped_by_what_two_runs_share():
+  rng = np.random.default_rng(3)
+  runs = (("aa", 0), ("bb", 0), ("aa", 1), ("bb", 2))
+  scores = {run: rng.random(20) for run in runs}
+  result = overlap.seeds({run: tree(v) for run, v in scores.items()}, (0.25, 0.5))
+  assert result.pairs("same_language") == [(0, 2), (1, 3)]
+  assert result.pairs("same_seed") == [(0, 1)]
+  assert result.pairs("neither") == [(0, 3), (1, 2), (2, 3)]
+  layout = layout_lib.Layout.of(tree(scores[runs[0]]))
+  for i, k in enumerate(result.fractions):
+    sets = [set(np.flatnonzero(masks.top_k(layout.vector(tree(scores[run])), [k])[0]))
+            for run in runs]
+    for a, b in itertools.combinations(range(4), 2):
+      assert result.jaccard[i, a, b] == pytest.approx(
+          len(sets[a] & sets[b]) / len(sets[a] | sets[b]))
+    assert result.mean("neither")[i] == pytest.approx(
+        np.mean([result.jaccard[i, a, b] for a, b in result.pairs("neither")]))
+  with pytest.raises(errors.UserError, match="two or more"):
+    overlap.seeds({("aa", 0): tree(scores[runs[0]])}, (0.5,))

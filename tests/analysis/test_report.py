@@ -30,14 +30,18 @@ def test_analyze_writes_every_number_table_and_figure(tagger, tmp_path):
       str(tmp_path), importance.Model(params, tagger.loss, tagger.sample), data,
       methods=("taylor_abs",), fractions=(0.05, 0.1, 0.3),
       score=score, pruning_fractions=(0.3,), progress=False,
-      mono={lang: importance.Model(tagger.params(seed=20 + j), tagger.loss)
-            for j, lang in enumerate(languages[:2])},
-      children={lang: nudge(30 + j) for j, lang in enumerate(languages)},
+      mono={seed: {lang: importance.Model(tagger.params(seed=20 + 10 * seed + j), tagger.loss)
+                   for j, lang in enumerate(languages[:3 - seed])} for seed in (1, 0)},
+      children={lang: importance.Model(nudge(30 + j), tagger.loss)
+                for j, lang in enumerate(languages)},
       meta={"model": "tiny tagger"})
 
   assert [(o.setting, o.method) for o in result.overlaps] == [("polyglot", "taylor_abs"),
                                                                ("mono", "taylor_abs")]
-  assert list(result.importances["mono"]) == ["aa", "bb"]
+  assert list(result.importances["mono"]) == ["aa", "bb"]  # the first seed's: seed 1
+  assert list(result.importances["mono_seed0"]) == list(languages)
+  assert result.seeds.runs == (("aa", 1), ("bb", 1), ("aa", 0), ("bb", 0), ("cc", 0))
+  assert list(result.importances["finetuned"]) == list(languages)
   numbers = json.loads((tmp_path / report.JSON_FILE).read_text())
   assert numbers["focus"] == 0.1 and numbers["meta"]["model"] == "tiny tagger"
   assert numbers["meta"]["languages"] == list(languages)
@@ -47,6 +51,11 @@ def test_analyze_writes_every_number_table_and_figure(tagger, tmp_path):
   assert len(numbers["pruning"]["rows"]) == 2 * 3 + 1  # one fraction: the figures show it
   assert np.allclose(numbers["pruning"]["damage"]["0.3"]["important"], result.pruning.damage(0.3))
   assert [s["child"] for s in numbers["shift"]] == list(languages)
+  assert numbers["mono_seeds"]["baseline"] == "neither"
+  assert numbers["mono_seeds"]["polyglot_mean_jaccard"][1] == pytest.approx(
+      result.overlaps[0].observed[1].mean_jaccard)
+  assert numbers["finetune_importance"]["references"] == [*languages, "shared by all"]
+  assert len(numbers["finetune_importance"]["holds"]) == 3
 
   markdown = (tmp_path / report.MARKDOWN_FILE).read_text()
   figures = re.findall(r"!\[[^]]*\]\(([^)]+)\)", markdown)
@@ -54,19 +63,22 @@ def test_analyze_writes_every_number_table_and_figure(tagger, tmp_path):
       "jaccard_polyglot_taylor_abs.png", "sharing_polyglot_taylor_abs.png",
       "tensors_polyglot_taylor_abs.png", "jaccard_mono_taylor_abs.png",
       "sharing_mono_taylor_abs.png", "tensors_mono_taylor_abs.png", "settings_taylor_abs.png",
-      "pruning_damage.png", "pruning_curves.png", "shift_overlap.png", "shift_shared.png",
-      "shift_tensors.png"}
+      "seeds_taylor_abs.png", "pruning_damage.png", "pruning_curves.png", "shift_overlap.png",
+      "shift_shared.png", "shift_tensors.png", "finetune_importance.png"}
   for figure in figures:
     assert (tmp_path / figure).read_bytes()[:4] == b"\x89PNG"
   assert "nan" not in markdown.lower()
   assert "top 30% parameters drops" in markdown and "top 10% by taylor_abs" in markdown
+  assert "across languages and seeds" in markdown
+  assert "the reading that fine-tuning utilises a large number of the shared parameters" in markdown
   paragraphs = markdown.split("\n\n")
   for before, paragraph in zip(paragraphs, paragraphs[1:]):  # a finding in one sentence, then
     if paragraph.startswith("!["):                          # its figure
       assert before.endswith(".") and "\n" not in before, before
   tables = re.findall(r"\* \[([^]]+\.csv)\]", markdown)
   assert {"pruning.csv", "shift.csv", "shift_tensors.csv", "jaccard_mono_taylor_abs.csv",
-          "sharing_global_polyglot_taylor_abs.csv"} <= set(tables)
+          "sharing_global_polyglot_taylor_abs.csv", "seeds_taylor_abs.csv",
+          "finetune_importance.csv"} <= set(tables)
   assert all((tmp_path / table).exists() for table in tables)
   with open(tmp_path / "pruning.csv") as f:
     rows = list(csv.DictReader(f))

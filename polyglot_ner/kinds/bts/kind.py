@@ -39,6 +39,12 @@ class Kind(base.Kind, base.ScoresEntities):
     return {"types": self.label_map.types}
 
   @property
+  def row_likelihood(self) -> str:
+    return (f"a {self.module.window}-byte window of the split's byte stream, one every "
+            f"{self.config.data.eval_stride} bytes; its log-likelihood: the teacher-forced "
+            "decoder's of its gold span tokens (start, length, type, ..., STOP)")
+
+  @property
   def vocabulary(self) -> windows.Vocabulary:
     """The decoder's tokens (from the label map's types and the window)."""
     return windows.Vocabulary(self.label_map.types, self.module.window)

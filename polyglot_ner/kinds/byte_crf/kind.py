@@ -29,6 +29,9 @@ class Kind(base.Kind, base.StructuredOutput, base.SamplesTags, base.ScoresEntiti
   module_class = model.ByteCRF
   label_fields = ("labels",)
 
+  row_likelihood = ("a sentence; its log-likelihood: the linear-chain CRF's of its gold IOB2 "
+                    "tags")
+
   def module_args(self) -> dict[str, Any]:
     return {"labels": self.label_map.tags}
 

@@ -39,6 +39,9 @@ class Kind(base.Kind, base.ScoresEntities):
 
   module_class = model.CharNER
   label_fields = ("num_classes",)
+  row_likelihood = ("a sentence; its log-likelihood: the sum over its bytes of each byte's gold "
+                    "class log-probability, the whole sentence's (training's loss is its mean per "
+                    "byte)")
 
   def __init__(self, config: ml_collections.ConfigDict, label_map: labels_lib.LabelMap):
     super().__init__(config, label_map)
