@@ -13,10 +13,9 @@ configs are created per call (the available languages depend on the data root), 
 "Using custom data configuration" once per builder. TFDS's write-time shuffling is disabled, so
 records keep the plain reader's file order.
 
-`load_records` serves a split as `Sentence`s: through the cache with `use_tfds=True`, straight from
-`corpora.load_split` otherwise. The TFDS path asks the data source for raw serialised records and
-parses the `tf.train.Example` protos directly, which is several times faster than TFDS's generic
-NumPy decoding of every feature (two to three times faster on CoNLL-2003 en train).
+`read_split` serves a built split as `Sentence`s: it asks the data source for raw serialised records
+and parses the `tf.train.Example` protos directly, which is several times faster than TFDS's
+generic NumPy decoding of every feature (two to three times faster on CoNLL-2003 en train).
 
 `prepare` writes these datasets into a prepared data root (`polyglot-ner data prepare`, the layout
 in `polyglot_ner.data.prepared`), which `corpora` then reads through `read_dataset`: the same
@@ -33,7 +32,7 @@ import os
 import pathlib
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from etils import epath
@@ -44,7 +43,6 @@ from polyglot_ner import errors
 from polyglot_ner.data import conll
 from polyglot_ner.data import corpora
 from polyglot_ner.data import prepared
-from polyglot_ner.data import tags as tags_lib
 
 
 def config_name(name: str) -> str:
@@ -102,27 +100,6 @@ def build(name: str, root: str | os.PathLike | None, cache_dir: str | os.PathLik
   builder = CorpusBuilder(corpus=name, root=root, data_dir=cache_dir)
   builder.download_and_prepare()
   return builder
-
-
-def load_records(name: str, split: str, root: str | os.PathLike | None = None,
-                 cache_dir: str | os.PathLike | None = None, use_tfds: bool = True, *,
-                 type_map: Mapping[str, str] | None = None) -> list[conll.Sentence]:
-  """One split of one language as `Sentence`s, from the TFDS cache or (use_tfds=False) the files.
-
-  Both paths return the same records; `type_map` is applied as in `corpora.load_split`.
-  """
-  if not use_tfds:
-    return corpora.load_split(name, split, root, type_map=type_map)
-  if cache_dir is None:
-    raise ValueError("load_records(use_tfds=True) needs cache_dir (config data.tfds_dir)")
-  builder = build(name, root, cache_dir)
-  if split not in builder.info.splits:
-    raise ValueError(f"{name} has no {split!r} split; built splits: {sorted(builder.info.splits)}")
-  sentences = read_split(builder, split)
-  if type_map:
-    return [conll.Sentence(s.tokens, tuple(tags_lib.map_types(s.tags, type_map)))
-            for s in sentences]
-  return sentences
 
 
 def read_split(builder: tfds.core.DatasetBuilder, split: str) -> list[conll.Sentence]:

@@ -20,10 +20,9 @@ def cache_dir(tmp_path_factory):
 
 @pytest.mark.parametrize("name", ["demo/aa", "wikiann/sw"])
 def test_round_trip_equals_plain_reader(name, data_root, cache_dir):
+  builder = tfds_builder.build(name, data_root, cache_dir)
   for split in corpora.SPLITS:
-    records = tfds_builder.load_records(name, split, data_root, cache_dir)
-    assert records == corpora.load_split(name, split, data_root)
-    assert records == tfds_builder.load_records(name, split, data_root, use_tfds=False)
+    assert tfds_builder.read_split(builder, split) == corpora.load_split(name, split, data_root)
   assert "tensorflow" not in sys.modules
 
 
@@ -41,20 +40,6 @@ def test_cache_is_built_once_and_served_by_as_data_source(data_root, cache_dir):
   assert [t.decode() for t in source[0]["tokens"]] == list(first.tokens)
   assert [t.decode() for t in source[0]["tags"]] == list(first.tags)
   assert "tensorflow" not in sys.modules
-
-
-def test_type_map_applies_on_both_paths(cache_dir):
-  type_map = {"PER": "O", "LOC": "PLACE"}
-  records = tfds_builder.load_records("demo/aa", "dev", cache_dir=cache_dir, type_map=type_map)
-  assert records == corpora.load_split("demo/aa", "dev", type_map=type_map)
-  assert not any(tag.endswith(("PER", "LOC")) for s in records for tag in s.tags)
-
-
-def test_missing_split_and_cache_dir_are_clear_errors(data_root, tmp_path):
-  with pytest.raises(ValueError, match="cache_dir"):
-    tfds_builder.load_records("demo/aa", "train")
-  with pytest.raises(ValueError, match=r"conll2003/de has no 'train' split"):
-    tfds_builder.load_records("conll2003/de", "train", data_root, tmp_path)
 
 
 def test_config_names():
