@@ -216,15 +216,14 @@ class Run:
     """Per sentence: its IOB2 tags (those `tag` gives) and the probability of each of its
     entities. Long sentences go in batches of as few rows as the mesh allows (a kind whose rows
     are windows keeps its batches), short ones in batches of `batch_size` rows at most, fitted
-    to their number (a power of two of rows)."""
+    to their number and length (`Kind.eval_batches`' `fitted`)."""
     kind = kinds_base.require(self.kind, kinds_base.ScoresEntities, "run.entities")
     sentences = _sentences(sentences, "run.entities")
     result: list[tuple[list[str], list[float]]] = [([], [])] * len(sentences)
     for group, long in entities_lib.length_groups(sentences, self.kind.windowed):
-      rows = entities_lib.fitted_rows(1 if long else len(group), self.mesh.size,
-                                      batch_size or self.config.eval_batch_size)
+      rows = self.mesh.size if long else batch_size or self.config.eval_batch_size
       data, outputs = self._outputs(kind.predict_entities, [sentences[i] for i in group], lang,
-                                    batch_size=rows)
+                                    batch_size=rows, fitted=True)
       for index, scored in zip(group, kind.entity_scores(data, outputs)):
         result[index] = scored
     return result
@@ -361,12 +360,14 @@ class Run:
     return getattr(kind, name)
 
   def _outputs(self, function: Callable[..., Any], sentences: Sequence[conll.Sentence],
-               lang: str | None, args: tuple = (), batch_size: int | None = None
-               ) -> tuple[kinds_base.EvalData, list[Any]]:
-    """The sentences' batches and `function(params, batch, *args)` (rows first) of each."""
+               lang: str | None, args: tuple = (), batch_size: int | None = None,
+               fitted: bool = False) -> tuple[kinds_base.EvalData, list[Any]]:
+    """The sentences' batches (`fitted` as `Kind.eval_batches`) and `function(params, batch,
+    *args)` (rows first) of each."""
     tagger = self.tagger(batch_size)
     data = self.kind.eval_batches(list(sentences), lang=self.lang_id(lang),
-                                  batch_size=tagger.batch_size, num_shards=self.mesh.size)
+                                  batch_size=tagger.batch_size, num_shards=self.mesh.size,
+                                  fitted=fitted)
     if function not in self._steps:
       self._steps[function] = step_lib.make_predict_step(function, self.mesh)
     step = self._steps[function]

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from polyglot_ner.data import batches as batches_lib
 from polyglot_ner.data import corpora
 from polyglot_ner.data import labels
 from polyglot_ner.data import mixture
@@ -186,6 +187,30 @@ def test_eval_batches_cover_all_sentences_once_untruncated(languages, label_map)
     seen.append(indices_seen)
   assert sorted(seen[0]) == list(range(len(sentences))) and seen[0] == seen[1]
   assert len(eval_batches) == 10
+
+
+@pytest.mark.parametrize("num_shards", [1, 2])
+def test_fitted_eval_batches_keep_to_one_bucket_with_the_rows_they_need(languages, label_map,
+                                                                         num_shards):
+  """`fitted`: every sentence once, each batch's sentences from one length bucket (its shape's),
+  its rows the fewest that hold them (a power of two of shards), outputs back per sentence."""
+  sentences = languages["xx/a"]
+  data = word_batches.WordEvalBatches(sentences, label_map, batch_size=16, length_buckets=(8, 16),
+                                      num_shards=num_shards, fitted=True)
+  seen = []
+  for batch, indices in zip(data, data.indices):
+    _check_padding(batch, num_shards)
+    real = indices[indices >= 0]
+    width = batch["word_ids"].shape[1]
+    lengths = [len(sentences[i]) for i in real]
+    assert min(lengths) > max([b for b in data.length_buckets if b < width], default=0)
+    assert max(lengths) <= width and len(indices) == batches_lib.fitted_rows(len(real), num_shards, 16)
+    seen += real.tolist()
+  assert sorted(seen) == list(range(len(sentences)))
+  assert {len(i) for i in data.indices} > {16}  # some batches fitted below the batch size
+  tags = [batch["tags"] for batch in data]
+  assert [label_map.decode(t) for t in data.per_sentence(tags)] == [
+      list(s.tags) for s in sentences]
 
 
 def test_eval_batches_give_per_row_outputs_back_per_sentence(languages, label_map):
