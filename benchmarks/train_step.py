@@ -5,11 +5,11 @@ and the paper's config by default), each kind's `cpu` preset side by side with a
 One JSON line per preset: rows/s (sentences, or windows for Byte-to-Span) and their units/s
 (words or bytes) of the sharded train step over real batches (after every batch shape has been
 compiled once), compile time, peak host RSS and, where the backend reports it, peak device
-memory. With `--twin`, each preset that has a twin (`TWINS`) is timed `--repeats` times alternating
-with its twin, which trains the same number of steps on the same file at the preset's sizes, and a
-last line per preset gives ours / twin (the ratio of the medians). A twin needs torch, seqeval
-(and pytorch-crf for the byte CRF's), never project dependencies: `--twin-python` names an
-interpreter that has them; without them the twin is skipped with a line saying why.
+memory. With `--twin`, each preset that has a twin (`twins.TWINS`) is timed `--repeats` times
+alternating with its twin, which trains the same number of steps on the same file at the preset's
+sizes, and a last line per preset gives ours / twin (the ratio of the medians). `--twin-python`
+names an interpreter with the twins' modules (`twins.py`); without them the twin is skipped with a
+line saying why.
 
   python benchmarks/train_step.py                                  # both presets, CoNLL-2002 es
   python benchmarks/train_step.py --presets cpu,charner_cpu,bts_cpu --steps 40 --twin \\
@@ -23,19 +23,13 @@ The data root defaults to ../shared/data; without it, use `--langs demo/aa` (syn
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-import dataclasses
 import json
-import os
-import pathlib
 import resource
 import statistics
-import subprocess
 import sys
 import time
 
 import jax
-import ml_collections
 import numpy as np
 
 from polyglot_ner import config as config_lib
@@ -47,9 +41,9 @@ from polyglot_ner.train import host_memory
 from polyglot_ner.train import state as state_lib
 from polyglot_ner.train import step as step_lib
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-DEFAULT_ROOT = REPO.parent / "shared" / "data"
-PEERS = REPO.parent / "shared" / "peers"
+import twins  # benchmarks/twins.py, beside this script
+
+DEFAULT_ROOT = twins.REPO.parent / "shared" / "data"
 PRESETS = {  # name -> configs/ file and arg
     "cpu": "byte_crf.py:cpu", "paper": "byte_crf.py",
     "bts_cpu": "bts.py:cpu",
@@ -60,31 +54,6 @@ PRESETS = {  # name -> configs/ file and arg
 # What a batch row is and what its `lengths` count, per model kind.
 ROW_UNITS = {"byte_crf": ("sentences", "words"), "charner": ("sentences", "bytes"),
              "bts": ("windows", "bytes")}
-
-
-@dataclasses.dataclass(frozen=True)
-class Twin:
-  """A PyTorch twin of one preset: its script in `PEERS`, the modules it imports, the key of its
-  JSON line that holds rows/s, and its size flags from the preset's config."""
-
-  script: str
-  modules: str
-  rate_key: str
-  flags: Callable[[ml_collections.ConfigDict], dict[str, object]]
-
-
-TWINS = {
-    "cpu": Twin("torch_twin.py", "torch, torchcrf, seqeval", "train_sent_per_s", lambda c: {
-        "byte_layers": c.model.byte_layers, "byte_hidden": c.model.byte_hidden,
-        "byte_emb": c.model.byte_emb_dim, "max_bytes": c.data.max_word_bytes,
-        "word_hidden": c.model.word_hidden}),
-    "charner_cpu": Twin("charner_twin.py", "torch, seqeval", "train_sent_per_s", lambda c: {
-        "emb": c.model.emb_dim, "hidden": c.model.hidden, "layers": len(c.model.output_dropout),
-        "dropout": c.model.output_dropout[-1], "max_len": max(c.data.length_buckets)}),
-    "bts_cpu": Twin("bts_twin.py", "torch, seqeval", "train_windows_per_s", lambda c: {
-        "emb": c.model.byte_emb_dim, "hidden": c.model.hidden, "layers": c.model.num_layers,
-        "out_emb": c.model.output_emb_dim}),
-}
 
 
 def _peak_device_bytes() -> int | None:
@@ -156,20 +125,18 @@ class Bench:
 def measure_twin(preset: str, python: str, langs: list[str], root: str, steps: int,
                  batch_size: int | None) -> dict:
   """The preset's PyTorch twin trained for `steps` steps at the preset's sizes: its JSON line."""
-  twin = TWINS[preset]
-  script = PEERS / twin.script
-  check = subprocess.run([python, "-c", f"import {twin.modules}"], capture_output=True)
-  if check.returncode or len(langs) != 1 or not script.exists():
-    return {"benchmark": "train_step", "peer": script.stem, "preset": preset,
-            "skipped": f"needs {script}, one language, and {twin.modules} in {python}"}
+  twin = twins.TWINS[preset]
+  reason = "needs one language" if len(langs) != 1 else twins.unavailable(twin, python)
+  if reason:
+    return {"benchmark": "train_step", "peer": twin.script.removesuffix(".py"), "preset": preset,
+            "skipped": reason}
   config = config_lib.load_config(PRESETS[preset])
   flags = {**twin.flags(config), "batch": batch_size or config.batch_size,
            "lr": config.optimizer.learning_rate, "epochs": 1, "max_steps": steps,
-           "threads": len(os.sched_getaffinity(0))}
-  command = [python, str(script), str(corpora.split_path(langs[0], "train", root)),
-             str(corpora.split_path(langs[0], "dev", root))]
-  command += [arg for name, value in flags.items() for arg in (f"--{name}", str(value))]
-  result = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+           "threads": twins.threads()}
+  result = twins.run(python, twins.PEERS / twin.script,
+                     [str(corpora.split_path(langs[0], split, root)) for split in ("train", "dev")],
+                     flags)
   return {"benchmark": "train_step", "preset": preset, "langs": langs, **result}
 
 
@@ -184,7 +151,7 @@ def main(argv: list[str]) -> int:
   parser.add_argument("--batch-size", type=int, default=None,
                       help="global batch size (default: the preset's; the paper's is 128)")
   parser.add_argument("--twin", action="store_true",
-                      help=f"also time the PyTorch twins of {', '.join(TWINS)} at their sizes")
+                      help=f"also time the PyTorch twins of {', '.join(twins.TWINS)}")
   parser.add_argument("--twin-python", default=sys.executable,
                       help="a Python with torch, seqeval (and pytorch-crf) for the twins")
   parser.add_argument("--repeats", type=int, default=1,
@@ -195,19 +162,19 @@ def main(argv: list[str]) -> int:
     if preset not in PRESETS:
       parser.error(f"unknown preset {preset!r}; expected one of {sorted(PRESETS)}")
     bench = Bench(preset, langs, args.root, args.steps, args.batch_size)
-    with_twin = args.twin and preset in TWINS
-    ours, twins = [], []
+    with_twin = args.twin and preset in twins.TWINS
+    ours, twin_lines = [], []
     for _ in range(args.repeats):
       ours.append(bench.time())
       print(json.dumps(ours[-1]), flush=True)
       if with_twin:
-        twins.append(measure_twin(preset, args.twin_python, langs, args.root, args.steps,
-                                  args.batch_size))
-        print(json.dumps(twins[-1]), flush=True)
-    if with_twin and "skipped" not in twins[-1]:
+        twin_lines.append(measure_twin(preset, args.twin_python, langs, args.root, args.steps,
+                                       args.batch_size))
+        print(json.dumps(twin_lines[-1]), flush=True)
+    if with_twin and "skipped" not in twin_lines[-1]:
       unit = ROW_UNITS[bench.config.model_kind][0]
       ours_rate = statistics.median(line[f"{unit}_per_s"] for line in ours)
-      twin_rate = statistics.median(line[TWINS[preset].rate_key] for line in twins)
+      twin_rate = statistics.median(line[twins.TWINS[preset].rate_key] for line in twin_lines)
       print(json.dumps({"benchmark": "train_step_vs_twin", "preset": preset, "langs": langs,
                         "steps": args.steps, "repeats": args.repeats, "units": f"{unit}/s",
                         "ours": ours_rate, "twin": twin_rate,

@@ -53,7 +53,6 @@ from polyglot_ner.data import conll
 from polyglot_ner.data import corpora
 from polyglot_ner.data import labels as labels_lib
 from polyglot_ner.data import text as text_lib
-from polyglot_ner.data import tokenize as tokenize_lib
 from polyglot_ner.eval import entities as entities_lib
 from polyglot_ner.kinds import base as kinds_base
 from polyglot_ner.train import checkpoint as checkpoint_lib
@@ -200,12 +199,12 @@ class Run:
     if not isinstance(lines, Sequence) or not all(isinstance(line, str) for line in lines):
       raise errors.UserError(f"run.entities expects a str or a list of str (one line each), "
                              f"got {_shown(text)}")
-    spans = [tokenize_lib.tokens(line, tokenize) for line in lines]
-    for number, (line, line_spans) in enumerate(zip(lines, spans), 1):
-      for start, end in line_spans:  # as `tag_text` checks a line: its file, line and column
-        conll.check_token("<text>", number, start + 1, line[start:end])
-    scored = self.entity_scores([[line[a:b] for a, b in s] for line, s in zip(lines, spans)],
-                                lang, batch_size=batch_size)
+    # Checked as `tag_text` checks a line (its file, line and column), so not again as tokens.
+    spans = [text_lib.checked_spans(line, number, tokenize)
+             for number, line in enumerate(lines, 1)]
+    tokens = [tuple(line[a:b] for a, b in s) for line, s in zip(lines, spans)]
+    scored = self._entity_scores([conll.Sentence(t, ("O",) * len(t)) for t in tokens], lang,
+                                 batch_size)
     temperature = self.temperature if calibrated else 1.0
     found = [entities_lib.from_tags(line, s, tags, scores, temperature)
              for line, s, (tags, scores) in zip(lines, spans, scored)]
@@ -216,15 +215,18 @@ class Run:
     """Per sentence: its IOB2 tags (those `tag` gives) and the probability of each of its
     entities. Long sentences go in batches of as few rows as the mesh allows (a kind whose rows
     are windows keeps its batches), short ones in batches of `batch_size` rows at most, fitted
-    to their number (a power of two of rows)."""
+    to their number and length (`Kind.eval_batches`' `fitted`)."""
+    return self._entity_scores(_sentences(sentences, "run.entities"), lang, batch_size)
+
+  def _entity_scores(self, sentences: list[conll.Sentence], lang: str | None,
+                     batch_size: int | None) -> list[tuple[list[str], list[float]]]:
+    """`entity_scores` of checked sentences."""
     kind = kinds_base.require(self.kind, kinds_base.ScoresEntities, "run.entities")
-    sentences = _sentences(sentences, "run.entities")
     result: list[tuple[list[str], list[float]]] = [([], [])] * len(sentences)
     for group, long in entities_lib.length_groups(sentences, self.kind.windowed):
-      rows = entities_lib.fitted_rows(1 if long else len(group), self.mesh.size,
-                                      batch_size or self.config.eval_batch_size)
+      rows = self.mesh.size if long else batch_size or self.config.eval_batch_size
       data, outputs = self._outputs(kind.predict_entities, [sentences[i] for i in group], lang,
-                                    batch_size=rows)
+                                    batch_size=rows, fitted=True)
       for index, scored in zip(group, kind.entity_scores(data, outputs)):
         result[index] = scored
     return result
@@ -372,12 +374,14 @@ class Run:
     return getattr(kind, name)
 
   def _outputs(self, function: Callable[..., Any], sentences: Sequence[conll.Sentence],
-               lang: str | None, args: tuple = (), batch_size: int | None = None
-               ) -> tuple[kinds_base.EvalData, list[Any]]:
-    """The sentences' batches and `function(params, batch, *args)` (rows first) of each."""
+               lang: str | None, args: tuple = (), batch_size: int | None = None,
+               fitted: bool = False) -> tuple[kinds_base.EvalData, list[Any]]:
+    """The sentences' batches (`fitted` as `Kind.eval_batches`) and `function(params, batch,
+    *args)` (rows first) of each."""
     tagger = self.tagger(batch_size)
     data = self.kind.eval_batches(list(sentences), lang=self.lang_id(lang),
-                                  batch_size=tagger.batch_size, num_shards=self.mesh.size)
+                                  batch_size=tagger.batch_size, num_shards=self.mesh.size,
+                                  fitted=fitted)
     if function not in self._steps:
       self._steps[function] = step_lib.make_predict_step(function, self.mesh)
     step = self._steps[function]

@@ -55,6 +55,13 @@ def padded_rows(packed: Any, rows: np.ndarray, batch_size: int, num_shards: int
   return tuple(columns)
 
 
+def fitted_rows(count: int, num_shards: int, batch_size: int) -> int:
+  """Rows per batch for `count` rows of data: the fewest that hold them, rounded up to a power of
+  two of `num_shards` blocks (few compiled shapes), at most `batch_size`."""
+  blocks = -(-count // num_shards)
+  return min(batch_size, num_shards * 2 ** (blocks - 1).bit_length())
+
+
 def bucket_for(size: int, buckets: Sequence[int]) -> int:
   """The smallest bucket that holds `size`."""
   index = int(np.searchsorted(buckets, size))
@@ -196,6 +203,11 @@ class EvalBatches:
   Iterating yields the batches; `indices[i][r]` is the position in `sentences` of batch i's row r,
   or -1 for an empty padding row. Packing happens once, so iterating again (each evaluation) is
   cheap. `num_shards`, `packer`, `default_length_buckets` and `packing` as in `TrainBatches`.
+
+  Batches have `batch_size` rows, unless `fitted`: then no batch spans two length buckets and each
+  has the fewest rows that hold its sentences (`fitted_rows`), so that a batch pads its rows
+  neither to a longer sentence's bucket nor with empty rows. That compiles a few more shapes,
+  worth it where the batches are tagged once (`runs.Run.entities`) rather than every evaluation.
   """
 
   packer: Callable[..., Any]
@@ -203,7 +215,7 @@ class EvalBatches:
 
   def __init__(self, sentences: Sequence[conll.Sentence], label_map: labels_lib.LabelMap, *,
                batch_size: int, lang: int = 0, length_buckets: Sequence[int] | None = None,
-               num_shards: int = 1, **packing: Any):
+               num_shards: int = 1, fitted: bool = False, **packing: Any):
     if batch_size < 1:
       raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     check_num_shards(batch_size, num_shards)
@@ -214,16 +226,23 @@ class EvalBatches:
     self.length_buckets = eval_length_buckets(
         self.default_length_buckets if length_buckets is None else length_buckets, longest)
     order = np.argsort(self.packed.lengths, kind="stable")
-    self._rows = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
-    self.indices = [np.pad(rows, (0, batch_size - len(rows)), constant_values=-1)
-                    for rows in self._rows]
+    groups = [order]
+    if fitted:
+      bucket = np.searchsorted(self.length_buckets, self.packed.lengths[order])
+      groups = np.split(order, np.flatnonzero(np.diff(bucket)) + 1)
+    self._rows = [group[start:start + batch_size] for group in groups
+                  for start in range(0, len(group), batch_size)]
+    self._sizes = [fitted_rows(len(rows), num_shards, batch_size) if fitted else batch_size
+                   for rows in self._rows]
+    self.indices = [np.pad(rows, (0, size - len(rows)), constant_values=-1)
+                    for rows, size in zip(self._rows, self._sizes)]
 
   def __len__(self) -> int:
     return len(self._rows)
 
   def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
-    for rows in self._rows:
-      yield self.packed.batch(rows, self.batch_size, self.length_buckets, self.num_shards)
+    for rows, size in zip(self._rows, self._sizes):
+      yield self.packed.batch(rows, size, self.length_buckets, self.num_shards)
 
   def per_sentence(self, outputs: Sequence[Any], lengths: Sequence[int] | None = None,
                    axis: int | None = 0) -> list[Any]:

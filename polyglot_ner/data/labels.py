@@ -79,9 +79,9 @@ class LabelMap:
 
   def decode(self, ids: Iterable[int]) -> list[str]:
     """Ids -> tags."""
-    ids = [int(i) for i in np.asarray(ids).reshape(-1)]
-    bad = sorted({i for i in ids if not 0 <= i < len(self.tags)})
-    if bad:
+    ids = np.asarray(ids).reshape(-1).astype(np.int64).tolist()
+    if ids and not 0 <= min(ids) <= max(ids) < len(self.tags):
+      bad = sorted({i for i in ids if not 0 <= i < len(self.tags)})
       raise ValueError(f"ids {bad} out of range for a label map of {len(self.tags)} tags")
     return [self.tags[i] for i in ids]
 

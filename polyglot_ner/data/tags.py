@@ -80,10 +80,13 @@ def spans(tags: Sequence[str]) -> list[Span]:
   start = None
   prev_prefix, prev_type = OUTSIDE, None
   for i, tag in enumerate(tags):
-    if tag == OUTSIDE:
-      prefix, type_ = OUTSIDE, None
-    else:
-      prefix, type_ = tag[0], tag[2:]
+    if tag == OUTSIDE:  # most tags: an O ends the open chunk and starts none
+      if start is not None:
+        result.append((prev_type, start, i))
+        start = None
+      prev_prefix, prev_type = OUTSIDE, None
+      continue
+    prefix, type_ = tag[0], tag[2:]
     if start is not None and _chunk_ends(prev_prefix, prefix, prev_type, type_):
       result.append((prev_type, start, i))
       start = None

@@ -27,10 +27,19 @@ def split_sentences(text: str, source: str | os.PathLike = "<text>", tokenize: b
   """The tokens of each non-blank line of `text`; a bad token names `source`, line and column."""
   sentences = []
   for number, line in enumerate(text.split("\n"), 1):
-    tokens = []
-    for start, end in tokenize_lib.tokens(line, tokenize):
-      conll.check_token(source, number, start + 1, line[start:end])
-      tokens.append(line[start:end])
+    tokens = tuple(line[start:end] for start, end in checked_spans(line, number, tokenize, source))
     if tokens:
-      sentences.append(tuple(tokens))
+      sentences.append(tokens)
   return sentences
+
+
+def checked_spans(line: str, number: int, tokenize: bool, source: str | os.PathLike = "<text>"
+                  ) -> list[tokenize_lib.Span]:
+  """The spans of a line's tokens (`tokenize.tokens`), each token checked as a file's are
+  (`conll.check_token`: a bad one names `source`, line `number` and its column). A token never
+  holds whitespace, so only a NUL can make one bad: a line without one needs no check."""
+  spans = tokenize_lib.tokens(line, tokenize)
+  if "\0" in line:
+    for start, end in spans:
+      conll.check_token(source, number, start + 1, line[start:end])
+  return spans

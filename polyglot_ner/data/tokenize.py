@@ -12,7 +12,6 @@ token keeps its offsets: `line[start:end]` is the token.
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 
@@ -29,7 +28,6 @@ _CONLL = re.compile(r"""
 """, re.X)
 
 
-@functools.lru_cache(maxsize=65536)
 def _shape(char: str) -> str:
   """A character's class in the shape `_CONLL` reads (module docstring)."""
   if char.isspace():
@@ -42,6 +40,18 @@ def _shape(char: str) -> str:
   return char
 
 
+class _Shapes(dict):
+  """Code point -> `_shape`, filled as characters are met: a `str.translate` table that shapes a
+  line in one C loop (a line's text holds few distinct characters)."""
+
+  def __missing__(self, code: int) -> str:
+    shape = self[code] = _shape(chr(code))
+    return shape
+
+
+_SHAPES = _Shapes()
+
+
 def whitespace(line: str) -> list[Span]:
   """The tokens of `line` split at whitespace."""
   return [match.span() for match in _WHITESPACE.finditer(line)]
@@ -49,7 +59,7 @@ def whitespace(line: str) -> list[Span]:
 
 def conll_style(line: str) -> list[Span]:
   """The tokens of `line` split the way the CoNLL corpora are (module docstring)."""
-  shape = "".join(map(_shape, line))
+  shape = line.translate(_SHAPES)
   return [match.span() for match in _CONLL.finditer(shape)]
 
 

@@ -41,13 +41,6 @@ def length_groups(sentences: Sequence[conll.Sentence], windowed: bool
   return [(group, is_long) for group, is_long in ((short, False), (long, True)) if group]
 
 
-def fitted_rows(count: int, num_shards: int, batch_size: int) -> int:
-  """Rows per batch for `count` sentences: the fewest that hold them, rounded up to a power of
-  two of `num_shards` blocks (few compiled shapes), at most `batch_size`."""
-  blocks = -(-count // num_shards)
-  return min(batch_size, num_shards * 2 ** (blocks - 1).bit_length())
-
-
 def stored_temperature(workdir: Any, checkpoint: str, step: int) -> float:
   """The temperature `run.calibrate` stored for this checkpoint of a run, else 1."""
   path = epath.Path(workdir) / CALIBRATION_FILE

@@ -170,21 +170,18 @@ def _recurrence_bwd(forget_bias, residuals, cotangents):
 _recurrence.defvjp(_recurrence_fwd, _recurrence_bwd)
 
 
-def _scan(inputs: jax.Array, lengths: jax.Array, resets: jax.Array | None, kernel: jax.Array,
-          bias: jax.Array, forget_bias: float) -> tuple[jax.Array, Carry]:
-  """K independent LSTMs run forward in one scan: inputs [K, T, B, D] (already dropped out),
-  kernels [K, D + n, 4n], biases [K, 4n], resets [K, T, B] (zero the state before that step) or
-  None. Returns outputs [T, K, B, n] (zero past each length) and the state at each length.
+def _scan(projected: jax.Array, lengths: jax.Array, resets: jax.Array | None,
+          recurrent_kernel: jax.Array, forget_bias: float) -> tuple[jax.Array, Carry]:
+  """K independent LSTMs run forward in one scan: projected inputs [K, T, B, 4n] (`x @
+  kernel[:D] + bias` of inputs already dropped out), recurrent kernels [K, n, 4n], resets
+  [K, T, B] (zero the state before that step) or None. Returns outputs [T, K, B, n] (zero past
+  each length) and the state at each length.
 
-  Running the directions of a BiLSTM as K = 2 halves the sequential steps. The input
-  projections of all steps are one matrix product, leaving only `h @ kernel[D:]` in the loop.
+  Running the directions of a BiLSTM as K = 2 halves the sequential steps.
   """
-  in_features = inputs.shape[-1]
-  projected = (jnp.einsum("ktbd,kdg->ktbg", inputs, kernel[:, :in_features]) +
-               bias[:, None, None])
-  alive = (jnp.arange(inputs.shape[1])[:, None] < lengths[None, :])[:, None, :, None]
+  alive = (jnp.arange(projected.shape[1])[:, None] < lengths[None, :])[:, None, :, None]
   continues = None if resets is None else ~jnp.swapaxes(resets, 0, 1)[..., None]
-  return _recurrence(projected, kernel[:, in_features:], alive, continues, None, forget_bias)
+  return _recurrence(projected, recurrent_kernel, alive, continues, None, forget_bias)
 
 
 def recurrence(projected: jax.Array, recurrent_kernel: jax.Array, lengths: jax.Array | None,
@@ -222,6 +219,12 @@ class BiLSTM(nn.Module):
   (optional) splits rows into independent sequences: the state restarts wherever the segment id
   changes, in either direction, so words packed side by side in one row never see each other;
   the final states are then those of each row's last (fw) and first (bw) segment.
+
+  The inputs of all steps are projected with one matrix product, leaving only `h @ kernel[D:]`
+  in the loop. With `ids` [T, B], `inputs` is a table [U, D] and step t of row b reads its row
+  `ids[t, b]` (a byte's embedding, a distinct word's vector); `deterministic`, the table is
+  projected once and the steps gather their rows of the product, so the product costs the
+  table's rows rather than the steps (the same numbers: nothing is dropped).
   """
 
   features: int
@@ -231,18 +234,32 @@ class BiLSTM(nn.Module):
 
   @nn.compact
   def __call__(self, inputs: jax.Array, lengths: jax.Array, *, deterministic: bool,
-               segments: jax.Array | None = None) -> tuple[jax.Array, Carry, Carry]:
+               segments: jax.Array | None = None, ids: jax.Array | None = None
+               ) -> tuple[jax.Array, Carry, Carry]:
+    in_features = inputs.shape[-1]
     (fw_kernel, fw_bias), (bw_kernel, bw_bias) = (
-        _Params(self.features, name=name)(inputs.shape[-1]) for name in ("fw", "bw"))
-    both = jnp.stack([inputs, reverse_within_lengths(inputs, lengths)])
-    both = dropout_lib.Dropout(self.input_dropout, name="input_dropout")(
-        both, deterministic=deterministic)
+        _Params(self.features, name=name)(in_features) for name in ("fw", "bw"))
+    kernel, bias = jnp.stack([fw_kernel, bw_kernel]), jnp.stack([fw_bias, bw_bias])
+    if ids is not None and deterministic:
+      # One product for both directions, [U, 2 * 4n] row-major, read as [2U, 4n] (row 2u + k:
+      # direction k of table row u): XLA's CPU gather copies its rows fastest so.
+      table = inputs @ jnp.concatenate([fw_kernel[:in_features], bw_kernel[:in_features]], 1)
+      table = (table + jnp.concatenate([fw_bias, bw_bias])).reshape(-1, 4 * self.features)
+      order = jnp.stack([ids, reverse_within_lengths(ids, lengths)])
+      projected = jnp.take(table, 2 * order + jnp.arange(2)[:, None, None], axis=0, mode="clip")
+    else:
+      if ids is not None:
+        inputs = jnp.take(inputs, ids, axis=0)
+      both = jnp.stack([inputs, reverse_within_lengths(inputs, lengths)])
+      both = dropout_lib.Dropout(self.input_dropout, name="input_dropout")(
+          both, deterministic=deterministic)
+      projected = (jnp.einsum("ktbd,kdg->ktbg", both, kernel[:, :in_features]) +
+                   bias[:, None, None])
     resets = None
     if segments is not None:
       resets = jnp.stack([_segment_starts(segments),
                           _segment_starts(reverse_within_lengths(segments, lengths))])
-    outputs, (c, h) = _scan(both, lengths, resets, jnp.stack([fw_kernel, bw_kernel]),
-                            jnp.stack([fw_bias, bw_bias]),
+    outputs, (c, h) = _scan(projected, lengths, resets, kernel[:, in_features:],
                             TF_FORGET_BIAS if self.tf_forget_bias else 0.0)
     outputs = dropout_lib.Dropout(self.output_dropout, name="output_dropout")(
         outputs, deterministic=deterministic)
@@ -262,7 +279,8 @@ class StackedBiLSTMOutput(NamedTuple):
 class StackedBiLSTM(nn.Module):
   """TF's `stack_bidirectional_dynamic_rnn`: layer k+1 reads the fw ‖ bw outputs of layer k.
 
-  Parameters live under `layer_{k}/fw` and `layer_{k}/bw`.
+  Parameters live under `layer_{k}/fw` and `layer_{k}/bw`. `ids`: the first layer's, as
+  `BiLSTM`'s (its inputs a table).
   """
 
   features: int
@@ -273,13 +291,15 @@ class StackedBiLSTM(nn.Module):
 
   @nn.compact
   def __call__(self, inputs: jax.Array, lengths: jax.Array, *, deterministic: bool,
-               segments: jax.Array | None = None) -> StackedBiLSTMOutput:
+               segments: jax.Array | None = None, ids: jax.Array | None = None
+               ) -> StackedBiLSTMOutput:
     outputs, final_fw, final_bw = [], [], []
     for layer in range(self.num_layers):
       inputs, (_, fw_h), (_, bw_h) = BiLSTM(
           self.features, tf_forget_bias=self.tf_forget_bias, input_dropout=self.input_dropout,
           output_dropout=self.output_dropout, name=f"layer_{layer}")(
-              inputs, lengths, deterministic=deterministic, segments=segments)
+              inputs, lengths, deterministic=deterministic, segments=segments,
+              ids=ids if layer == 0 else None)
       outputs.append(inputs)
       final_fw.append(fw_h)
       final_bw.append(bw_h)

@@ -12,3 +12,7 @@ def test_bucket_helpers():
     batches.bucket_for(17, (8, 16))
   assert batches.eval_length_buckets((8, 128), 124) == (8, 128)
   assert batches.eval_length_buckets((8, 128), 1238) == (8, 128, 1280)
+
+
+def test_fitted_rows_are_few_shapes():
+  assert [batches.fitted_rows(n, 4, 512) for n in (1, 4, 5, 9, 3000)] == [4, 4, 8, 16, 512]

@@ -28,3 +28,15 @@ def test_encoding_and_bad_input(tmp_path):
   empty.write_text("\n \n")
   with pytest.raises(conll.ConllFormatError, match="no sentences"):
     text.read_sentences(empty)
+
+
+@pytest.mark.parametrize("tokenize", [True, False])
+def test_checked_spans_check_only_what_can_be_bad(tokenize):
+  """Tokens never hold whitespace (any Unicode space), so a NUL is all `conll.token_problem` can
+  find in one: lines without one skip the check, lines with one name it."""
+  spaces = [c for c in map(chr, range(0x3000 + 1)) if c.isspace()]
+  line = "a" + "b".join(spaces) + "Madrid.\u00a0(ONU)"
+  spans = text.checked_spans(line, 1, tokenize)
+  assert spans and not any(conll.token_problem(line[a:b]) for a, b in spans)
+  with pytest.raises(conll.ConllFormatError, match="<text>:3:7: token .* a NUL character"):
+    text.checked_spans("a b  x\x00y", 3, tokenize)

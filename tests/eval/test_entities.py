@@ -53,6 +53,3 @@ def test_correctness_is_exact_span_and_type():
       [["B-PER", "I-PER", "O", "B-LOC"]], [["B-PER", "O", "O", "B-LOC"]], [[0.7, 0.6]])
   assert scores.tolist() == [0.7, 0.6] and correct.tolist() == [False, True]
 
-
-def test_fitted_rows_are_few_shapes():
-  assert [entities.fitted_rows(n, 4, 512) for n in (1, 4, 5, 9, 3000)] == [4, 4, 8, 16, 512]

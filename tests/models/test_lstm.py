@@ -155,6 +155,26 @@ def test_segments_restart_the_state_in_both_directions():
   assert not np.any(packed[6:, 0])
 
 
+def test_inputs_from_a_table_by_ids_are_the_gathered_inputs():
+  """`ids` read a table's rows: the same outputs and states as the gathered inputs, projected
+  once per table row when deterministic (float error only), gathered first under dropout (the same
+  masks, bit for bit)."""
+  rng = np.random.default_rng(8)
+  table = jnp.asarray(rng.normal(size=(5, IN)), jnp.float32)
+  ids = jnp.asarray(rng.integers(0, 5, size=(6, 3)))
+  lengths = jnp.array([6, 2, 0])
+  model = lstm.StackedBiLSTM(HIDDEN, num_layers=2, input_dropout=0.3)
+  params = model.init(jax.random.key(0), table[ids], lengths, deterministic=True)
+  for deterministic, rngs in ((True, {}), (False, {"dropout": jax.random.key(1)})):
+    by_ids = model.apply(params, table, lengths, ids=ids, deterministic=deterministic, rngs=rngs)
+    gathered = model.apply(params, table[ids], lengths, deterministic=deterministic, rngs=rngs)
+    for a, b in zip(jax.tree.leaves(by_ids), jax.tree.leaves(gathered)):
+      if deterministic:
+        np.testing.assert_allclose(a, b, atol=1e-6)
+      else:
+        np.testing.assert_array_equal(a, b)
+
+
 def _autodiff_recurrence(projected, recurrent_kernel, alive, continues, initial, forget_bias):
   """`lstm._recurrence` as a plain scan, differentiated by JAX."""
   def step(carry, xs):

@@ -56,11 +56,11 @@ class Kind(base.Kind, base.ScoresEntities):
         span_buckets=self.config.data.span_buckets, num_shards=num_shards)
 
   def eval_batches(self, sentences: Sequence[conll.Sentence], *, lang: int, batch_size: int,
-                   num_shards: int) -> windows.WindowEvalBatches:
+                   num_shards: int, fitted: bool = False) -> windows.WindowEvalBatches:
     return windows.WindowEvalBatches(
         sentences, self.vocabulary, batch_size=batch_size, lang=lang,
         stride=self.config.data.eval_stride, span_buckets=self.config.data.span_buckets,
-        num_shards=num_shards)
+        num_shards=num_shards, fitted=fitted)
 
   def example_batch(self) -> dict[str, np.ndarray]:
     """One window of one byte, no spans."""

@@ -9,13 +9,15 @@ batches" contract: a dict of int32 arrays
   word_ids [B, T], lengths [B], tags [B, T], lang [B]
 
 Each batch carries a table of its distinct words, so that a byte encoder reads "de" once rather
-than at every occurrence and padding word slots cost nothing. The batch's B rows form `num_shards`
+than at every occurrence (and a word encoder projects its vector once) and padding word slots cost
+nothing. The batch's B rows form `num_shards`
 (S) equal blocks (one per device of a data-parallel mesh); each block has its own table of U rows
 (`word_bytes[s*U:(s+1)*U]`) and `word_ids` holds indices into the row's own block's table, so a
 device that receives one block of every array (sharding `P("data")`) holds a self-contained batch.
 Word slots past a sentence's length point at an empty table entry (byte length 0), and table rows
-past the distinct words are empty too. U is the block's number of word slots, B is fixed, T taken
-from `length_buckets` and W from `byte_buckets`, so `jit` sees only a few shapes. `pack_offsets`
+past the distinct words are empty too. U is a Heaps' law bound on the distinct words of the
+block's word slots (`table_rows`), B is fixed, T taken from `length_buckets` and W from
+`byte_buckets`, so `jit` sees only a few shapes. `pack_offsets`
 and `pack_lengths` say how each block's table words lie side by side in R rows of W bytes
 (`pack_words`), for a byte encoder that reads packed rows. Lengths are the source of truth;
 padding is 0 everywhere, and a last partial batch is filled with empty rows (length 0).
@@ -43,6 +45,10 @@ DEFAULT_MAX_WORD_BYTES = 64
 # (Heaps' law), and every CoNLL en / es / nl training batch (64 sentences, buckets 16 to 128 words,
 # words cut to 16 bytes) fits 37 * S**0.7 bytes; a batch that needs more doubles its rows.
 _PACKED_BYTES = (37.0, 0.7)
+# Table rows per block, by the same law: every CoNLL en / es / nl batch (train, dev and test, 32 to
+# 512 rows, words cut to 16 or 64 bytes) has at most 5.3 * S**0.7 distinct words, the empty one
+# included; a batch that has more doubles its rows, up to S.
+_TABLE_WORDS = (6.0, 0.7)
 
 
 class PackedSentences:
@@ -126,7 +132,8 @@ class PackedSentences:
     # Per block: its distinct word types (the padding type, the largest, sorts last) and ids.
     blocks = self.word_type[words].reshape(num_shards, -1)
     distinct, word_ids = zip(*(np.unique(block, return_inverse=True) for block in blocks))
-    table_types = np.full(blocks.shape, self.word_type[self.pad_word])
+    rows = table_rows(blocks.shape[1], max(map(len, distinct)))
+    table_types = np.full((num_shards, rows), self.word_type[self.pad_word])
     for block, types in enumerate(distinct):
       table_types[block, :len(types)] = types
     table_words = self.type_word[table_types.reshape(-1)]
@@ -147,6 +154,16 @@ class PackedSentences:
         "tags": self.tags[words],
         "lang": lang,
     }
+
+def table_rows(slots: int, distinct: int) -> int:
+  """The rows of a block's word table for `slots` word slots of which `distinct` (its most in any
+  block) are distinct: the Heaps' law bound (a multiple of 8, one shape per length bucket for
+  nearly every batch), doubled until they fit, at most `slots`."""
+  scale, power = _TABLE_WORDS
+  rows = 8 * math.ceil(scale * slots**power / 8)
+  while rows < distinct:
+    rows *= 2
+  return min(rows, slots)
 
 def packed_rows(slots: int, width: int) -> int:
   """The rows of `width` bytes a block of `slots` word slots packs its distinct words into (a

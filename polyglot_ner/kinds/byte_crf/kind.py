@@ -47,9 +47,9 @@ class Kind(base.Kind, base.StructuredOutput, base.SamplesTags, base.ScoresEntiti
         sort_window=self.config.data.sort_window, num_shards=num_shards, **self._bucketing())
 
   def eval_batches(self, sentences: Sequence[conll.Sentence], *, lang: int, batch_size: int,
-                   num_shards: int) -> batches.WordEvalBatches:
+                   num_shards: int, fitted: bool = False) -> batches.WordEvalBatches:
     return batches.WordEvalBatches(sentences, self.label_map, batch_size=batch_size, lang=lang,
-                                num_shards=num_shards, **self._bucketing())
+                                   num_shards=num_shards, fitted=fitted, **self._bucketing())
 
   def example_batch(self) -> dict[str, np.ndarray]:
     """One word of one byte per row."""

@@ -8,9 +8,11 @@ tag sequences. Dropout follows TF's DropoutWrapper on every LSTM cell: input and
 mask per step, training only.
 
 The byte encoder runs once over the batch's table of distinct words ([U, W] bytes, see
-`polyglot_ner.kinds.byte_crf.batches`) and the word vectors are gathered by `word_ids`; shapes are static,
-padding is handled by lengths alone (`word_byte_lengths` for bytes, `lengths` for words). Under
-dropout, the occurrences of a word in one batch share the byte encoder's dropout masks.
+`polyglot_ner.kinds.byte_crf.batches`) and the word encoder reads the word vectors by `word_ids`
+(at inference projecting each distinct word's vector once, `lstm.BiLSTM`'s `ids`; the byte
+encoder reads the byte embeddings alike); shapes are static, padding is handled by lengths alone
+(`word_byte_lengths` for bytes, `lengths` for words). Under dropout, the occurrences of a word in
+one batch share the byte encoder's dropout masks.
 
 Decoding keeps to valid IOB2 by default (Viterbi over the transitions `crf.allowed_transitions`
 permits: no I-X first or after O or another type); training is unconstrained, as in the paper.
@@ -110,7 +112,8 @@ class ByteCRF(nn.Module):
     self.crf = crf_lib.CRF(self.num_tags, use_start_end=self.crf_start_end, method=self.crf_method)
 
   def word_vectors(self, batch: Batch, *, train: bool) -> jax.Array:
-    """[T, B, 2 * byte_layers * byte_hidden] (time-major): final h of fw layers then bw layers.
+    """[U, 2 * byte_layers * byte_hidden], one per word of the batch's table (`word_ids` index
+    it): final h of fw layers then bw layers.
 
     The table's words are read side by side in packed rows (`batches.pack_words`), the state
     restarting at each word, so the encoder's work follows the words' bytes, not the padding. The
@@ -128,20 +131,20 @@ class ByteCRF(nn.Module):
       packed = jnp.zeros(num_rows * width, jnp.int32).at[slots].set(values, mode="drop")
       return packed.reshape(width, num_rows)
     segments = pack(jnp.broadcast_to(jnp.arange(1, table_size + 1)[:, None], slots.shape))
-    encoded = self.byte_encoder(self.byte_embedding(pack(batch["word_bytes"])),
-                                batch["pack_lengths"], segments=segments, deterministic=not train)
+    encoded = self.byte_encoder(self.byte_embedding.embedding, batch["pack_lengths"],
+                                segments=segments, ids=pack(batch["word_bytes"]),
+                                deterministic=not train)
     last = first + (jnp.maximum(lengths, 1) - 1) * num_rows
     half = self.byte_hidden
     flat = [layer.reshape(width * num_rows, 2 * half) for layer in encoded.outputs]
     vectors = jnp.concatenate([layer[last, :half] for layer in flat] +
                               [layer[first, half:] for layer in flat], axis=-1)
-    vectors = jnp.where((lengths > 0)[:, None], vectors, 0.0)
-    return vectors[batch["word_ids"].T]
+    return jnp.where((lengths > 0)[:, None], vectors, 0.0)
 
   def emissions(self, batch: Batch, *, train: bool) -> jax.Array:
     """Emission scores [B, T, num_tags] (meaningless past each row's length)."""
     encoded = self.word_encoder(self.word_vectors(batch, train=train), batch["lengths"],
-                                deterministic=not train)
+                                ids=batch["word_ids"].T, deterministic=not train)
     return jnp.swapaxes(self.output(encoded.outputs[-1]), 0, 1)
 
   def __call__(self, batch: Batch, *, train: bool) -> jax.Array:

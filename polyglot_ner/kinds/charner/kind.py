@@ -60,10 +60,10 @@ class Kind(base.Kind, base.ScoresEntities):
         num_shards=num_shards)
 
   def eval_batches(self, sentences: Sequence[conll.Sentence], *, lang: int, batch_size: int,
-                   num_shards: int) -> batches.ByteEvalBatches:
+                   num_shards: int, fitted: bool = False) -> batches.ByteEvalBatches:
     return batches.ByteEvalBatches(
         sentences, self.label_map, batch_size=batch_size, lang=lang,
-        length_buckets=self.config.data.length_buckets, num_shards=num_shards)
+        length_buckets=self.config.data.length_buckets, num_shards=num_shards, fitted=fitted)
 
   def example_batch(self) -> dict[str, np.ndarray]:
     """One sentence of one one-byte word."""

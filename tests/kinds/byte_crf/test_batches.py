@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from polyglot_ner.data import batches as batches_lib
 from polyglot_ner.data import corpora
 from polyglot_ner.data import labels
 from polyglot_ner.data import mixture
@@ -130,7 +131,9 @@ def test_sharded_batches_hold_the_same_rows_with_a_table_per_shard(languages, la
     assert list(_rows(sharded, label_map, num_shards)) == list(_rows(whole, label_map))
     for key in ("lengths", "tags", "lang"):
       np.testing.assert_array_equal(sharded[key], whole[key])
-    assert len(sharded["word_byte_lengths"]) == sharded["word_ids"].size  # a row per word slot
+    slots, distinct = sharded["word_ids"].size // num_shards, sharded["word_ids"].max() + 1
+    assert len(sharded["word_byte_lengths"]) == num_shards * word_batches.table_rows(slots,
+                                                                                     distinct)
   with pytest.raises(ValueError, match="does not split into 3 equal shards"):
     make(3)
 
@@ -186,6 +189,31 @@ def test_eval_batches_cover_all_sentences_once_untruncated(languages, label_map)
     seen.append(indices_seen)
   assert sorted(seen[0]) == list(range(len(sentences))) and seen[0] == seen[1]
   assert len(eval_batches) == 10
+
+
+@pytest.mark.parametrize("num_shards", [1, 2])
+def test_fitted_eval_batches_keep_to_one_bucket_with_the_rows_they_need(languages, label_map,
+                                                                         num_shards):
+  """`fitted`: every sentence once, each batch's sentences from one length bucket (its shape's),
+  its rows the fewest that hold them (a power of two of shards), outputs back per sentence."""
+  sentences = languages["xx/a"]
+  data = word_batches.WordEvalBatches(sentences, label_map, batch_size=16, length_buckets=(8, 16),
+                                      num_shards=num_shards, fitted=True)
+  seen = []
+  for batch, indices in zip(data, data.indices):
+    _check_padding(batch, num_shards)
+    real = indices[indices >= 0]
+    width = batch["word_ids"].shape[1]
+    lengths = [len(sentences[i]) for i in real]
+    assert min(lengths) > max([b for b in data.length_buckets if b < width], default=0)
+    assert max(lengths) <= width
+    assert len(indices) == batches_lib.fitted_rows(len(real), num_shards, 16)
+    seen += real.tolist()
+  assert sorted(seen) == list(range(len(sentences)))
+  assert {len(i) for i in data.indices} > {16}  # some batches fitted below the batch size
+  tags = [batch["tags"] for batch in data]
+  assert [label_map.decode(t) for t in data.per_sentence(tags)] == [
+      list(s.tags) for s in sentences]
 
 
 def test_eval_batches_give_per_row_outputs_back_per_sentence(languages, label_map):
@@ -305,16 +333,20 @@ def test_conll2003_en_train_epoch_is_exact(data_root):
 def test_packed_rows_fit_every_conll_batch_tightly(data_root, name):
   """At the cpu preset's batching, `packed_rows` holds every training batch's distinct words (one
   shape per length bucket, no doubling), over 40% of the rows' bytes used (es 60%, en and nl 44%:
-  their many one-line sentences need few rows)."""
+  their many one-line sentences need few rows); so does `table_rows`, with fewer rows than word
+  slots (es 52%, en and nl 63%)."""
   train = corpora.load_split(name, "train", data_root)
   label_map = labels.LabelMap.from_sentences(train)
   batches = word_batches.WordTrainBatches({name: train}, label_map, batch_size=64, num_epochs=1,
                                   length_buckets=(16, 32, 64, 128), max_word_bytes=16,
                                   byte_buckets=(16,))
-  used = capacity = 0
+  used = capacity = table = all_slots = 0
   for batch in batches:
-    slots, width = batch["word_bytes"].shape
+    slots, width = batch["word_ids"].size, batch["word_bytes"].shape[1]
     assert len(batch["pack_lengths"]) == word_batches.packed_rows(slots, width)
+    assert len(batch["word_bytes"]) == word_batches.table_rows(slots, 0)
     used += int(batch["pack_lengths"].sum())
     capacity += batch["pack_lengths"].size * width
-  assert used / capacity > 0.4
+    table += len(batch["word_bytes"])
+    all_slots += slots
+  assert used / capacity > 0.4 and table / all_slots < 0.65
