@@ -204,10 +204,12 @@ class EvalBatches:
   or -1 for an empty padding row. Packing happens once, so iterating again (each evaluation) is
   cheap. `num_shards`, `packer`, `default_length_buckets` and `packing` as in `TrainBatches`.
 
-  Batches have `batch_size` rows, unless `fitted`: then no batch spans two length buckets and each
-  has the fewest rows that hold its sentences (`fitted_rows`), so that a batch pads its rows
-  neither to a longer sentence's bucket nor with empty rows. That compiles a few more shapes,
-  worth it where the batches are tagged once (`runs.Run.entities`) rather than every evaluation.
+  Batches have `batch_size` rows, unless `fitted`: then no batch spans two length buckets, and a
+  bucket of fewer sentences than `batch_size` has the fewest rows that hold them (`fitted_rows`),
+  so that a batch pads its rows neither to a longer sentence's bucket nor with many empty rows.
+  Each bucket has one shape, as in unfitted batches, but a bucket's last batch may hold few
+  sentences: worth it where the batches are tagged once (`runs.Run.entities`) rather than at every
+  evaluation.
   """
 
   packer: Callable[..., Any]
@@ -232,8 +234,8 @@ class EvalBatches:
       groups = np.split(order, np.flatnonzero(np.diff(bucket)) + 1)
     self._rows = [group[start:start + batch_size] for group in groups
                   for start in range(0, len(group), batch_size)]
-    self._sizes = [fitted_rows(len(rows), num_shards, batch_size) if fitted else batch_size
-                   for rows in self._rows]
+    self._sizes = [fitted_rows(len(group), num_shards, batch_size) if fitted else batch_size
+                   for group in groups for _ in range(0, len(group), batch_size)]
     self.indices = [np.pad(rows, (0, size - len(rows)), constant_values=-1)
                     for rows, size in zip(self._rows, self._sizes)]
 

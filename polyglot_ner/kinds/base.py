@@ -110,8 +110,8 @@ class Kind(abc.ABC):
   def eval_batches(self, sentences: Sequence[conll.Sentence], *, lang: int, batch_size: int,
                    num_shards: int, fitted: bool = False) -> EvalData:
     """Every sentence once, never truncated, with its gold labels (all "O" when tagging), in
-    batches of `batch_size` rows, or (`fitted`) of as few rows as each needs and a shape close
-    to its rows' (`batches.EvalBatches`)."""
+    batches of `batch_size` rows, or (`fitted`) in batches that keep to one length bucket, a
+    bucket of few sentences in as few rows as hold them (`batches.EvalBatches`)."""
 
   @abc.abstractmethod
   def example_batch(self) -> dict[str, Any]:

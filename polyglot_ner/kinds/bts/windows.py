@@ -288,7 +288,7 @@ class WindowEvalBatches:
   `batches.EvalBatches`' interface with windows as rows: iterating yields the batches,
   `indices[i][r]` is the window of batch i's row r (-1 for a padding row), `starts` the windows'
   starts in `stream`. `word_tags` turns the decoder's token rows back into word tags. `fitted`:
-  the last batch has only the rows it needs (`batches.fitted_rows`).
+  fewer windows than `batch_size` go in a batch of the rows they need (`batches.fitted_rows`).
   """
 
   def __init__(self, sentences: Sequence[conll.Sentence], vocabulary: Vocabulary, *,
@@ -298,7 +298,6 @@ class WindowEvalBatches:
     if batch_size < 1:
       raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     batches.check_num_shards(batch_size, num_shards)
-    self.batch_size = batch_size
     self.num_shards = num_shards
     self.vocabulary = vocabulary
     self.span_buckets = batches.normalise_buckets(span_buckets, "span_buckets")
@@ -306,18 +305,18 @@ class WindowEvalBatches:
     self.windows = Windows([self.stream], vocabulary, langs=[lang])
     self.starts = eval_window_starts(len(self.stream), vocabulary.window, stride)
     rows = np.arange(len(self.starts))
+    self.batch_size = (batches.fitted_rows(len(rows), num_shards, batch_size) if fitted
+                       else batch_size)
     self._rows = [rows[i:i + batch_size] for i in range(0, len(rows), batch_size)]
-    self._sizes = [batches.fitted_rows(len(r), num_shards, batch_size) if fitted else batch_size
-                   for r in self._rows]
-    self.indices = [np.pad(r, (0, size - len(r)), constant_values=-1)
-                    for r, size in zip(self._rows, self._sizes)]
+    self.indices = [np.pad(r, (0, self.batch_size - len(r)), constant_values=-1)
+                    for r in self._rows]
 
   def __len__(self) -> int:
     return len(self._rows)
 
   def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
-    for rows, size in zip(self._rows, self._sizes):
-      yield self.windows.batch(self.starts[rows], size, self.span_buckets,
+    for rows in self._rows:
+      yield self.windows.batch(self.starts[rows], self.batch_size, self.span_buckets,
                                num_shards=self.num_shards)
 
   def word_tags(self, tokens: Sequence[np.ndarray]) -> list[list[str]]:

@@ -195,22 +195,24 @@ def test_eval_batches_cover_all_sentences_once_untruncated(languages, label_map)
 def test_fitted_eval_batches_keep_to_one_bucket_with_the_rows_they_need(languages, label_map,
                                                                          num_shards):
   """`fitted`: every sentence once, each batch's sentences from one length bucket (its shape's),
-  its rows the fewest that hold them (a power of two of shards), outputs back per sentence."""
+  its rows the fewest that hold the bucket's (a power of two of shards, at most the batch size),
+  outputs back per sentence."""
   sentences = languages["xx/a"]
-  data = word_batches.WordEvalBatches(sentences, label_map, batch_size=16, length_buckets=(8, 16),
-                                      num_shards=num_shards, fitted=True)
+  data = word_batches.WordEvalBatches(sentences, label_map, batch_size=32,
+                                      length_buckets=(4, 8, 16), num_shards=num_shards, fitted=True)
   seen = []
   for batch, indices in zip(data, data.indices):
     _check_padding(batch, num_shards)
     real = indices[indices >= 0]
     width = batch["word_ids"].shape[1]
-    lengths = [len(sentences[i]) for i in real]
-    assert min(lengths) > max([b for b in data.length_buckets if b < width], default=0)
-    assert max(lengths) <= width
-    assert len(indices) == batches_lib.fitted_rows(len(real), num_shards, 16)
+    narrower = max([b for b in data.length_buckets if b < width], default=0)
+    lengths = [len(s) for s in sentences]
+    assert all(narrower < lengths[i] <= width for i in real)
+    in_bucket = sum(narrower < n <= width for n in lengths)
+    assert len(indices) == batches_lib.fitted_rows(in_bucket, num_shards, 32)
     seen += real.tolist()
   assert sorted(seen) == list(range(len(sentences)))
-  assert {len(i) for i in data.indices} > {16}  # some batches fitted below the batch size
+  assert {len(i) for i in data.indices} > {32}  # a bucket fitted below the batch size
   tags = [batch["tags"] for batch in data]
   assert [label_map.decode(t) for t in data.per_sentence(tags)] == [
       list(s.tags) for s in sentences]
