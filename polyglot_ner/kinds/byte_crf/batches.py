@@ -10,16 +10,15 @@ batches" contract: a dict of int32 arrays
 
 Each batch carries a table of its distinct words, so that a byte encoder reads "de" once rather
 than at every occurrence (and a word encoder projects its vector once) and padding word slots cost
-nothing. The batch's B rows form `num_shards`
-(S) equal blocks (one per device of a data-parallel mesh); each block has its own table of U rows
-(`word_bytes[s*U:(s+1)*U]`) and `word_ids` holds indices into the row's own block's table, so a
-device that receives one block of every array (sharding `P("data")`) holds a self-contained batch.
-Word slots past a sentence's length point at an empty table entry (byte length 0), and table rows
-past the distinct words are empty too. U is a Heaps' law bound on the distinct words of the
-block's word slots (`table_rows`), B is fixed, T taken from `length_buckets` and W from
-`byte_buckets`, so `jit` sees only a few shapes. `pack_offsets`
-and `pack_lengths` say how each block's table words lie side by side in R rows of W bytes
-(`pack_words`), for a byte encoder that reads packed rows. Lengths are the source of truth;
+nothing. The batch's B rows form `num_shards` (S) equal blocks (one per device of a data-parallel
+mesh); each block has its own table of U rows (`word_bytes[s*U:(s+1)*U]`) and `word_ids` holds
+indices into the row's own block's table, so a device that receives one block of every array
+(sharding `P("data")`) holds a self-contained batch. Word slots past a sentence's length point at
+an empty table entry (byte length 0), and table rows past the distinct words are empty too. U is a
+Heaps' law bound on the distinct words of the block's word slots (`table_rows`), B is fixed, T
+taken from `length_buckets` and W from `byte_buckets`, so `jit` sees only a few shapes.
+`pack_offsets` and `pack_lengths` say how each block's table words lie side by side in R rows of W
+bytes (`pack_words`), for a byte encoder that reads packed rows. Lengths are the source of truth;
 padding is 0 everywhere, and a last partial batch is filled with empty rows (length 0).
 
 `WordTrainBatches` and `WordEvalBatches` are the shared mixture batches
