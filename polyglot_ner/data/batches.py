@@ -142,7 +142,8 @@ class TrainBatches:
   def _start(self, languages: Mapping[str, Any], *, batch_size: int,
              mixture: mixture_lib.Mixture | None, seed: int, num_epochs: int | None,
              num_shards: int) -> list[Any]:
-    """Checks and keeps the options every subclass shares and returns `languages`' values in mixture order."""
+    """Checks and keeps the options every subclass shares and returns `languages`' values in
+    mixture order."""
     if batch_size < 1 or seed < 0:
       raise ValueError(f"need batch_size >= 1 and seed >= 0, got {batch_size} and {seed}")
     check_num_shards(batch_size, num_shards)
@@ -232,10 +233,11 @@ class EvalBatches:
     if fitted:
       bucket = np.searchsorted(self.length_buckets, self.packed.lengths[order])
       groups = np.split(order, np.flatnonzero(np.diff(bucket)) + 1)
-    self._rows = [group[start:start + batch_size] for group in groups
-                  for start in range(0, len(group), batch_size)]
-    self._sizes = [fitted_rows(len(group), num_shards, batch_size) if fitted else batch_size
-                   for group in groups for _ in range(0, len(group), batch_size)]
+    batches = [(group[start:start + batch_size],
+                fitted_rows(len(group), num_shards, batch_size) if fitted else batch_size)
+               for group in groups for start in range(0, len(group), batch_size)]
+    self._rows = [rows for rows, _ in batches]
+    self._sizes = [size for _, size in batches]
     self.indices = [np.pad(rows, (0, size - len(rows)), constant_values=-1)
                     for rows, size in zip(self._rows, self._sizes)]
 
