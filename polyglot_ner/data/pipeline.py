@@ -111,7 +111,7 @@ class TrainIterator:
     self._iterator.set_state({"next_index": next_index})
 
   def close(self) -> None:
-    """Stops the prefetch thread; the iterator is finished."""
+    """Tells the prefetch thread to stop (it exits after the batch it is packing); finished."""
     self._iterator.close()
 
   def __enter__(self) -> TrainIterator:

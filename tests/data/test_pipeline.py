@@ -48,9 +48,14 @@ def test_the_state_counts_batches_taken_not_prefetched(plan):
 
 
 def test_close_stops_the_prefetch_thread(plan):
-  before = threading.active_count()
+  before = set(threading.enumerate())
   data = pipeline.TrainIterator(plan, prefetch=2)
   next(data)
+  started = {t for t in set(threading.enumerate()) - before if t.name.startswith("grain")}
+  assert started, "prefetch=2 packs on a thread of grain's"
   data.close()
-  assert threading.active_count() <= before
+  # The thread is told to stop and exits once the batch it is packing is done.
+  for thread in started:
+    thread.join(timeout=10)
+    assert not thread.is_alive(), thread.name
   assert data.wait_seconds > 0
