@@ -9,14 +9,15 @@ before it; `data/pipeline.py` serves them through grain (the plan samples, the p
 transform) and resumes at any batch. Training truncates sentences longer than the largest length
 bucket (and reports how many); `EvalBatches` never truncates sentences: it adds a bucket that
 covers the longest one. Lengths are the source of truth; a last partial batch is filled with empty
-rows (length 0).
+rows (length 0). In a run of several processes each packs only its part of a training batch, the
+rows of its own devices (`part_rows`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from absl import logging
 import numpy as np
@@ -38,21 +39,46 @@ def check_num_shards(batch_size: int, num_shards: int) -> None:
     raise ValueError(f"batch size {batch_size} does not split into {num_shards} equal shards")
 
 
-def padded_rows(packed: Any, rows: np.ndarray, batch_size: int, num_shards: int
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-  """(lengths [B] int32, lang [B] int32, starts [B] int64) of the sentences `rows` of a packer
-  (its `lengths`, `lang` and `sentence_start`), then empty rows up to `batch_size`; the rows must
-  fit and the batch split into `num_shards` equal blocks."""
+Part = pipeline.Part
+WHOLE = pipeline.WHOLE
+
+
+def part_rows(batch_size: int, num_shards: int, part: Part = WHOLE) -> slice:
+  """The contiguous rows of a batch that `part` packs: its `num_shards / count` blocks (the
+  blocks of the devices of process `index`); the blocks must split evenly over the parts."""
+  index, count = part
+  check_num_shards(batch_size, num_shards)
+  if num_shards % count or not 0 <= index < count:
+    raise ValueError(f"part {part} of a batch of {num_shards} blocks: need an index below the "
+                     "count and a count that divides the blocks")
+  size = batch_size // count
+  return slice(index * size, (index + 1) * size)
+
+
+class PaddedRows(NamedTuple):
+  """Columns of the rows a part packs (`padded_rows`), and the longest sentence of the batch."""
+
+  lengths: np.ndarray  # int32
+  lang: np.ndarray  # int32
+  starts: np.ndarray  # int64
+  longest: int  # over every part's rows: the batch's length bucket
+
+
+def padded_rows(packed: Any, rows: np.ndarray, batch_size: int, num_shards: int,
+                part: Part = WHOLE) -> PaddedRows:
+  """Lengths, languages and starts of the sentences `rows` of a packer (its `lengths`, `lang` and
+  `sentence_start`), then empty rows up to `batch_size`, cut to the rows of `part`; the rows
+  must fit and the batch split into `num_shards` equal blocks."""
   if len(rows) > batch_size:
     raise ValueError(f"{len(rows)} sentences do not fit a batch of {batch_size}")
-  check_num_shards(batch_size, num_shards)
+  mine = part_rows(batch_size, num_shards, part)
   columns = []
   for values, dtype in ((packed.lengths, np.int32), (packed.lang, np.int32),
                         (packed.sentence_start, np.int64)):
     column = np.zeros(batch_size, dtype=dtype)
     column[:len(rows)] = values[rows]
-    columns.append(column)
-  return tuple(columns)
+    columns.append(column[mine])
+  return PaddedRows(*columns, longest=int(packed.lengths[rows].max(initial=0)))
 
 
 def fitted_rows(count: int, num_shards: int, batch_size: int) -> int:
@@ -106,7 +132,9 @@ class TrainBatches:
   rows. A packer is built as
   `packer(sentences, label_map, lang=..., max_length=..., **packing)` (it cuts sentences to
   `max_length` units and counts them in `num_truncated`) and has `lengths`, `len()` and
-  `batch(rows, batch_size, length_buckets, num_shards)`; `packing` are the packer's own options.
+  `batch(rows, batch_size, length_buckets, num_shards, part)`, which packs only the rows of `part`
+  (`part_rows`) with the shapes of the whole batch, but those it declares in `agreed_rows`
+  (`pipeline.Plan`); `packing` are the packer's own options.
   `length_buckets` (default: the subclass's `default_length_buckets`) count `length_unit`s.
   """
 
@@ -190,9 +218,15 @@ class TrainBatches:
       plan = self._plan = (epoch, self.epoch_plan(epoch))
     return plan[1][position]
 
-  def pack(self, rows: np.ndarray) -> dict[str, np.ndarray]:
-    """The batch of `rows`: the kind's arrays, padded to this plan's batch size and buckets."""
-    return self.packed.batch(rows, self.batch_size, self.length_buckets, self.num_shards)
+  @property
+  def agreed_rows(self) -> Mapping[str, str]:
+    """The packer's `agreed_rows` (`pipeline.Plan`), if it has any."""
+    return getattr(self.packed, "agreed_rows", {})
+
+  def pack(self, rows: np.ndarray, part: Part = WHOLE) -> dict[str, np.ndarray]:
+    """The batch of `rows`, or its rows of `part`: the kind's arrays, padded to this plan's
+    batch size and buckets."""
+    return self.packed.batch(rows, self.batch_size, self.length_buckets, self.num_shards, part)
 
   def __iter__(self) -> pipeline.TrainIterator:
     """The batches from the first, packed on the calling thread (training prefetches instead)."""

@@ -6,7 +6,7 @@ A kind (the byte CRF, CharNER, Byte-to-Span, ...) is one module of `polyglot_ner
 calls only what is below; batch keys, output sizes and decoding are the kind's own business.
 
 The contract shared by every kind's batches: a dict of arrays, each split along its leading axis
-over the devices of the data mesh (`polyglot_ner.train.step.shard_batch`), holding at least
+over the devices of the data mesh (`polyglot_ner.train.step.shard_part`), holding at least
 `lengths` [B] (a row's size in the kind's own units: words, bytes, ...; 0 for a row padding a last
 partial batch) and `lang` [B] (the row's index in the run's language list). Training logs, the
 divergence guard and the loss's mean over real rows read only those two.

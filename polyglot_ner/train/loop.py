@@ -17,7 +17,8 @@ With `config.init_from`, a fresh run starts from another run's checkpoint with i
 (`polyglot_ner.train.finetune`: `dont_load`, `freeze`, the parent recorded in the meta).
 
 Multi-process runs (`polyglot_ner.train.distributed`) run this same function in every process:
-every process saves checkpoints (Orbax coordinates them), only process 0 writes the other files.
+each packs only its devices' rows of every batch (`data.pipeline`), every process saves
+checkpoints (Orbax coordinates them), only process 0 writes the other files.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from typing import Any, Callable, Mapping
 from absl import logging
 from etils import epath
 import jax
+from jax.experimental import multihost_utils
 import ml_collections
 import numpy as np
 import optax
@@ -208,8 +210,9 @@ class _Resume:
         + f"); to start over, delete {workdir} or train in a new --workdir")
 
 
-def _batch_languages(batch: Mapping[str, np.ndarray], languages: tuple[str, ...]) -> list[str]:
-  return sorted({languages[i] for i in np.unique(batch["lang"][batch["lengths"] > 0])})
+def _batch_languages(counts: np.ndarray, languages: tuple[str, ...]) -> list[str]:
+  """The languages of a batch's `step.make_batch_counts`."""
+  return sorted(languages[i] for i in np.flatnonzero(counts[:len(languages)]))
 
 
 class Spikes:
@@ -248,12 +251,12 @@ class _StepLog:
     self._writer, self._progress, self._schedule = writer, progress, schedule
     self._languages = languages
     self._every = max(every, 1)
-    self._pending: tuple[int, dict[str, jax.Array], Mapping[str, np.ndarray]] | None = None
+    self._pending: tuple[int, dict[str, jax.Array], jax.Array] | None = None
     self._losses: list[float] = []
     self._waited = self._seconds = 0.0
     self._spikes = {"loss": Spikes(LOSS_BOUND), "gradient norm": Spikes()}
 
-  def add(self, step: int, metrics: dict[str, jax.Array], batch: Mapping[str, np.ndarray], *,
+  def add(self, step: int, metrics: dict[str, jax.Array], counts: jax.Array, *,
           started: float, waited: float):
     """Queues step `step`'s device metrics and reports the previous step's; the step's loop
     iteration began at `started` (`time.perf_counter()`) and waited `waited` seconds for its
@@ -261,20 +264,20 @@ class _StepLog:
     self.flush()
     self._waited += waited
     self._seconds += time.perf_counter() - started
-    self._pending = (step, metrics, batch)
+    self._pending = (step, metrics, counts)
 
   def flush(self):
     """Reports the queued step: raises Diverged on a non-finite or blown-up loss."""
     if self._pending is None:
       return
-    step, metrics, batch = self._pending
+    step, metrics, counts = self._pending
     self._pending = None
-    metrics = jax.device_get(metrics)
+    metrics, counts = jax.device_get((metrics, counts))
     loss = float(metrics["loss"])
     if not math.isfinite(loss):
       raise Diverged(
           f"non-finite training loss {loss} at step {step}; the batch held sentences of "
-          f"{_batch_languages(batch, self._languages)}")
+          f"{_batch_languages(counts, self._languages)}")
     for name, value in (("loss", loss), ("gradient norm", float(metrics["grad_norm"]))):
       spikes = self._spikes[name]
       median = spikes.median
@@ -283,10 +286,9 @@ class _StepLog:
             f"training diverged at step {step}: {name} {value:.3g} for {PATIENCE} steps in a row "
             f"(median of the steps before {'-' if median is None else f'{median:.3g}'}, "
             f"learning rate {float(self._schedule(step - 1)):.3g}); the batch held sentences of "
-            f"{_batch_languages(batch, self._languages)}; lower config.optimizer.learning_rate")
+            f"{_batch_languages(counts, self._languages)}; lower config.optimizer.learning_rate")
     self._losses.append(loss)
-    lengths = batch["lengths"]
-    self._progress.update(int(np.sum(lengths > 0)), int(np.sum(lengths)), loss)
+    self._progress.update(int(np.sum(counts[:-1])), int(counts[-1]), loss)
     if step % self._every == 0:
       self._writer.write(step, "train", {
           "loss": float(np.mean(self._losses)), "grad_norm": float(metrics["grad_norm"]),
@@ -412,18 +414,20 @@ def _train(config: ml_collections.ConfigDict, workdir: epath.Path, shown: str,
   progress = metrics_lib.Progress(total_steps, step, enabled=is_main)
   step_log = _StepLog(writer, progress, state_lib.make_schedule(config.optimizer, total_steps),
                       languages, config.log_every_steps)
-  train_data = pipeline.TrainIterator(train_batches)
+  train_data = pipeline.TrainIterator(train_batches, part=step_lib.process_part(),
+                                      agree=step_lib.make_process_max(mesh))
+  batch_counts = step_lib.make_batch_counts(mesh, len(languages))
   started = time.perf_counter()
   try:
     if data_state is not None:
       train_data.set_state(data_state)
     while not loop.stop_reason:
       tick, waited = time.perf_counter(), train_data.wait_seconds
-      host_batch = next(train_data)
+      batch = step_lib.shard_part(next(train_data), mesh)
       waited = train_data.wait_seconds - waited
-      state, step_metrics = train_step(state, step_lib.shard_batch(host_batch, mesh))
+      state, step_metrics = train_step(state, batch)
       step += 1
-      step_log.add(step, step_metrics, host_batch, started=tick, waited=waited)
+      step_log.add(step, step_metrics, batch_counts(batch), started=tick, waited=waited)
       at_eval = step % eval_every == 0 or step == total_steps
       if not (at_eval or step % config.checkpoint_every_steps == 0):
         continue
@@ -455,11 +459,22 @@ def _train(config: ml_collections.ConfigDict, workdir: epath.Path, shown: str,
     writer.close()
     checkpoints.wait_until_finished()
 
+  train_rows = _rows_per_process(train_data.rows, languages)
   results = _test_results(config, checkpoints, tagger, mixture, test, workdir, loop, step,
                           steps_per_epoch)
+  results["train_rows_per_process"] = train_rows
   if is_main:
     results_path.write_text(json.dumps(results, indent=2) + "\n")
   return results
+
+
+def _rows_per_process(rows: Mapping[int, int], languages: tuple[str, ...]
+                      ) -> dict[str, list[int]]:
+  """Each language's training rows (sentences, or windows) that each process packed, from each
+  process's `TrainIterator.rows` (a resumed run counts from its restart); a collective."""
+  local = np.array([rows[i] for i in range(len(languages))], np.int32)
+  gathered = np.asarray(multihost_utils.process_allgather(local)).reshape(-1, len(languages))
+  return {name: gathered[:, i].tolist() for i, name in enumerate(languages)}
 
 
 def _test_results(config: ml_collections.ConfigDict,

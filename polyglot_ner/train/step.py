@@ -29,6 +29,7 @@ import numpy as np
 import optax
 
 from polyglot_ner import errors
+from polyglot_ner.data import batches as data_batches
 from polyglot_ner.kinds import base as kinds_base
 from polyglot_ner.train import state as state_lib
 
@@ -62,16 +63,54 @@ def shard_batch(batch: Batch, mesh: Mesh) -> dict[str, jax.Array]:
   `polyglot_ner.kinds.byte_crf.batches`). Each process contributes the blocks of its own devices, so
   multi-host runs transfer only local data.
   """
-  sharding = NamedSharding(mesh, P(AXIS))
   check_batch_size(len(batch["lengths"]), mesh)
+  part = process_part()
+  return shard_part({key: np.asarray(value)[data_batches.part_rows(len(value), mesh.size, part)]
+                     for key, value in batch.items()}, mesh)
 
-  def local(value: np.ndarray) -> jax.Array:
-    per_process = len(value) // jax.process_count()
-    start = jax.process_index() * per_process
-    return jax.make_array_from_process_local_data(
-        sharding, np.asarray(value)[start:start + per_process], np.shape(value))
 
-  return {key: local(value) for key, value in batch.items()}
+def process_part() -> data_batches.Part:
+  """This process's part of every batch: the rows of its devices (`data.batches.part_rows`)."""
+  return jax.process_index(), jax.process_count()
+
+
+def shard_part(part: Batch, mesh: Mesh) -> dict[str, jax.Array]:
+  """This process's `process_part()` of a global batch (of every process's parts, all shaped
+  alike) as global arrays sharded `P("data")`."""
+  sharding = NamedSharding(mesh, P(AXIS))
+  check_batch_size(len(part["lengths"]) * jax.process_count(), mesh)
+  return {key: jax.make_array_from_process_local_data(
+              sharding, value, (len(value) * jax.process_count(), *np.shape(value)[1:]))
+          for key, value in part.items()}
+
+
+def make_process_max(mesh: Mesh) -> Callable[[np.ndarray], Callable[[], np.ndarray]]:
+  """`start(values)` issues the elementwise maximum of every process's int `values` (same shape)
+  on the devices of `mesh` and returns a function that waits for it: the `agree` of
+  `data.pipeline.TrainIterator`. Every process must start the same ones in the same order."""
+  local = len(mesh.local_devices)
+  maximum = jax.jit(lambda values: jnp.max(values, axis=0), out_shardings=NamedSharding(mesh, P()))
+
+  def start(values: np.ndarray) -> Callable[[], np.ndarray]:
+    rows = np.broadcast_to(np.asarray(values, np.int32), (local, len(values)))
+    result = maximum(jax.make_array_from_process_local_data(
+        NamedSharding(mesh, P(AXIS)), rows, (mesh.size, len(values))))
+    return lambda: np.asarray(result.addressable_data(0))
+
+  return start
+
+
+def make_batch_counts(mesh: Mesh, num_languages: int) -> Callable[[Batch], jax.Array]:
+  """`counts(batch)` of a sharded batch, on the devices and replicated: its real rows of each
+  language, then the sum of its lengths (int32 [num_languages + 1]), whichever process packed
+  them."""
+
+  def counts(lengths: jax.Array, lang: jax.Array) -> jax.Array:
+    rows = jnp.zeros(num_languages, jnp.int32).at[lang].add((lengths > 0).astype(jnp.int32))
+    return jnp.append(rows, jnp.sum(lengths))
+
+  counted = jax.jit(counts, out_shardings=NamedSharding(mesh, P()))
+  return lambda batch: counted(batch["lengths"], batch["lang"])
 
 
 def make_train_step(kind: kinds_base.Kind, tx: optax.GradientTransformation, mesh: Mesh, *,

@@ -4,7 +4,8 @@ Each process runs `polyglot-ner train` with two local CPU devices; the coordinat
 127.0.0.1 and `polyglot_ner.train.distributed` joins them from the JAX_COORDINATOR_ADDRESS /
 JAX_NUM_PROCESSES / JAX_PROCESS_ID environment. Their mesh has the four devices of the one-process
 reference (this test process), so the global batches, their per-device blocks and the dropout keys
-are the same, and the parameters must agree up to the order of the cross-process sums.
+are the same, and the parameters must agree up to the order of the cross-process sums. Each process
+packs only its own devices' rows of every batch, and counts them (`train_rows_per_process`).
 """
 
 import json
@@ -69,6 +70,13 @@ def test_two_processes_train_the_parameters_of_one(trained_run, tiny_flags, tmp_
   assert [e["step"] for e in results["dev_history"]] == [e["step"] for e in
                                                          reference["dev_history"]]
   np.testing.assert_allclose(results["test"]["macro_f1"], reference["test"]["macro_f1"], atol=1e-3)
+  # Each process packed only its devices' rows of every batch: about half of each language's.
+  assert reference["train_rows_per_process"].keys() == results["train_rows_per_process"].keys()
+  for name, (everything,) in reference["train_rows_per_process"].items():
+    assert everything == 2 * 64  # two epochs of the tiny config's 64 sentences
+    first, second = results["train_rows_per_process"][name]
+    assert first + second == everything and abs(first - second) <= everything // 4, (name, first,
+                                                                                      second)
   # Only process 0 writes metrics: one record per logging step, as in the one-process run.
   assert [(r["kind"], r["step"]) for r in _records(workdir)] == [
       (r["kind"], r["step"]) for r in _records(reference_dir)]

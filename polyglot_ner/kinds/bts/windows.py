@@ -212,28 +212,33 @@ class Windows:
     return int(self.stream_end[-1]) if len(self.stream_end) else 0
 
   def batch(self, starts: np.ndarray, batch_size: int, span_buckets: Sequence[int],
-            num_shards: int = 1) -> dict[str, np.ndarray]:
+            num_shards: int = 1, part: batches.Part = batches.WHOLE) -> dict[str, np.ndarray]:
     """The padded batch of the windows starting at `starts` (at most `batch_size`; the rest are
-    empty rows), `span_buckets` as `TrainBatches`' length buckets."""
+    empty rows), or its rows of `part` (`batches.part_rows`); `span_buckets` as `TrainBatches`'
+    length buckets."""
     if len(starts) > batch_size:
       raise ValueError(f"{len(starts)} windows do not fit a batch of {batch_size}")
-    batches.check_num_shards(batch_size, num_shards)
+    mine = batches.part_rows(batch_size, num_shards, part)
     real = len(starts)
     stream = np.searchsorted(self.stream_begin, starts, side="right") - 1
     starts = np.pad(np.asarray(starts, np.int64), (0, batch_size - real))
     ends = np.pad(np.minimum(starts[:real] + self.window, self.stream_end[stream]),
                   (0, batch_size - real))
-    lengths = (ends - starts).astype(np.int32)
-    positions = np.arange(self.window)
-    index = np.where(positions < lengths[:, None], starts[:, None] + positions, len(self.bytes) - 1)
 
     # Spans inside [start, end): sorted by start and disjoint, so their ends are sorted too and
-    # they are the indices first..last-1 below.
+    # they are the indices first..last-1 below. K counts every part's windows.
     first = np.searchsorted(self.span_start, starts, side="left")
     last = np.searchsorted(self.span_end, ends, side="right")
     count = np.where(np.arange(batch_size) < real, np.maximum(last - first, 0), 0)
     spans = batches.bucket_for(int(count.max(initial=0)), batches.eval_length_buckets(
         span_buckets, int(count.max(initial=0))))
+    lang = np.zeros(batch_size, np.int32)
+    lang[:real] = self.langs[stream]
+    starts, ends, last, count, lang = (column[mine] for column in (starts, ends, last, count, lang))
+    rows = len(starts)
+    lengths = (ends - starts).astype(np.int32)
+    positions = np.arange(self.window)
+    index = np.where(positions < lengths[:, None], starts[:, None] + positions, len(self.bytes) - 1)
     order = last[:, None] - 1 - np.arange(spans)  # descending starts
     inside = np.arange(spans) < count[:, None]
     order = np.where(inside, order, 0)
@@ -241,9 +246,7 @@ class Windows:
     triples = np.stack([vocabulary.first_start + self.span_start[order] - starts[:, None],
                         vocabulary.first_length + self.span_end[order] - self.span_start[order] - 1,
                         vocabulary.first_type + self.span_type[order]], axis=-1)
-    triples = np.where(inside[..., None], triples, Vocabulary.STOP).reshape(batch_size, 3 * spans)
-    lang = np.zeros(batch_size, np.int32)
-    lang[:real] = self.langs[stream]
+    triples = np.where(inside[..., None], triples, Vocabulary.STOP).reshape(rows, 3 * spans)
     return {"bytes": self.bytes[index].astype(np.int32),
             "lengths": lengths,
             "lang": lang,

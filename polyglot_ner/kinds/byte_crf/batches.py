@@ -19,7 +19,10 @@ Heaps' law bound on the distinct words of the block's word slots (`table_rows`),
 taken from `length_buckets` and W from `byte_buckets`, so `jit` sees only a few shapes.
 `pack_offsets` and `pack_lengths` say how each block's table words lie side by side in R rows of W
 bytes (`pack_words`), for a byte encoder that reads packed rows. Lengths are the source of truth;
-padding is 0 everywhere, and a last partial batch is filled with empty rows (length 0).
+padding is 0 everywhere, and a last partial batch is filled with empty rows (length 0). A process
+that packs only its part of a batch (its devices' blocks) knows T and W from the lengths and
+longest words of all rows, but U and R only from its own blocks: zero rows padded to the largest
+over the processes (`data.pipeline`) leave the batch as one process would pack it.
 
 `WordTrainBatches` and `WordEvalBatches` are the shared mixture batches
 (`polyglot_ner.data.batches`) over these rows.
@@ -58,8 +61,9 @@ class PackedSentences:
   `max_word_bytes`), `word_type` int64 [m + 1] (equal for equal truncated bytes; the padding word
   has the largest), `type_word` int64 (a word of each type), `tags` int32 [m + 1] (the extra last
   word is an empty padding word), `sentence_start` int64 [n], `lengths` int32 [n] (truncated to
-  `max_length` words), `lang` int32 [n], `num_truncated` (sentences cut to `max_length`),
-  `byte_buckets` (the word widths of a batch's table, `byte_buckets_for`).
+  `max_length` words), `lang` int32 [n], `longest_word` int32 [n] (bytes of each sentence's
+  longest truncated word), `num_truncated` (sentences cut to `max_length`), `byte_buckets` (the
+  word widths of a batch's table, `byte_buckets_for`).
   """
 
   def __init__(self, sentences: Sequence[conll.Sentence], label_map: labels_lib.LabelMap, *,
@@ -112,6 +116,15 @@ class PackedSentences:
     self.sentence_start = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
     self.lang = np.broadcast_to(np.asarray(lang, dtype=np.int32), lengths.shape).copy()
     self.max_word_bytes = max_word_bytes
+    # Each sentence's longest (truncated) word in bytes: a batch's W without its words.
+    self.longest_word = np.zeros(len(lengths), np.int32)
+    np.maximum.at(self.longest_word, np.repeat(np.arange(len(lengths)), lengths),
+                  self.word_length[:-1])
+
+  # The table rows U and packed rows R of a part's blocks are its own (`batch`); processes
+  # packing parts of one batch agree on the largest (`data.pipeline.Plan.agreed_rows`).
+  agreed_rows = {"word_bytes": "U", "word_byte_lengths": "U", "pack_offsets": "U",
+                 "pack_lengths": "R"}
 
   def __len__(self) -> int:
     return len(self.lengths)
@@ -121,27 +134,28 @@ class PackedSentences:
     return len(self.word_length) - 1
 
   def batch(self, rows: np.ndarray, batch_size: int, length_buckets: Sequence[int],
-            num_shards: int = 1) -> dict[str, np.ndarray]:
+            num_shards: int = 1, part: batches.Part = batches.WHOLE) -> dict[str, np.ndarray]:
     """The padded batch of sentences `rows` (at most `batch_size`; the rest are empty rows), its
-    rows in `num_shards` blocks with a word table each."""
-    lengths, lang, starts = batches.padded_rows(self, rows, batch_size, num_shards)
-
-    positions = np.arange(batches.bucket_for(int(lengths.max()), length_buckets))
+    rows in `num_shards` blocks with a word table each; only the rows of `part`, with the whole
+    batch's T and W but their own blocks' U and R (`agreed_rows`)."""
+    lengths, lang, starts, longest = batches.padded_rows(self, rows, batch_size, num_shards, part)
+    positions = np.arange(batches.bucket_for(longest, length_buckets))
     words = np.where(positions < lengths[:, None], starts[:, None] + positions, self.pad_word)
     # Per block: its distinct word types (the padding type, the largest, sorts last) and ids.
-    blocks = self.word_type[words].reshape(num_shards, -1)
+    blocks = self.word_type[words].reshape(num_shards // part[1], -1)
     distinct, word_ids = zip(*(np.unique(block, return_inverse=True) for block in blocks))
-    rows = table_rows(blocks.shape[1], max(map(len, distinct)))
-    table_types = np.full((num_shards, rows), self.word_type[self.pad_word])
+    table = table_rows(blocks.shape[1], max(map(len, distinct)))
+    table_types = np.full((len(blocks), table), self.word_type[self.pad_word])
     for block, types in enumerate(distinct):
       table_types[block, :len(types)] = types
     table_words = self.type_word[table_types.reshape(-1)]
     word_lengths = self.word_length[table_words]
-    offsets = np.arange(batches.bucket_for(int(word_lengths.max()), self.byte_buckets))
+    widest = int(self.longest_word[rows].max(initial=0))
+    offsets = np.arange(batches.bucket_for(widest, self.byte_buckets))
     byte_index = np.where(offsets < word_lengths[:, None],
                           self.word_start[table_words][:, None] + offsets, len(self.word_bytes) - 1)
     width = len(offsets)
-    pack_offsets, pack_lengths = pack_words(word_lengths, width, num_shards,
+    pack_offsets, pack_lengths = pack_words(word_lengths, width, len(blocks),
                                             packed_rows(blocks.shape[1], width))
     return {
         "word_bytes": self.word_bytes[byte_index].astype(np.int32),

@@ -95,11 +95,11 @@ class PackedBytes:
     return len(self.lengths)
 
   def batch(self, rows: np.ndarray, batch_size: int, length_buckets: Sequence[int],
-            num_shards: int = 1) -> dict[str, np.ndarray]:
-    """The padded batch of sentences `rows` (at most `batch_size`; the rest are empty rows);
-    `length_buckets` are in bytes."""
-    lengths, lang, starts = batches.padded_rows(self, rows, batch_size, num_shards)
-    positions = np.arange(batches.bucket_for(int(lengths.max()), length_buckets))
+            num_shards: int = 1, part: batches.Part = batches.WHOLE) -> dict[str, np.ndarray]:
+    """The padded batch of sentences `rows` (at most `batch_size`; the rest are empty rows), or
+    its rows of `part` (`batches.part_rows`); `length_buckets` are in bytes."""
+    lengths, lang, starts, longest = batches.padded_rows(self, rows, batch_size, num_shards, part)
+    positions = np.arange(batches.bucket_for(longest, length_buckets))
     index = np.where(positions < lengths[:, None], starts[:, None] + positions, len(self.bytes) - 1)
     return {"bytes": self.bytes[index].astype(np.int32),
             "labels": self.labels[index].astype(np.int32),
