@@ -110,3 +110,12 @@ def test_a_batch_not_divisible_by_the_devices_is_an_error_that_says_so(setup):
   batch = {key: value[:6] for key, value in setup[3][1].items()}
   with pytest.raises(errors.UserError, match=r"global batch size 6 is not divisible by the 4 devices"):
     step_lib.shard_batch(batch, step_lib.make_mesh())
+
+
+def test_the_batch_counts_and_process_max_are_computed_on_the_devices(setup):
+  mesh = step_lib.make_mesh()
+  batch = setup[3][4]
+  counts = step_lib.make_batch_counts(mesh, 2)(step_lib.shard_part(batch, mesh))
+  np.testing.assert_array_equal(counts, [6, 0, np.sum(batch["lengths"])])
+  # One process: its own values.
+  np.testing.assert_array_equal(step_lib.make_process_max(mesh)(np.array([3, 5]))(), [3, 5])
