@@ -63,6 +63,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
   items.sort(key=rank)
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
   """`--dist loadscope` (setup.cfg) with this suite's scopes: a test file goes to one worker whole,
   in the order of collection, so that its module-scoped fixtures (trained runs, compiled programs)
