@@ -13,8 +13,10 @@ depend on the run's step count) and one padded shape.
 """
 
 import errno
+import importlib.util
 import os
 import pathlib
+import re
 import tempfile
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -41,10 +43,53 @@ def data_root() -> pathlib.Path:
   return DATA_ROOT
 
 
+# Test files by their time in the default run, longest first (the README's commands ahead of all).
+LONGEST_FIRST = ("test_readme.py", "train/test_loop.py", "analysis/test_runs_analysis.py",
+                 "models/test_crf.py", "train/test_step.py", "kinds/test_entities.py",
+                 "train/test_finetune.py", "kinds/bts/test_model.py", "models/test_lstm.py",
+                 "kinds/byte_crf/test_model.py", "commands/test_predict.py",
+                 "kinds/charner/test_kind.py", "commands/test_train.py", "launch/test_local.py",
+                 "data/test_prepared.py", "kinds/test_toy_kind.py", "commands/test_analyze.py")
+TESTS = pathlib.Path(__file__).resolve().parent
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-  """The README's commands first: the longest tests, started early, let `-n 2`'s workers finish
-  together instead of one running a long command alone at the end."""
-  items.sort(key=lambda item: item.path.name != "test_readme.py")
+  """The longest test files first (LONGEST_FIRST), so that `-n 2`'s workers finish together
+  instead of one running a long file alone at the end."""
+  def rank(item: pytest.Item) -> int:
+    name = item.path.relative_to(TESTS).as_posix()
+    return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+  items.sort(key=rank)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+  """`--dist loadscope` (setup.cfg) with this suite's scopes: a test file goes to one worker whole,
+  in the order of collection, so that its module-scoped fixtures (trained runs, compiled programs)
+  are built once, not once per worker; the README's blocks go one by one, those that share a
+  workspace (tests/test_readme.py's WORKSPACES) together, in README order."""
+  if config.getvalue("dist") != "loadscope":
+    return None
+  from xdist.scheduler import LoadScopeScheduling  # pylint: disable=import-outside-toplevel
+
+  class SuiteScheduling(LoadScopeScheduling):
+    readme_workspaces = None
+
+    def _split_scope(self, nodeid: str) -> str:
+      path, _, name = nodeid.partition("::")
+      block = re.fullmatch(r"test_readme_block\[(.+)\]", name)
+      if pathlib.PurePosixPath(path).name != "test_readme.py" or not block:
+        return path
+      if self.readme_workspaces is None:  # the test module, loaded here for its README parsing
+        spec = importlib.util.spec_from_file_location("readme_workspaces",
+                                                      TESTS / "test_readme.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        type(self).readme_workspaces = module.WORKSPACES
+      return "README workspace " + self.readme_workspaces.get(block.group(1), block.group(1))
+
+  return SuiteScheduling(config, log)
 
 
 # Tiny sizes and one padded shape per program: demo sentences have <= 14 words of <= 12 bytes, and

@@ -4,10 +4,14 @@ The blocks are read from README.md at collection time, so a README edit is teste
 this file. Each command is either run or listed in SKIPPED with the reason, and a command that is
 neither fails `test_every_command_is_run_or_skipped`: a new README command cannot slip by.
 
-A block runs in its own temporary directory laid out like the repository root (`configs/` and
+A block runs in a temporary directory laid out like the repository root (`configs/` and
 `launch/` linked in, `../shared/data` beside it, `sentences.txt` standing for the reader's own
 text), its commands in order (`evaluate` needs the run `train` wrote), with the relative paths
-as written, so that `runs/es` never touches a reader's runs. Runs are shrunk by flags appended to
+as written, so that `runs/es` never touches a reader's runs. Blocks that run the same training
+command (the quickstart's experiment again before its analysis, the Spanish run again before its
+entities) share one directory, as a reader following the README would: the block that comes
+second runs the command as written too, on the finished run, which trains nothing again
+(`workspace_groups`; run alone, a block trains its runs itself). Runs are shrunk by flags appended to
 the command (APPENDED) and by `../shared/data` holding the real corpus files cut to their first
 SMALL_SPLIT sentences (same formats, encodings and compression; evaluating the full dev and test
 sets took most of the time; tests/data reads every real file in full), and each command's exit
@@ -300,7 +304,29 @@ CHECKS: dict[str, Callable[[list[str], str, pathlib.Path], None]] = {
     "report": check_report,
 }
 
+def workspace_groups(blocks: list[tuple[str, list[list[str]]]]) -> dict[str, str]:
+  """{block id: the id of the first block of its workspace}: blocks that run an identical `train`
+  or `experiment` command (as written) share a workspace, and so do blocks that share one with
+  the same block."""
+  first: dict[str, str] = {}  # block id -> an earlier block of its workspace (itself: the first)
+  def root(block_id: str) -> str:
+    while first[block_id] != block_id:
+      block_id = first[block_id]
+    return block_id
+  runs: dict[str, str] = {}  # a training command -> the first block that runs it
+  for block_id, commands in blocks:
+    first[block_id] = block_id
+    for argv in commands:
+      if command_key(argv) in APPENDED:
+        a, b = sorted((root(runs.setdefault(shlex.join(argv), block_id)), root(block_id)),
+                      key=list(first).index)
+        first[b] = a
+  return {block_id: root(block_id) for block_id in first}
+
+
 BLOCKS = readme_blocks()
+WORKSPACES = workspace_groups(BLOCKS)
+# `-n 2` runs the blocks of a workspace in one worker, in README order (tests/conftest.py).
 RUN_BLOCKS = [pytest.param(commands, id=block_id) for block_id, commands in BLOCKS
               if any(command_key(argv) for argv in commands)]
 
@@ -365,12 +391,23 @@ def repo_layout(tmp_path: pathlib.Path, data_root: pathlib.Path | None) -> pathl
   return root
 
 
+@pytest.fixture(scope="session")
+def workspaces() -> dict[str, pathlib.Path]:
+  """{workspace group: its directory}, filled by the group's first block to run."""
+  return {}
+
+
 @pytest.mark.parametrize("commands", RUN_BLOCKS)
 def test_readme_block(commands: list[list[str]], tmp_path: pathlib.Path,
-                      request: pytest.FixtureRequest):
-  needs_data = any("../shared/data" in arg for argv in commands for arg in argv)
-  repo_copy = repo_layout(tmp_path,
-                          request.getfixturevalue("small_data_root") if needs_data else None)
+                      request: pytest.FixtureRequest, workspaces: dict[str, pathlib.Path]):
+  block_id = request.node.callspec.id
+  group = WORKSPACES[block_id]
+  needs_data = any("../shared/data" in arg for other, block in BLOCKS
+                   if WORKSPACES[other] == group for argv in block for arg in argv)
+  if group not in workspaces:
+    workspaces[group] = repo_layout(
+        tmp_path, request.getfixturevalue("small_data_root") if needs_data else None)
+  repo_copy = workspaces[group]
   for argv in commands:
     key = command_key(argv)
     if key is None:
