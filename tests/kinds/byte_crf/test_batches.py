@@ -16,10 +16,10 @@ from polyglot_ner.data.conll import Sentence
 from polyglot_ner.kinds.byte_crf import batches as word_batches
 
 
-def global_word_ids(batch, num_shards):
-  """[B, T] indices into the whole `word_bytes` table (each row's block offset added)."""
+def global_word_ids(batch, num_shards, table="word_byte_lengths"):
+  """[B, T] indices into the whole table (`batch[table]`; each row's block offset added)."""
   rows, _ = batch["word_ids"].shape
-  table_size = len(batch["word_byte_lengths"]) // num_shards
+  table_size = len(batch[table]) // num_shards
   block = np.arange(rows) // (rows // num_shards)
   return batch["word_ids"] + (block * table_size)[:, None]
 
@@ -216,6 +216,29 @@ def test_fitted_eval_batches_keep_to_one_bucket_with_the_rows_they_need(language
   tags = [batch["tags"] for batch in data]
   assert [label_map.decode(t) for t in data.per_sentence(tags)] == [
       list(s.tags) for s in sentences]
+
+
+@pytest.mark.parametrize("num_shards", [1, 2])
+def test_shared_table_batches_name_rows_of_one_set_of_tables(languages, label_map, num_shards):
+  """`shared_table`: the shared tables hold each distinct word once (packed as a batch's table
+  is), and each batch's rows read, through `table_ids`, the words a table per batch gives."""
+  options = dict(batch_size=16, length_buckets=(4, 8, 16), num_shards=num_shards, fitted=True)
+  shared = word_batches.WordEvalBatches(languages["xx/a"], label_map, shared_table=True, **options)
+  own = word_batches.WordEvalBatches(languages["xx/a"], label_map, **options)
+  words = []
+  for table in shared.tables():
+    _check_packing(table, num_shards)
+    words += [bytes(row[:n].tolist())
+              for row, n in zip(table["word_bytes"], table["word_byte_lengths"])]
+  real = [word for word in words if word]
+  assert len(set(real)) == len(real) == len(set(own.packed.word_type)) - 1
+  for batch, expected in zip(shared, own):
+    assert set(batch) == KEYS - {"word_bytes", "word_byte_lengths", "pack_offsets",
+                                 "pack_lengths"} | {"table_ids"}
+    table_ids = batch["table_ids"][global_word_ids(batch, num_shards, "table_ids")]
+    assert [[words[i] for i in row] for row in table_ids] == _words(expected, num_shards)
+    for key in ("lengths", "tags", "lang"):
+      np.testing.assert_array_equal(batch[key], expected[key])
 
 
 def test_eval_batches_give_per_row_outputs_back_per_sentence(languages, label_map):
