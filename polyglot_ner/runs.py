@@ -225,8 +225,17 @@ class Run:
     result: list[tuple[list[str], list[float]]] = [([], [])] * len(sentences)
     for group, long in entities_lib.length_groups(sentences, self.kind.windowed):
       rows = self.mesh.size if long else batch_size or self.config.eval_batch_size
-      data, outputs = self._outputs(kind.predict_entities, [sentences[i] for i in group], lang,
-                                    batch_size=rows, fitted=True)
+      tagger = self.tagger(rows)
+      data = self.kind.eval_batches([sentences[i] for i in group], lang=self.lang_id(lang),
+                                    batch_size=tagger.batch_size, num_shards=self.mesh.size,
+                                    fitted=True)
+      shared = [tagger.run(self._step(kind.encode_shared), self.params, table)
+                for table in kind.shared_batches(data)]
+      encoded = np.concatenate(shared) if shared else None
+      step = self._step(kind.predict_entities)
+      outputs = [tagger.run(step, self.params,
+                            batch if encoded is None else kind.with_shared(batch, encoded))
+                 for batch in data]
       for index, scored in zip(group, kind.entity_scores(data, outputs)):
         result[index] = scored
     return result
@@ -373,18 +382,19 @@ class Run:
     kind = kinds_base.require(self.kind, kinds_base.StructuredOutput, f"run.{name}")
     return getattr(kind, name)
 
-  def _outputs(self, function: Callable[..., Any], sentences: Sequence[conll.Sentence],
-               lang: str | None, args: tuple = (), batch_size: int | None = None,
-               fitted: bool = False) -> tuple[kinds_base.EvalData, list[Any]]:
-    """The sentences' batches (`fitted` as `Kind.eval_batches`) and `function(params, batch,
-    *args)` (rows first) of each."""
-    tagger = self.tagger(batch_size)
-    data = self.kind.eval_batches(list(sentences), lang=self.lang_id(lang),
-                                  batch_size=tagger.batch_size, num_shards=self.mesh.size,
-                                  fitted=fitted)
+  def _step(self, function: Callable[..., Any]) -> Callable[..., Any]:
+    """`function`'s predict step (`step.make_predict_step`), compiled once per run."""
     if function not in self._steps:
       self._steps[function] = step_lib.make_predict_step(function, self.mesh)
-    step = self._steps[function]
+    return self._steps[function]
+
+  def _outputs(self, function: Callable[..., Any], sentences: Sequence[conll.Sentence],
+               lang: str | None, args: tuple = ()) -> tuple[kinds_base.EvalData, list[Any]]:
+    """The sentences' batches and `function(params, batch, *args)` (rows first) of each."""
+    tagger = self.tagger()
+    data = self.kind.eval_batches(list(sentences), lang=self.lang_id(lang),
+                                  batch_size=tagger.batch_size, num_shards=self.mesh.size)
+    step = self._step(function)
     return data, [tagger.run(step, self.params, batch, *args) for batch in data]
 
   def _per_sentence(self, function: Callable[..., Any], sentences: Sequence[conll.Sentence],

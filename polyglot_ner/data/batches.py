@@ -280,7 +280,11 @@ class EvalBatches:
 
   def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
     for rows, size in zip(self._rows, self._sizes):
-      yield self.packed.batch(rows, size, self.length_buckets, self.num_shards)
+      yield self.pack(rows, size)
+
+  def pack(self, rows: np.ndarray, size: int) -> dict[str, np.ndarray]:
+    """The batch of `rows` (sentence indices) in `size` rows, the kind's arrays."""
+    return self.packed.batch(rows, size, self.length_buckets, self.num_shards)
 
   def per_sentence(self, outputs: Sequence[Any], lengths: Sequence[int] | None = None,
                    axis: int | None = 0) -> list[Any]:

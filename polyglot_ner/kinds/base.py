@@ -220,6 +220,23 @@ class ScoresEntities(abc.ABC):
   def predict_entities(self, params: Params, batch: Batch) -> Any:
     """What `entity_scores` needs of every row: a pytree of arrays, rows first."""
 
+  def shared_batches(self, data: EvalData) -> list[dict[str, Any]]:
+    """Batches of inputs that many of `data`'s batches (built `fitted`) read, to encode once per
+    call rather than once per batch (the byte CRF: the distinct words of all its sentences):
+    `encode_shared` of each, concatenated rows first, goes into every batch by `with_shared`
+    before `predict_entities`. None by default."""
+    del data
+    return []
+
+  def encode_shared(self, params: Params, batch: Batch) -> Any:
+    """One of `shared_batches`' encodings: an array, rows first (a pure function of arrays)."""
+    raise NotImplementedError(f"{type(self).__name__} has no shared batches")
+
+  def with_shared(self, batch: dict[str, Any], encoded: Any) -> dict[str, Any]:
+    """A batch of fitted `data` with what it reads of `encoded` (the concatenated encodings of
+    `shared_batches`, on the host)."""
+    raise NotImplementedError(f"{type(self).__name__} has no shared batches")
+
   @abc.abstractmethod
   def entity_scores(self, data: EvalData, outputs: Sequence[Any]
                     ) -> list[tuple[list[str], list[float]]]:

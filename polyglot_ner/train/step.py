@@ -57,13 +57,15 @@ def check_batch_size(batch_size: int, mesh: Mesh) -> None:
 
 
 def shard_batch(batch: Batch, mesh: Mesh) -> dict[str, jax.Array]:
-  """A host batch (the same global batch on every process) as global arrays sharded `P("data")`.
+  """A host batch (the same global batch on every process; rows, or any arrays that split into
+  one block per device) as global arrays sharded `P("data")`.
 
   Every array splits along its leading axis (rows, or the per-device word tables of
   `polyglot_ner.kinds.byte_crf.batches`). Each process contributes the blocks of its own devices, so
   multi-host runs transfer only local data.
   """
-  check_batch_size(len(batch["lengths"]), mesh)
+  for value in batch.values():
+    check_batch_size(len(value), mesh)
   part = process_part()
   return shard_part({key: np.asarray(value)[data_batches.part_rows(len(value), mesh.size, part)]
                      for key, value in batch.items()}, mesh)
@@ -78,7 +80,8 @@ def shard_part(part: Batch, mesh: Mesh) -> dict[str, jax.Array]:
   """This process's `process_part()` of a global batch (of every process's parts, all shaped
   alike) as global arrays sharded `P("data")`."""
   sharding = NamedSharding(mesh, P(AXIS))
-  check_batch_size(len(part["lengths"]) * jax.process_count(), mesh)
+  for value in part.values():
+    check_batch_size(len(value) * jax.process_count(), mesh)
   return {key: jax.make_array_from_process_local_data(
               sharding, value, (len(value) * jax.process_count(), *np.shape(value)[1:]))
           for key, value in part.items()}

@@ -18,11 +18,16 @@ an empty table entry (byte length 0), and table rows past the distinct words are
 Heaps' law bound on the distinct words of the block's word slots (`table_rows`), B is fixed, T
 taken from `length_buckets` and W from `byte_buckets`, so `jit` sees only a few shapes.
 `pack_offsets` and `pack_lengths` say how each block's table words lie side by side in R rows of W
-bytes (`pack_words`), for a byte encoder that reads packed rows. Lengths are the source of truth;
-padding is 0 everywhere, and a last partial batch is filled with empty rows (length 0). A process
-that packs only its part of a batch (its devices' blocks) knows T and W from the lengths and
-longest words of all rows, but U and R only from its own blocks: zero rows padded to the largest
-over the processes (`data.pipeline`) leave the batch as one process would pack it.
+bytes (`pack_words`), for a byte encoder that reads packed rows. Batches with a `shared_table`
+(`run.entities`') hold `table_ids` [S*U] instead of the four table arrays: word types, rows of
+the call's shared word tables (`PackedSentences.shared_tables`, the same four arrays over every
+distinct word of the call), so that each word's bytes are encoded once per call, and large
+blocks come with their sentences packed side by side (`pack_sentences`: `word_rows`,
+`row_segments`, `row_lengths`, `positions` instead of `word_ids`). Lengths are the source of
+truth; padding is 0 everywhere, and a last partial batch is filled with empty rows (length 0). A
+process that packs only its part of a batch (its devices' blocks) knows T and W from the lengths
+and longest words of all rows, but U and R only from its own blocks: zero rows padded to the
+largest over the processes (`data.pipeline`) leave the batch as one process would pack it.
 
 `WordTrainBatches` and `WordEvalBatches` are the shared mixture batches
 (`polyglot_ner.data.batches`) over these rows.
@@ -32,6 +37,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -51,6 +57,18 @@ _PACKED_BYTES = (37.0, 0.7)
 # 512 rows, words cut to 16 or 64 bytes) has at most 5.3 * S**0.7 distinct words, the empty one
 # included; a batch that has more doubles its rows, up to S.
 _TABLE_WORDS = (6.0, 0.7)
+# A call's shared word tables (`PackedSentences.shared_tables`): words per block of one table (the
+# byte encoder then holds about as much as for a batch of 512 CoNLL sentences), and at least as
+# many packed bytes as a long CoNLL sentence's words, so that calls of a few sentences share one
+# shape.
+SHARED_TABLE_WORDS = 8192
+_SHARED_MIN_BYTES = 1024
+# `pack_sentences`: rows of up to 4 times a length bucket (4 x 64 words hold CoNLL's 33-64-word
+# sentences, 46 on average, with little padding), in blocks of 128 rows or more, packed into 64
+# rows at least: XLA's CPU matrix products round alike from 64 rows up (fewer take other
+# kernels), and packed batches scored CoNLL-2002 es test exactly as unpacked ones.
+_SENTENCES_PER_ROW = 4
+_MIN_PACKED_ROWS = 64
 
 
 class PackedSentences:
@@ -134,10 +152,13 @@ class PackedSentences:
     return len(self.word_length) - 1
 
   def batch(self, rows: np.ndarray, batch_size: int, length_buckets: Sequence[int],
-            num_shards: int = 1, part: batches.Part = batches.WHOLE) -> dict[str, np.ndarray]:
+            num_shards: int = 1, part: batches.Part = batches.WHOLE, shared_table: bool = False
+            ) -> dict[str, np.ndarray]:
     """The padded batch of sentences `rows` (at most `batch_size`; the rest are empty rows), its
     rows in `num_shards` blocks with a word table each; only the rows of `part`, with the whole
-    batch's T and W but their own blocks' U and R (`agreed_rows`)."""
+    batch's T and W but their own blocks' U and R (`agreed_rows`); `shared_table`: the tables
+    hold word types (`table_ids`, rows of `shared_tables`) instead of their bytes, and the
+    sentences' word ids come packed side by side (`pack_sentences`)."""
     lengths, lang, starts, longest = batches.padded_rows(self, rows, batch_size, num_shards, part)
     positions = np.arange(batches.bucket_for(longest, length_buckets))
     words = np.where(positions < lengths[:, None], starts[:, None] + positions, self.pad_word)
@@ -148,25 +169,54 @@ class PackedSentences:
     table_types = np.full((len(blocks), table), self.word_type[self.pad_word])
     for block, types in enumerate(distinct):
       table_types[block, :len(types)] = types
-    table_words = self.type_word[table_types.reshape(-1)]
-    word_lengths = self.word_length[table_words]
-    widest = int(self.longest_word[rows].max(initial=0))
-    offsets = np.arange(batches.bucket_for(widest, self.byte_buckets))
-    byte_index = np.where(offsets < word_lengths[:, None],
-                          self.word_start[table_words][:, None] + offsets, len(self.word_bytes) - 1)
-    width = len(offsets)
-    pack_offsets, pack_lengths = pack_words(word_lengths, width, len(blocks),
-                                            packed_rows(blocks.shape[1], width))
+    word_ids = np.stack(word_ids).reshape(words.shape).astype(np.int32)
+    if shared_table:
+      words_and_table = {"table_ids": table_types.reshape(-1).astype(np.int32),
+                         **pack_sentences(word_ids, lengths, len(blocks))}
+    else:
+      width = batches.bucket_for(int(self.longest_word[rows].max(initial=0)), self.byte_buckets)
+      words_and_table = {**self.table(table_types.reshape(-1), len(blocks), width,
+                                      packed_rows(blocks.shape[1], width)),
+                         "word_ids": word_ids}
     return {
-        "word_bytes": self.word_bytes[byte_index].astype(np.int32),
-        "word_byte_lengths": word_lengths,
-        "pack_offsets": pack_offsets,
-        "pack_lengths": pack_lengths,
-        "word_ids": np.stack(word_ids).reshape(words.shape).astype(np.int32),
+        **words_and_table,
         "lengths": lengths,
         "tags": self.tags[words],
         "lang": lang,
     }
+
+  def table(self, types: np.ndarray, num_shards: int, width: int, min_rows: int,
+            per_octave: int = 1) -> dict[str, np.ndarray]:
+    """The byte arrays of a word table holding `types` [S*U] (`num_shards` blocks), packed into
+    rows of `width` bytes (`pack_words` with its `min_rows` and `per_octave`)."""
+    table_words = self.type_word[types]
+    word_lengths = self.word_length[table_words]
+    offsets = np.arange(width)
+    byte_index = np.where(offsets < word_lengths[:, None],
+                          self.word_start[table_words][:, None] + offsets, len(self.word_bytes) - 1)
+    pack_offsets, pack_lengths = pack_words(word_lengths, width, num_shards, min_rows, per_octave)
+    return {"word_bytes": self.word_bytes[byte_index].astype(np.int32),
+            "word_byte_lengths": word_lengths,
+            "pack_offsets": pack_offsets,
+            "pack_lengths": pack_lengths}
+
+  def shared_tables(self, num_shards: int) -> list[dict[str, np.ndarray]]:
+    """Every word type (the padding type, the largest, included) as word tables of at most
+    `SHARED_TABLE_WORDS` words per block: row t of their concatenation is type t, which a
+    `shared_table` batch's `table_ids` name. Their shapes come from few sizes (table words a
+    power of two, packed rows a quarter-octave step), so that calls of similar size share them."""
+    count = int(self.word_type[self.pad_word]) + 1
+    per_block = -(-count // num_shards)
+    chunks = 2 ** (-(-per_block // SHARED_TABLE_WORDS) - 1).bit_length()
+    words = max(8, 2 ** (-(-per_block // chunks) - 1).bit_length())
+    types = np.minimum(np.arange(chunks * num_shards * words), count - 1)
+    tables = []
+    for chunk in np.split(types, chunks):
+      width = batches.bucket_for(int(self.word_length[self.type_word[chunk]].max()),
+                                 self.byte_buckets)
+      tables.append(self.table(chunk, num_shards, width, max(8, _SHARED_MIN_BYTES // width),
+                               per_octave=4))
+    return tables
 
 def table_rows(slots: int, distinct: int) -> int:
   """The rows of a block's word table for `slots` word slots of which `distinct` (its most in any
@@ -184,12 +234,13 @@ def packed_rows(slots: int, width: int) -> int:
   scale, power = _PACKED_BYTES
   return 8 * math.ceil(scale * slots**power / width / 8)
 
-def pack_words(word_lengths: np.ndarray, width: int, num_shards: int = 1, min_rows: int = 8
-               ) -> tuple[np.ndarray, np.ndarray]:
+def pack_words(word_lengths: np.ndarray, width: int, num_shards: int = 1, min_rows: int = 8,
+               per_octave: int = 1) -> tuple[np.ndarray, np.ndarray]:
   """Where each table word goes when a block's words are packed side by side into rows of
   `width` bytes: `pack_offsets` [S*U] (row * width + column of its first byte, within its block)
   and `pack_lengths` [S*R] (bytes used per row; R per block is `min_rows` doubled until the
-  words fit, so that a length bucket nearly always compiles to one shape).
+  words fit, so that a length bucket nearly always compiles to one shape, then lowered to the
+  fewest of `per_octave` equal steps of the last doubling that still fit).
 
   A byte encoder that restarts its state at every word reads the packed rows instead of one
   padded row per word: CoNLL words average 7 bytes, so a 16-byte table is mostly padding. Rows
@@ -217,13 +268,44 @@ def pack_words(word_lengths: np.ndarray, width: int, num_shards: int = 1, min_ro
       rows.append(used)
     offsets[block, words] = starts
     rows_per_block.append(rows)
-  num_rows = min_rows
-  while num_rows < max(map(len, rows_per_block)):
+  needed, num_rows = max(map(len, rows_per_block)), min_rows
+  while num_rows < needed:
     num_rows *= 2
+  if num_rows > min_rows:
+    step = max(num_rows // (2 * per_octave), 1)
+    num_rows = step * -(-needed // step)
   pack_lengths = np.zeros((num_shards, num_rows), np.int32)
   for block, rows in enumerate(rows_per_block):
     pack_lengths[block, :len(rows)] = rows
   return offsets.reshape(-1), pack_lengths.reshape(-1)
+
+def pack_sentences(word_ids: np.ndarray, lengths: np.ndarray, num_shards: int
+                   ) -> dict[str, np.ndarray]:
+  """A batch's sentences (`word_ids` [B, T], `lengths` [B]) packed side by side into P rows of
+  L word slots per block (`pack_words`), so that a word encoder that restarts its state at each
+  sentence does the work of the words rather than of B x T slots (1.75 slots a word on
+  CoNLL-2002 es test at batch 512): `word_rows` [S*P, L] (the word ids), `row_segments`
+  [S*P, L] (the sentence's row in its block + 1), `row_lengths` [S*P] (words per row) and
+  `positions` [B, T] (row * L + column of each word in its block's rows; 0 past the sentence).
+  L is T times up to `_SENTENCES_PER_ROW`; blocks of fewer than 128 rows, which packing would
+  leave narrow and long, keep their rows (`word_ids` alone)."""
+  rows, steps = word_ids.shape
+  block_rows = rows // num_shards
+  if block_rows < 2 * _MIN_PACKED_ROWS:
+    return {"word_ids": word_ids}
+  width = steps * min(_SENTENCES_PER_ROW, block_rows // _MIN_PACKED_ROWS)
+  offsets, row_lengths = pack_words(lengths, width, num_shards, _MIN_PACKED_ROWS, per_octave=4)
+  in_sentence = np.arange(steps) < lengths[:, None]
+  positions = np.where(in_sentence, offsets[:, None] + np.arange(steps), 0)
+  block = np.arange(rows) // block_rows
+  slots = ((block * (len(row_lengths) // num_shards) * width)[:, None] + positions)[in_sentence]
+  word_rows = np.zeros(len(row_lengths) * width, np.int32)
+  segments = np.zeros_like(word_rows)
+  word_rows[slots] = word_ids[in_sentence]
+  segments[slots] = np.broadcast_to((np.arange(rows) % block_rows + 1)[:, None],
+                                    word_ids.shape)[in_sentence]
+  return {"word_rows": word_rows.reshape(-1, width), "row_segments": segments.reshape(-1, width),
+          "row_lengths": row_lengths, "positions": positions.astype(np.int32)}
 
 def byte_buckets_for(byte_buckets: Sequence[int], max_word_bytes: int) -> tuple[int, ...]:
   """Byte buckets below `max_word_bytes`, capped by `max_word_bytes` itself."""
@@ -240,7 +322,22 @@ class WordTrainBatches(batches.TrainBatches):
 
 
 class WordEvalBatches(batches.EvalBatches):
-  """`batches.EvalBatches` over word-level rows (`PackedSentences`)."""
+  """`batches.EvalBatches` over word-level rows (`PackedSentences`). With `shared_table` the
+  batches name word types (`table_ids`) of the word tables `tables` gives, one set for all the
+  batches: a byte encoder then reads each distinct word of the sentences once, not once per batch
+  that holds it."""
 
   packer = PackedSentences
   default_length_buckets = DEFAULT_LENGTH_BUCKETS
+
+  def __init__(self, *args: Any, shared_table: bool = False, **kwargs: Any):
+    super().__init__(*args, **kwargs)
+    self.shared_table = shared_table
+
+  def tables(self) -> list[dict[str, np.ndarray]]:
+    """The shared word tables (`PackedSentences.shared_tables`); none without `shared_table`."""
+    return self.packed.shared_tables(self.num_shards) if self.shared_table else []
+
+  def pack(self, rows: np.ndarray, size: int) -> dict[str, np.ndarray]:
+    return self.packed.batch(rows, size, self.length_buckets, self.num_shards,
+                             shared_table=self.shared_table)

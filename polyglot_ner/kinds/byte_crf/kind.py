@@ -48,8 +48,10 @@ class Kind(base.Kind, base.StructuredOutput, base.SamplesTags, base.ScoresEntiti
 
   def eval_batches(self, sentences: Sequence[conll.Sentence], *, lang: int, batch_size: int,
                    num_shards: int, fitted: bool = False) -> batches.WordEvalBatches:
+    """Fitted batches (`run.entities`') share one word table (`shared_batches`)."""
     return batches.WordEvalBatches(sentences, self.label_map, batch_size=batch_size, lang=lang,
-                                   num_shards=num_shards, fitted=fitted, **self._bucketing())
+                                   num_shards=num_shards, fitted=fitted, shared_table=fitted,
+                                   **self._bucketing())
 
   def example_batch(self) -> dict[str, np.ndarray]:
     """One word of one byte per row."""
@@ -120,6 +122,19 @@ class Kind(base.Kind, base.StructuredOutput, base.SamplesTags, base.ScoresEntiti
                               method=self.module.crf_method)
     return tags, crf_lib.entity_log_marginals(*potentials, tags=tags, labels=self.label_map.tags,
                                               allowed=self.module.decoding_allowed)
+
+  def shared_batches(self, data: batches.WordEvalBatches) -> list[dict[str, np.ndarray]]:
+    """The word tables of fitted batches: every distinct word of the call once."""
+    return data.tables()
+
+  def encode_shared(self, params: base.Params, batch: base.Batch) -> jax.Array:
+    """A word table's vectors [U, D] (`ByteCRF.word_vectors`)."""
+    return self.module.apply({"params": params}, batch, train=False, method="word_vectors")
+
+  def with_shared(self, batch: dict[str, Any], encoded: np.ndarray) -> dict[str, Any]:
+    """The batch with its table's word vectors in place of the table's word types."""
+    rest = {key: value for key, value in batch.items() if key != "table_ids"}
+    return {**rest, "word_vectors": encoded[batch["table_ids"]]}
 
   def entity_scores(self, data: batches.WordEvalBatches, outputs: Sequence[Any]
                     ) -> list[tuple[list[str], list[float]]]:

@@ -10,9 +10,10 @@ mask per step, training only.
 The byte encoder runs once over the batch's table of distinct words ([U, W] bytes, see
 `polyglot_ner.kinds.byte_crf.batches`) and the word encoder reads the word vectors by `word_ids`
 (at inference projecting each distinct word's vector once, `lstm.BiLSTM`'s `ids`; the byte
-encoder reads the byte embeddings alike); shapes are static, padding is handled by lengths alone
-(`word_byte_lengths` for bytes, `lengths` for words). Under dropout, the occurrences of a word in
-one batch share the byte encoder's dropout masks.
+encoder reads the byte embeddings alike), or, in `run.entities`' batches, takes the vectors of a
+table encoded once per call (`word_vectors` in the batch); shapes are static, padding is handled
+by lengths alone (`word_byte_lengths` for bytes, `lengths` for words). Under dropout, the
+occurrences of a word in one batch share the byte encoder's dropout masks.
 
 Decoding keeps to valid IOB2 by default (Viterbi over the transitions `crf.allowed_transitions`
 permits: no I-X first or after O or another type); training is unconstrained, as in the paper.
@@ -142,8 +143,20 @@ class ByteCRF(nn.Module):
     return jnp.where((lengths > 0)[:, None], vectors, 0.0)
 
   def emissions(self, batch: Batch, *, train: bool) -> jax.Array:
-    """Emission scores [B, T, num_tags] (meaningless past each row's length)."""
-    encoded = self.word_encoder(self.word_vectors(batch, train=train), batch["lengths"],
+    """Emission scores [B, T, num_tags] (meaningless past each row's length). A batch may bring
+    its table's word vectors (`word_vectors` [U, D], computed once for many batches) instead of
+    its bytes, and its sentences packed side by side in rows (`word_rows`)."""
+    table = (batch["word_vectors"] if "word_vectors" in batch
+             else self.word_vectors(batch, train=train))
+    if "word_rows" in batch:  # the sentences side by side (`batches.pack_sentences`)
+      ids = batch["word_rows"].T
+      encoded = self.word_encoder(table, batch["row_lengths"], segments=batch["row_segments"].T,
+                                  ids=ids, deterministic=not train)
+      width, rows = ids.shape
+      row, column = jnp.divmod(batch["positions"], width)
+      words = encoded.outputs[-1].reshape(width * rows, -1)[column * rows + row]
+      return self.output(words)
+    encoded = self.word_encoder(table, batch["lengths"],
                                 ids=batch["word_ids"].T, deterministic=not train)
     return jnp.swapaxes(self.output(encoded.outputs[-1]), 0, 1)
 

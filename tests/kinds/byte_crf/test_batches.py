@@ -16,10 +16,10 @@ from polyglot_ner.data.conll import Sentence
 from polyglot_ner.kinds.byte_crf import batches as word_batches
 
 
-def global_word_ids(batch, num_shards):
-  """[B, T] indices into the whole `word_bytes` table (each row's block offset added)."""
+def global_word_ids(batch, num_shards, table="word_byte_lengths"):
+  """[B, T] indices into the whole table (`batch[table]`; each row's block offset added)."""
   rows, _ = batch["word_ids"].shape
-  table_size = len(batch["word_byte_lengths"]) // num_shards
+  table_size = len(batch[table]) // num_shards
   block = np.arange(rows) // (rows // num_shards)
   return batch["word_ids"] + (block * table_size)[:, None]
 
@@ -216,6 +216,54 @@ def test_fitted_eval_batches_keep_to_one_bucket_with_the_rows_they_need(language
   tags = [batch["tags"] for batch in data]
   assert [label_map.decode(t) for t in data.per_sentence(tags)] == [
       list(s.tags) for s in sentences]
+
+
+@pytest.mark.parametrize("num_shards", [1, 2])
+def test_shared_table_batches_name_rows_of_one_set_of_tables(languages, label_map, num_shards):
+  """`shared_table`: the shared tables hold each distinct word once (packed as a batch's table
+  is), and each batch's rows read, through `table_ids`, the words a table per batch gives."""
+  options = dict(batch_size=16, length_buckets=(4, 8, 16), num_shards=num_shards, fitted=True)
+  shared = word_batches.WordEvalBatches(languages["xx/a"], label_map, shared_table=True, **options)
+  own = word_batches.WordEvalBatches(languages["xx/a"], label_map, **options)
+  words = []
+  for table in shared.tables():
+    _check_packing(table, num_shards)
+    words += [bytes(row[:n].tolist())
+              for row, n in zip(table["word_bytes"], table["word_byte_lengths"])]
+  real = [word for word in words if word]
+  assert len(set(real)) == len(real) == len(set(own.packed.word_type)) - 1
+  for batch, expected in zip(shared, own):
+    assert set(batch) == KEYS - {"word_bytes", "word_byte_lengths", "pack_offsets",
+                                 "pack_lengths"} | {"table_ids"}
+    table_ids = batch["table_ids"][global_word_ids(batch, num_shards, "table_ids")]
+    assert [[words[i] for i in row] for row in table_ids] == _words(expected, num_shards)
+    for key in ("lengths", "tags", "lang"):
+      np.testing.assert_array_equal(batch[key], expected[key])
+
+
+@pytest.mark.parametrize("num_shards", [1, 2])
+def test_packed_sentences_hold_each_sentence_in_one_segment_of_a_row(num_shards):
+  """`pack_sentences`: each sentence's words lie in order in one row of its block, its own
+  segment, where `positions` finds them; rows hold their `row_lengths` words; small blocks stay
+  unpacked."""
+  rng = np.random.default_rng(0)
+  rows, steps = 128 * num_shards, 16
+  lengths = rng.integers(1, steps + 1, rows).astype(np.int32)
+  lengths[-5:] = 0  # padding rows
+  word_ids = rng.integers(1, 1000, (rows, steps)).astype(np.int32)
+  assert set(word_batches.pack_sentences(word_ids[:64], lengths[:64], 1)) == {"word_ids"}
+  packed = word_batches.pack_sentences(word_ids, lengths, num_shards)
+  word_rows, segments = packed["word_rows"], packed["row_segments"]
+  block_rows, width = len(word_rows) // num_shards, word_rows.shape[1]
+  assert block_rows >= 64 and width == 2 * steps
+  np.testing.assert_array_equal((segments > 0).sum(axis=1), packed["row_lengths"])
+  for row, length in enumerate(lengths[:-5]):
+    block = row // (rows // num_shards)
+    slots = block * block_rows * width + packed["positions"][row, :length]
+    np.testing.assert_array_equal(word_rows.reshape(-1)[slots], word_ids[row, :length])
+    assert len(set(slots // width)) == 1 and np.all(np.diff(slots) == 1)
+    assert set(segments.reshape(-1)[slots]) == {row % (rows // num_shards) + 1}
+    assert (segments.reshape(-1)[slots] > 0).sum() == length
 
 
 def test_eval_batches_give_per_row_outputs_back_per_sentence(languages, label_map):
