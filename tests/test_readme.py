@@ -65,7 +65,8 @@ SKIPPED = {
 TINY_TRAIN = ("num_epochs=1", "data.max_train_sentences=64", "batch_size=16",
               "eval_batch_size=256", "optimizer.schedule=constant")
 TINY_MODEL = {
-    "byte_crf": ("model.byte_emb_dim=8", "model.byte_hidden=8", "model.word_hidden=16"),
+    "byte_crf": ("model.byte_emb_dim=8", "model.byte_hidden=8", "model.word_hidden=16",
+                 "model.byte_layers=1"),  # one byte BiLSTM layer: the step compiles in 2/3 the time
     "charner": ("model.emb_dim=8", "model.hidden=8", "model.output_dropout=(0.1,)"),
 }
 REAL_DATA_TRAIN = {"byte_crf": ("data.length_buckets=(64,)",),
