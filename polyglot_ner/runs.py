@@ -229,13 +229,12 @@ class Run:
       data = self.kind.eval_batches([sentences[i] for i in group], lang=self.lang_id(lang),
                                     batch_size=tagger.batch_size, num_shards=self.mesh.size,
                                     fitted=True)
-      shared = [tagger.run(self._step(kind.encode_shared), self.params, table)
-                for table in kind.shared_batches(data)]
+      shared = tagger.run_all(self._step(kind.encode_shared), self.params,
+                              kind.shared_batches(data))
       encoded = np.concatenate(shared) if shared else None
-      step = self._step(kind.predict_entities)
-      outputs = [tagger.run(step, self.params,
-                            batch if encoded is None else kind.with_shared(batch, encoded))
-                 for batch in data]
+      outputs = tagger.run_all(self._step(kind.predict_entities), self.params,
+                               (batch if encoded is None else kind.with_shared(batch, encoded)
+                                for batch in data))
       for index, scored in zip(group, kind.entity_scores(data, outputs)):
         result[index] = scored
     return result
@@ -394,8 +393,7 @@ class Run:
     tagger = self.tagger()
     data = self.kind.eval_batches(list(sentences), lang=self.lang_id(lang),
                                   batch_size=tagger.batch_size, num_shards=self.mesh.size)
-    step = self._step(function)
-    return data, [tagger.run(step, self.params, batch, *args) for batch in data]
+    return data, tagger.run_all(self._step(function), self.params, data, *args)
 
   def _per_sentence(self, function: Callable[..., Any], sentences: Sequence[conll.Sentence],
                     lang: str | None, axis: int | None = 0) -> list[Any]:

@@ -9,7 +9,7 @@ training data, or a file with no tags) is scored as gold, never encoded.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import jax
 from jax.experimental import multihost_utils
@@ -39,13 +39,23 @@ class Tagger:
 
   def tag(self, params: Any, batches: kinds_base.EvalData) -> list[list[str]]:
     """Predicted IOB2 tags of every sentence of `batches`, in the sentences' order."""
-    return self.kind.tags(batches, [self.run(self._predict, params, batch) for batch in batches])
+    return self.kind.tags(batches, self.run_all(self._predict, params, batches))
 
   def run(self, step: Callable[..., Any], params: Any, batch: Mapping[str, Any], *args: Any
           ) -> Any:
     """`step(params, batch, *args)` (from `step.make_predict_step`) on a host batch, the result
     back on the host (gathered from every process)."""
-    output = step(params, step_lib.shard_batch(batch, self.mesh), *args)
+    return self._fetch(step(params, step_lib.shard_batch(batch, self.mesh), *args))
+
+  def run_all(self, step: Callable[..., Any], params: Any, batches: Iterable[Mapping[str, Any]],
+              *args: Any) -> list[Any]:
+    """`run` over every batch, each dispatched before any result is fetched, so that the host
+    shards batch k+1 while the devices compute batch k."""
+    outputs = [step(params, step_lib.shard_batch(batch, self.mesh), *args) for batch in batches]
+    return [self._fetch(output) for output in outputs]
+
+  @staticmethod
+  def _fetch(output: Any) -> Any:
     if jax.process_count() > 1:
       return jax.tree.map(lambda x: multihost_utils.process_allgather(x, tiled=True), output)
     return jax.device_get(output)

@@ -21,13 +21,12 @@ taken from `length_buckets` and W from `byte_buckets`, so `jit` sees only a few 
 bytes (`pack_words`), for a byte encoder that reads packed rows. Batches with a `shared_table`
 (`run.entities`') hold `table_ids` [S*U] instead of the four table arrays: word types, rows of
 the call's shared word tables (`PackedSentences.shared_tables`, the same four arrays over every
-distinct word of the call), so that each word's bytes are encoded once per call, and large
-blocks come with their sentences packed side by side (`pack_sentences`: `word_rows`,
-`row_segments`, `row_lengths`, `positions` instead of `word_ids`). Lengths are the source of
-truth; padding is 0 everywhere, and a last partial batch is filled with empty rows (length 0). A
-process that packs only its part of a batch (its devices' blocks) knows T and W from the lengths
-and longest words of all rows, but U and R only from its own blocks: zero rows padded to the
-largest over the processes (`data.pipeline`) leave the batch as one process would pack it.
+distinct word of the call), so that each word's bytes are encoded once per call. Lengths are
+the source of truth; padding is 0 everywhere, and a last partial batch is filled with empty rows
+(length 0). A process that packs only its part of a batch (its devices' blocks) knows T and W
+from the lengths and longest words of all rows, but U and R only from its own blocks: zero rows
+padded to the largest over the processes (`data.pipeline`) leave the batch as one process would
+pack it.
 
 `WordTrainBatches` and `WordEvalBatches` are the shared mixture batches
 (`polyglot_ner.data.batches`) over these rows.
@@ -63,12 +62,6 @@ _TABLE_WORDS = (6.0, 0.7)
 # shape.
 SHARED_TABLE_WORDS = 8192
 _SHARED_MIN_BYTES = 1024
-# `pack_sentences`: rows of up to 4 times a length bucket (4 x 64 words hold CoNLL's 33-64-word
-# sentences, 46 on average, with little padding), in blocks of 128 rows or more, packed into 64
-# rows at least: XLA's CPU matrix products round alike from 64 rows up (fewer take other
-# kernels), and packed batches scored CoNLL-2002 es test exactly as unpacked ones.
-_SENTENCES_PER_ROW = 4
-_MIN_PACKED_ROWS = 64
 
 
 class PackedSentences:
@@ -157,8 +150,7 @@ class PackedSentences:
     """The padded batch of sentences `rows` (at most `batch_size`; the rest are empty rows), its
     rows in `num_shards` blocks with a word table each; only the rows of `part`, with the whole
     batch's T and W but their own blocks' U and R (`agreed_rows`); `shared_table`: the tables
-    hold word types (`table_ids`, rows of `shared_tables`) instead of their bytes, and the
-    sentences' word ids come packed side by side (`pack_sentences`)."""
+    hold word types (`table_ids`, rows of `shared_tables`) instead of their bytes."""
     lengths, lang, starts, longest = batches.padded_rows(self, rows, batch_size, num_shards, part)
     positions = np.arange(batches.bucket_for(longest, length_buckets))
     words = np.where(positions < lengths[:, None], starts[:, None] + positions, self.pad_word)
@@ -172,7 +164,7 @@ class PackedSentences:
     word_ids = np.stack(word_ids).reshape(words.shape).astype(np.int32)
     if shared_table:
       words_and_table = {"table_ids": table_types.reshape(-1).astype(np.int32),
-                         **pack_sentences(word_ids, lengths, len(blocks))}
+                         "word_ids": word_ids}
     else:
       width = batches.bucket_for(int(self.longest_word[rows].max(initial=0)), self.byte_buckets)
       words_and_table = {**self.table(table_types.reshape(-1), len(blocks), width,
@@ -278,34 +270,6 @@ def pack_words(word_lengths: np.ndarray, width: int, num_shards: int = 1, min_ro
   for block, rows in enumerate(rows_per_block):
     pack_lengths[block, :len(rows)] = rows
   return offsets.reshape(-1), pack_lengths.reshape(-1)
-
-def pack_sentences(word_ids: np.ndarray, lengths: np.ndarray, num_shards: int
-                   ) -> dict[str, np.ndarray]:
-  """A batch's sentences (`word_ids` [B, T], `lengths` [B]) packed side by side into P rows of
-  L word slots per block (`pack_words`), so that a word encoder that restarts its state at each
-  sentence does the work of the words rather than of B x T slots (1.75 slots a word on
-  CoNLL-2002 es test at batch 512): `word_rows` [S*P, L] (the word ids), `row_segments`
-  [S*P, L] (the sentence's row in its block + 1), `row_lengths` [S*P] (words per row) and
-  `positions` [B, T] (row * L + column of each word in its block's rows; 0 past the sentence).
-  L is T times up to `_SENTENCES_PER_ROW`; blocks of fewer than 128 rows, which packing would
-  leave narrow and long, keep their rows (`word_ids` alone)."""
-  rows, steps = word_ids.shape
-  block_rows = rows // num_shards
-  if block_rows < 2 * _MIN_PACKED_ROWS:
-    return {"word_ids": word_ids}
-  width = steps * min(_SENTENCES_PER_ROW, block_rows // _MIN_PACKED_ROWS)
-  offsets, row_lengths = pack_words(lengths, width, num_shards, _MIN_PACKED_ROWS, per_octave=4)
-  in_sentence = np.arange(steps) < lengths[:, None]
-  positions = np.where(in_sentence, offsets[:, None] + np.arange(steps), 0)
-  block = np.arange(rows) // block_rows
-  slots = ((block * (len(row_lengths) // num_shards) * width)[:, None] + positions)[in_sentence]
-  word_rows = np.zeros(len(row_lengths) * width, np.int32)
-  segments = np.zeros_like(word_rows)
-  word_rows[slots] = word_ids[in_sentence]
-  segments[slots] = np.broadcast_to((np.arange(rows) % block_rows + 1)[:, None],
-                                    word_ids.shape)[in_sentence]
-  return {"word_rows": word_rows.reshape(-1, width), "row_segments": segments.reshape(-1, width),
-          "row_lengths": row_lengths, "positions": positions.astype(np.int32)}
 
 def byte_buckets_for(byte_buckets: Sequence[int], max_word_bytes: int) -> tuple[int, ...]:
   """Byte buckets below `max_word_bytes`, capped by `max_word_bytes` itself."""

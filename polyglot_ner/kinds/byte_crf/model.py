@@ -145,17 +145,9 @@ class ByteCRF(nn.Module):
   def emissions(self, batch: Batch, *, train: bool) -> jax.Array:
     """Emission scores [B, T, num_tags] (meaningless past each row's length). A batch may bring
     its table's word vectors (`word_vectors` [U, D], computed once for many batches) instead of
-    its bytes, and its sentences packed side by side in rows (`word_rows`)."""
+    its bytes."""
     table = (batch["word_vectors"] if "word_vectors" in batch
              else self.word_vectors(batch, train=train))
-    if "word_rows" in batch:  # the sentences side by side (`batches.pack_sentences`)
-      ids = batch["word_rows"].T
-      encoded = self.word_encoder(table, batch["row_lengths"], segments=batch["row_segments"].T,
-                                  ids=ids, deterministic=not train)
-      width, rows = ids.shape
-      row, column = jnp.divmod(batch["positions"], width)
-      words = encoded.outputs[-1].reshape(width * rows, -1)[column * rows + row]
-      return self.output(words)
     encoded = self.word_encoder(table, batch["lengths"],
                                 ids=batch["word_ids"].T, deterministic=not train)
     return jnp.swapaxes(self.output(encoded.outputs[-1]), 0, 1)

@@ -241,31 +241,6 @@ def test_shared_table_batches_name_rows_of_one_set_of_tables(languages, label_ma
       np.testing.assert_array_equal(batch[key], expected[key])
 
 
-@pytest.mark.parametrize("num_shards", [1, 2])
-def test_packed_sentences_hold_each_sentence_in_one_segment_of_a_row(num_shards):
-  """`pack_sentences`: each sentence's words lie in order in one row of its block, its own
-  segment, where `positions` finds them; rows hold their `row_lengths` words; small blocks stay
-  unpacked."""
-  rng = np.random.default_rng(0)
-  rows, steps = 128 * num_shards, 16
-  lengths = rng.integers(1, steps + 1, rows).astype(np.int32)
-  lengths[-5:] = 0  # padding rows
-  word_ids = rng.integers(1, 1000, (rows, steps)).astype(np.int32)
-  assert set(word_batches.pack_sentences(word_ids[:64], lengths[:64], 1)) == {"word_ids"}
-  packed = word_batches.pack_sentences(word_ids, lengths, num_shards)
-  word_rows, segments = packed["word_rows"], packed["row_segments"]
-  block_rows, width = len(word_rows) // num_shards, word_rows.shape[1]
-  assert block_rows >= 64 and width == 2 * steps
-  np.testing.assert_array_equal((segments > 0).sum(axis=1), packed["row_lengths"])
-  for row, length in enumerate(lengths[:-5]):
-    block = row // (rows // num_shards)
-    slots = block * block_rows * width + packed["positions"][row, :length]
-    np.testing.assert_array_equal(word_rows.reshape(-1)[slots], word_ids[row, :length])
-    assert len(set(slots // width)) == 1 and np.all(np.diff(slots) == 1)
-    assert set(segments.reshape(-1)[slots]) == {row % (rows // num_shards) + 1}
-    assert (segments.reshape(-1)[slots] > 0).sum() == length
-
-
 def test_eval_batches_give_per_row_outputs_back_per_sentence(languages, label_map):
   """Each row's output (here: its batch's word tags, as a model's per-word output) comes back as
   its sentence's, in the sentences' order, cut to its words or to given lengths, or uncut."""
