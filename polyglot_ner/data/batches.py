@@ -82,10 +82,13 @@ def padded_rows(packed: Any, rows: np.ndarray, batch_size: int, num_shards: int,
 
 
 def fitted_rows(count: int, num_shards: int, batch_size: int) -> int:
-  """Rows per batch for `count` rows of data: the fewest that hold them, rounded up to a power of
-  two of `num_shards` blocks (few compiled shapes), at most `batch_size`."""
+  """Rows per batch for `count` rows of data: the fewest that hold them in a power of two of
+  blocks, or past 8 blocks in a quarter-octave step (320, 384, 448, 512: few compiled shapes, and
+  at most a fifth of the rows empty), at most `batch_size`."""
   blocks = -(-count // num_shards)
-  return min(batch_size, num_shards * 2 ** (blocks - 1).bit_length())
+  octave = 2 ** (blocks - 1).bit_length()
+  step = octave // 8 if blocks > 8 else octave
+  return min(batch_size, num_shards * step * -(-blocks // step))
 
 
 def bucket_for(size: int, buckets: Sequence[int]) -> int:
@@ -240,11 +243,11 @@ class EvalBatches:
   cheap. `num_shards`, `packer`, `default_length_buckets` and `packing` as in `TrainBatches`.
 
   Batches have `batch_size` rows, unless `fitted`: then no batch spans two length buckets, and a
-  bucket of fewer sentences than `batch_size` has the fewest rows that hold them (`fitted_rows`),
-  so that a batch pads its rows neither to a longer sentence's bucket nor with many empty rows.
-  Each bucket has one shape, as in unfitted batches, but a bucket's last batch may hold few
-  sentences: worth it where the batches are tagged once (`runs.Run.entities`) rather than at every
-  evaluation.
+  bucket's sentences go in equal batches of at most `batch_size`, each of the fewest rows that
+  hold them (`fitted_rows`), so that a batch pads its rows neither to a longer sentence's bucket
+  nor with many empty rows. Each bucket has one shape, as in unfitted batches, but the shapes
+  depend on the sentences: worth it where the batches are tagged once (`runs.Run.entities`) rather
+  than at every evaluation.
   """
 
   packer: Callable[..., Any]
@@ -267,9 +270,12 @@ class EvalBatches:
     if fitted:
       bucket = np.searchsorted(self.length_buckets, self.packed.lengths[order])
       groups = np.split(order, np.flatnonzero(np.diff(bucket)) + 1)
-    batches = [(group[start:start + batch_size],
-                fitted_rows(len(group), num_shards, batch_size) if fitted else batch_size)
-               for group in groups for start in range(0, len(group), batch_size)]
+    batches = []
+    for group in groups:
+      # Fitted: the bucket's sentences in equal batches, each of the fewest rows that hold them.
+      size = -(-len(group) // -(-len(group) // batch_size)) if fitted else batch_size
+      rows = fitted_rows(size, num_shards, batch_size) if fitted else batch_size
+      batches += [(group[start:start + size], rows) for start in range(0, len(group), size)]
     self._rows = [rows for rows, _ in batches]
     self._sizes = [size for _, size in batches]
     self.indices = [np.pad(rows, (0, size - len(rows)), constant_values=-1)

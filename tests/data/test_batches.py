@@ -23,7 +23,10 @@ def test_bucket_helpers():
 
 
 def test_fitted_rows_are_few_shapes():
+  """Powers of two of blocks up to 8, then quarter-octave steps, at most the batch size."""
   assert [batches.fitted_rows(n, 4, 512) for n in (1, 4, 5, 9, 3000)] == [4, 4, 8, 16, 512]
+  assert [batches.fitted_rows(n, 1, 512) for n in (3, 9, 65, 257, 394, 449)] == [
+      4, 10, 80, 320, 448, 512]
 
 
 def test_part_rows_are_a_process_share_of_whole_blocks():

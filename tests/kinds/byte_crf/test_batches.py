@@ -195,8 +195,8 @@ def test_eval_batches_cover_all_sentences_once_untruncated(languages, label_map)
 def test_fitted_eval_batches_keep_to_one_bucket_with_the_rows_they_need(languages, label_map,
                                                                          num_shards):
   """`fitted`: every sentence once, each batch's sentences from one length bucket (its shape's),
-  its rows the fewest that hold the bucket's (a power of two of shards, at most the batch size),
-  outputs back per sentence."""
+  a bucket's sentences in equal batches of at most the batch size, each of the rows
+  `fitted_rows` gives for them, outputs back per sentence."""
   sentences = languages["xx/a"]
   data = word_batches.WordEvalBatches(sentences, label_map, batch_size=32,
                                       length_buckets=(4, 8, 16), num_shards=num_shards, fitted=True)
@@ -209,10 +209,12 @@ def test_fitted_eval_batches_keep_to_one_bucket_with_the_rows_they_need(language
     lengths = [len(s) for s in sentences]
     assert all(narrower < lengths[i] <= width for i in real)
     in_bucket = sum(narrower < n <= width for n in lengths)
-    assert len(indices) == batches_lib.fitted_rows(in_bucket, num_shards, 32)
+    per_batch = -(-in_bucket // -(-in_bucket // 32))
+    assert len(real) in (per_batch, in_bucket % per_batch)
+    assert len(indices) == batches_lib.fitted_rows(per_batch, num_shards, 32)
     seen += real.tolist()
   assert sorted(seen) == list(range(len(sentences)))
-  assert {len(i) for i in data.indices} > {32}  # a bucket fitted below the batch size
+  assert min(len(i) for i in data.indices) < 32  # a bucket fitted below the batch size
   tags = [batch["tags"] for batch in data]
   assert [label_map.decode(t) for t in data.per_sentence(tags)] == [
       list(s.tags) for s in sentences]
