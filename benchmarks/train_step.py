@@ -81,7 +81,8 @@ class Bench:
     data = iter(batches)
     self.host_batches = [next(data) for _ in range(steps)]
 
-    tx = state_lib.make_optimizer(config.optimizer, steps)
+    tx = state_lib.make_optimizer(config.optimizer)
+    self.learning_rates = state_lib.learning_rates(config.optimizer, steps)
     params = kind.init_params(jax.random.PRNGKey(0), mesh)
     self.state = step_lib.replicate(state_lib.create_train_state(params, tx, jax.random.PRNGKey(1)),
                                     mesh)
@@ -92,7 +93,8 @@ class Bench:
     for batch in self.host_batches:
       shapes.setdefault(tuple(value.shape for value in batch.values()), batch)
     for batch in shapes.values():
-      self.state, metrics = self.train_step(self.state, step_lib.shard_batch(batch, mesh))
+      self.state, metrics = self.train_step(self.state, step_lib.shard_batch(batch, mesh),
+                                            self.learning_rates[0])
     jax.block_until_ready(metrics)
     self.compile_seconds = time.perf_counter() - compile_start
     self.num_shapes = len(shapes)
@@ -100,8 +102,9 @@ class Bench:
   def time(self) -> dict:
     """One timed pass over the batches: the preset's JSON line."""
     start = time.perf_counter()
-    for batch in self.host_batches:
-      self.state, metrics = self.train_step(self.state, step_lib.shard_batch(batch, self.mesh))
+    for batch, learning_rate in zip(self.host_batches, self.learning_rates):
+      self.state, metrics = self.train_step(self.state, step_lib.shard_batch(batch, self.mesh),
+                                            learning_rate)
     jax.block_until_ready((self.state, metrics))
     seconds = time.perf_counter() - start
 

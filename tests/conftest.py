@@ -8,8 +8,8 @@ load a program instead of compiling it; the commands keep glibc's allocator as i
 makes steps faster but compiling slower, and tests compile far more than they run, see
 `polyglot_ner.train.host_memory`). These are environment variables so that subprocesses
 inherit them; a value already set wins. For the same reason the tiny config compiles to as few
-programs as possible, the same ones in every test: a constant learning rate (a schedule's constants
-depend on the run's step count) and one padded shape.
+programs as possible, the same ones in every test: one padded shape (the learning rate is an input
+of the train step, so runs of any rate, schedule or length share it).
 """
 
 import errno

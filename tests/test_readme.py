@@ -33,7 +33,6 @@ from collections.abc import Callable
 
 import pytest
 
-from polyglot_ner import config as config_lib
 from polyglot_ner.study import report as experiment_report
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -58,12 +57,11 @@ SKIPPED = {
 }
 
 # Tiny training sizes, as `--config.<key>=<value>` of a model config: one epoch of 64 sentences
-# per language and a constant rate (a schedule's length is part of the compiled step), so that the
-# runs of a command share their compiled programs; tiny model sizes by model config (TINY_MODEL);
-# on real corpora (`langs=` given; the demo's own configs already have one small bucket) also one
-# padded length (REAL_DATA_TRAIN: 64 words, 256 bytes).
+# per language; tiny model sizes by model config (TINY_MODEL); on real corpora (`langs=` given; the
+# demo's own configs already have one small bucket) also one padded length (REAL_DATA_TRAIN: 64
+# words, 256 bytes).
 TINY_TRAIN = ("num_epochs=1", "data.max_train_sentences=64", "batch_size=16",
-              "eval_batch_size=256", "optimizer.schedule=constant")
+              "eval_batch_size=256")
 TINY_MODEL = {
     "byte_crf": ("model.byte_emb_dim=8", "model.byte_hidden=8", "model.word_hidden=16",
                  "model.byte_layers=1"),  # one byte BiLSTM layer: the step compiles in 2/3 the time
@@ -73,9 +71,7 @@ REAL_DATA_TRAIN = {"byte_crf": ("data.length_buckets=(64,)",),
                    "charner": ("data.length_buckets=(256,)",)}
 SMALL_SPLIT = 100  # sentences kept per corpus file (training reads 64, TINY_TRAIN)
 # The prefix of TINY_TRAIN's flags and further flags appended to a run command, by its key
-# (`command_key`). An experiment's fine-tuned runs also get its runs' training rate
-# (`finetune_rate`): the rate is a constant of the compiled step, so that the recipe's half rate
-# would compile the step a second time (16 of the quickstart's 40 CPU-s).
+# (`command_key`).
 APPENDED = {
     "train": ("--config.", ()),
     "experiment": ("--config.train.",
@@ -158,22 +154,7 @@ def appended(key: str, argv: list[str]) -> list[str]:
   model = model_config(argv)
   values = TINY_TRAIN + TINY_MODEL[model] + (
       REAL_DATA_TRAIN[model] if any("langs=" in arg for arg in argv) else ())
-  return [prefix + value for value in values] + list(extra) + (
-      finetune_rate(argv) if key == "experiment" else [])
-
-
-def finetune_rate(argv: list[str]) -> list[str]:
-  """`--config.finetune.learning_rate` of experiment command `argv` set to its training rate, so
-  that its fine-tuned runs reuse the compiled step; none where the command or its config arg
-  sets the fine-tuning rate itself."""
-  if flag(argv, "config.finetune.learning_rate") is not None:
-    return []
-  config = config_lib.load_config(REPO / flag(argv, "config"))
-  if config.finetune.learning_rate:
-    return []
-  rate = (flag(argv, "config.train.optimizer.learning_rate")
-          or config.train.optimizer.learning_rate)
-  return [f"--config.finetune.learning_rate={rate}"]
+  return [prefix + value for value in values] + list(extra)
 
 
 def positional(argv: list[str]) -> list[str]:

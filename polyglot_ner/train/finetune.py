@@ -210,8 +210,8 @@ def load_params(parent: Parent, fresh: Any, dont_load: Sequence[str]) -> Any:
   return unflatten({**fresh_flat, **flatten(parent.restore_params(unflatten(target)))})
 
 
-def freeze(tx: optax.GradientTransformation, patterns: Sequence[str], params: Any
-           ) -> optax.GradientTransformation:
+def freeze(tx: optax.GradientTransformationExtraArgs, patterns: Sequence[str], params: Any
+           ) -> optax.GradientTransformationExtraArgs:
   """`tx` for the parameters that `patterns` (config.freeze) do not match; zero updates for the
   ones they match. `tx` itself when `patterns` is empty."""
   if not patterns:

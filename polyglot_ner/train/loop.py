@@ -38,7 +38,6 @@ import jax
 from jax.experimental import multihost_utils
 import ml_collections
 import numpy as np
-import optax
 
 from polyglot_ner import config as config_lib
 from polyglot_ner import errors
@@ -244,11 +243,12 @@ class Spikes:
 class _StepLog:
   """Training losses fetched one step late (so the host never stalls the device), checked for
   finiteness and blow-ups (`Spikes`), averaged over `every` steps into metrics.jsonl and shown on
-  the progress bar, with the fraction of the loop's time spent waiting for input."""
+  the progress bar, with the fraction of the loop's time spent waiting for input and the learning
+  rate the step was given (`state.learning_rates`)."""
 
   def __init__(self, writer: metrics_lib.MetricWriter, progress: metrics_lib.Progress,
-               schedule: optax.Schedule, languages: tuple[str, ...], every: int):
-    self._writer, self._progress, self._schedule = writer, progress, schedule
+               learning_rates: np.ndarray, languages: tuple[str, ...], every: int):
+    self._writer, self._progress, self._learning_rates = writer, progress, learning_rates
     self._languages = languages
     self._every = max(every, 1)
     self._pending: tuple[int, dict[str, jax.Array], jax.Array] | None = None
@@ -285,14 +285,14 @@ class _StepLog:
         raise Diverged(
             f"training diverged at step {step}: {name} {value:.3g} for {PATIENCE} steps in a row "
             f"(median of the steps before {'-' if median is None else f'{median:.3g}'}, "
-            f"learning rate {float(self._schedule(step - 1)):.3g}); the batch held sentences of "
+            f"learning rate {self._learning_rates[step - 1]:.3g}); the batch held sentences of "
             f"{_batch_languages(counts, self._languages)}; lower config.optimizer.learning_rate")
     self._losses.append(loss)
     self._progress.update(int(np.sum(counts[:-1])), int(counts[-1]), loss)
     if step % self._every == 0:
       self._writer.write(step, "train", {
           "loss": float(np.mean(self._losses)), "grad_norm": float(metrics["grad_norm"]),
-          "learning_rate": float(self._schedule(step - 1)),
+          "learning_rate": float(self._learning_rates[step - 1]),
           "input_wait_fraction": self._waited / max(self._seconds, 1e-9),
           **self._progress.rates()})
       self._losses = []
@@ -371,8 +371,8 @@ def _train(config: ml_collections.ConfigDict, workdir: epath.Path, shown: str,
   if parent:
     params = finetune.load_params(parent, params, config.dont_load)
     logging.info("initialised from %s (dont_load %s)", parent.checkpoint, config.dont_load)
-  tx = finetune.freeze(state_lib.make_optimizer(config.optimizer, total_steps), config.freeze,
-                       params)
+  tx = finetune.freeze(state_lib.make_optimizer(config.optimizer), config.freeze, params)
+  learning_rates = state_lib.learning_rates(config.optimizer, total_steps)
   state = step_lib.replicate(state_lib.create_train_state(params, tx, dropout_rng), mesh)
 
   loop, dev_scores, data_state = LoopState(), None, None
@@ -412,8 +412,7 @@ def _train(config: ml_collections.ConfigDict, workdir: epath.Path, shown: str,
   eval_every = config.eval_every_steps or steps_per_epoch
   writer = metrics_lib.MetricWriter(workdir, resume_step=step, enabled=is_main)
   progress = metrics_lib.Progress(total_steps, step, enabled=is_main)
-  step_log = _StepLog(writer, progress, state_lib.make_schedule(config.optimizer, total_steps),
-                      languages, config.log_every_steps)
+  step_log = _StepLog(writer, progress, learning_rates, languages, config.log_every_steps)
   train_data = pipeline.TrainIterator(train_batches, part=step_lib.process_part(),
                                       agree=step_lib.make_process_max(mesh))
   batch_counts = step_lib.make_batch_counts(mesh, len(languages))
@@ -425,7 +424,7 @@ def _train(config: ml_collections.ConfigDict, workdir: epath.Path, shown: str,
       tick, waited = time.perf_counter(), train_data.wait_seconds
       batch = step_lib.shard_part(next(train_data), mesh)
       waited = train_data.wait_seconds - waited
-      state, step_metrics = train_step(state, batch)
+      state, step_metrics = train_step(state, batch, learning_rates[step])
       step += 1
       step_log.add(step, step_metrics, batch_counts(batch), started=tick, waited=waited)
       at_eval = step % eval_every == 0 or step == total_steps

@@ -116,18 +116,19 @@ def make_batch_counts(mesh: Mesh, num_languages: int) -> Callable[[Batch], jax.A
   return lambda batch: counted(batch["lengths"], batch["lang"])
 
 
-def make_train_step(kind: kinds_base.Kind, tx: optax.GradientTransformation, mesh: Mesh, *,
-                    dropout: bool = True
-                    ) -> Callable[[state_lib.TrainState, Batch],
+def make_train_step(kind: kinds_base.Kind, tx: optax.GradientTransformationExtraArgs, mesh: Mesh,
+                    *, dropout: bool = True
+                    ) -> Callable[[state_lib.TrainState, Batch, jax.typing.ArrayLike],
                                   tuple[state_lib.TrainState, dict[str, jax.Array]]]:
-  """`step(state, batch) -> (state, {"loss", "grad_norm"})`, jitted and sharded over `mesh`:
-  one optimiser update on the mean of `kind.loss` over the global batch's real rows.
+  """`step(state, batch, learning_rate) -> (state, {"loss", "grad_norm"})`, jitted and sharded over
+  `mesh`: one update of `tx` (`state.make_optimizer`) at `learning_rate` (a float32 scalar, the
+  host's `state.learning_rates`) on the mean of `kind.loss` over the global batch's real rows.
 
   `dropout=False` makes the loss deterministic (no dropout), e.g. to compare device counts.
   The input state is donated.
   """
 
-  def per_device(state: state_lib.TrainState, batch: Batch):
+  def per_device(state: state_lib.TrainState, batch: Batch, learning_rate: jax.Array):
     rng = jax.random.fold_in(jax.random.fold_in(state.rng, state.step), lax.axis_index(AXIS))
     # Dropout masks from XLA's RngBitGenerator rather than threefry: the step compiles in half
     # the time (threefry's hash is unrolled into every mask), and the masks stay a pure function
@@ -142,11 +143,11 @@ def make_train_step(kind: kinds_base.Kind, tx: optax.GradientTransformation, mes
 
     loss, grads = jax.value_and_grad(loss_fn)(state.params)
     loss, grads = lax.pmean((loss, grads), AXIS)
-    new_state = state_lib.apply_gradients(state, grads, tx)
+    new_state = state_lib.apply_gradients(state, grads, tx, learning_rate)
     return new_state, {"loss": loss, "grad_norm": optax.tree.norm(grads)}
 
-  sharded = jax.shard_map(per_device, mesh=mesh, in_specs=(P(), P(AXIS)), out_specs=(P(), P()),
-                          check_vma=False)
+  sharded = jax.shard_map(per_device, mesh=mesh, in_specs=(P(), P(AXIS), P()),
+                          out_specs=(P(), P()), check_vma=False)
   return jax.jit(sharded, donate_argnums=0)
 
 

@@ -32,13 +32,11 @@ TINY_TRAIN = {
 def train(arg, workdir, stages=experiment.STAGES, **train):
   """Trains `stages` of the experiment `configs/experiment.py:langs=demo/aa+demo/bb,<arg>` in
   `workdir`: 32 sentences per language at a high rate, no transfer scores; `train` updates the
-  runs' config. The fine-tuned runs train at the same rate, so that they reuse the compiled step
-  (the rate is one of its constants; the recipe's half rate would compile it again)."""
+  runs' config."""
   config = config_lib.load_config(f"experiment.py:langs=demo/aa+demo/bb,samples=20,{arg}")
   config.train.update(dict(data=dict(max_train_sentences=32), batch_size=16, eval_batch_size=32,
                            optimizer=dict(learning_rate=1e-2)))
   config.train.update(train)
-  config.finetune.learning_rate = config.train.optimizer.learning_rate
   config.stages, config.transfer = stages, False
   experiment.run_experiment(config, workdir)
 

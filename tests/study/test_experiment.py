@@ -190,7 +190,7 @@ def test_collect_means_stds_and_bootstrap(tmp_path):
 
 def tiny_config(stages):
   """Two demo languages, 32 training sentences each, one epoch of tiny models (the programs of
-  tests/train/conftest.py's tiny config: compiled once for both, with a constant rate)."""
+  tests/conftest.py's tiny config, compiled once for both)."""
   config = get_config("langs=demo/aa+demo/bb,epochs=1,ft_epochs=1,samples=200")  # converged
   config.train.update(dict(
       model=dict(byte_emb_dim=8, byte_hidden=8, word_hidden=16),

@@ -20,10 +20,10 @@ def interrupt_at():
   def interrupt(at_step: int):
     def interrupting(*args, **kwargs):
       train_step = make_train_step(*args, **kwargs)
-      def step(state, batch):
+      def step(state, *args):
         if int(state.step) == at_step:
           raise Interrupted()
-        return train_step(state, batch)
+        return train_step(state, *args)
       return step
 
     step_lib.make_train_step = interrupting

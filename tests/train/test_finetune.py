@@ -30,7 +30,7 @@ class _Started(Exception):
 def _initial_state(config, workdir, monkeypatch):
   """The TrainState (as numpy) that `train_and_evaluate` hands to its first train step."""
   def capturing(*args, **kwargs):
-    def first_step(state, batch):
+    def first_step(state, *args):
       raise _Started(state)
     return first_step
   monkeypatch.setattr(step_lib, "make_train_step", capturing)
@@ -76,7 +76,7 @@ def test_child_starts_from_the_parents_best_params_with_a_fresh_optimiser(
   assert int(state.step) == 0
   parent = _stored_params(parent_dir)
   _assert_trees_equal(state.params, parent)
-  tx = state_lib.make_optimizer(config.optimizer, 2 * 4)
+  tx = state_lib.make_optimizer(config.optimizer)
   _assert_trees_equal(state.opt_state, jax.tree.map(np.asarray, tx.init(parent)))
   fresh = _fresh_params(config, labels_lib.LabelMap.load(parent_dir / "label_map.json"))
   assert not np.array_equal(_flat(fresh)["crf/transitions"], _flat(parent)["crf/transitions"])

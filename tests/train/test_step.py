@@ -32,25 +32,26 @@ def setup():
   config = ml_collections.ConfigDict(dict(
       model_kind="byte_crf", model=dict(byte_emb_dim=8, byte_hidden=8, word_hidden=16)))
   model = kinds.build(config, label_map)
-  tx = state_lib.make_optimizer(OPTIMIZER, total_steps=10)
+  tx = state_lib.make_optimizer(OPTIMIZER)
+  learning_rate = state_lib.learning_rates(OPTIMIZER, total_steps=10)[0]
   mesh = step_lib.make_mesh()
   params = model.init_params(jax.random.PRNGKey(0), mesh)
   state = jax.device_get(state_lib.create_train_state(params, tx, jax.random.PRNGKey(1)))
-  return model, tx, state, batches
+  return model, (tx, learning_rate), state, batches
 
 
 def _run(setup, devices, dropout=False):
-  model, tx, state, batches = setup
+  model, (tx, learning_rate), state, batches = setup
   mesh = step_lib.make_mesh(devices)
   train_step = step_lib.make_train_step(model, tx, mesh, dropout=dropout)
   new_state, metrics = train_step(step_lib.replicate(state, mesh),
-                                  step_lib.shard_batch(batches[len(devices)], mesh))
+                                  step_lib.shard_batch(batches[len(devices)], mesh), learning_rate)
   return jax.device_get(new_state), jax.device_get(metrics)
 
 
 def _unsharded(setup):
   """The same step without a mesh: mean NLL over the real rows, plain grad, one update."""
-  model, tx, state, batches = setup
+  model, (tx, learning_rate), state, batches = setup
   batch = batches[1]
   real = batch["lengths"] > 0
 
@@ -59,7 +60,8 @@ def _unsharded(setup):
     return -jnp.sum(jnp.where(real, log_likelihood, 0.0)) / real.sum()
 
   loss, grads = jax.jit(jax.value_and_grad(loss_fn))(state.params)
-  new_state = jax.jit(state_lib.apply_gradients, static_argnums=2)(state, grads, tx)
+  new_state = jax.jit(state_lib.apply_gradients, static_argnums=2)(state, grads, tx,
+                                                                   learning_rate)
   return jax.device_get(new_state), float(loss)
 
 

@@ -100,7 +100,7 @@ def setup():
                                                   num_shards=shards))) for shards in (1, 4)}
   for key in batches[1]:
     np.testing.assert_array_equal(batches[1][key], batches[4][key])
-  tx = state_lib.make_optimizer(kind.config.optimizer, total_steps=10)
+  tx = state_lib.make_optimizer(kind.config.optimizer)
   params = kind.init_params(jax.random.PRNGKey(0), step_lib.make_mesh())
   state = jax.device_get(state_lib.create_train_state(params, tx, jax.random.PRNGKey(1)))
   batch = batches[1]
@@ -122,7 +122,8 @@ def test_the_loss_is_the_mean_over_all_bytes_on_one_and_four_devices(setup):
   for devices in (jax.devices()[:1], jax.devices()):
     mesh = step_lib.make_mesh(devices)
     train_step = step_lib.make_train_step(kind, tx, mesh, dropout=False)
-    _, metrics = train_step(step_lib.replicate(state, mesh), step_lib.shard_batch(batch, mesh))
+    _, metrics = train_step(step_lib.replicate(state, mesh), step_lib.shard_batch(batch, mesh),
+                            np.float32(kind.config.optimizer.learning_rate))
     losses.append(float(metrics["loss"]))
   # Independently: the paper's sequence_loss, every real byte's cross-entropy over their number.
   logits = logits.astype(np.float64)
