@@ -7,7 +7,10 @@ window's entity spans as (start, length, type) triples and STOP (`windows.Vocabu
 * Encoder: `num_layers` unidirectional TF `LSTMCell`s (`lstm.lstm_update`: gates i, j, f, o, +1
   forget bias), every kernel uniform(-init_scale, init_scale), biases 0, TF's `DropoutWrapper` on
   every layer (a fresh mask per step on its input and its output, training only); its state stops
-  at each window's length and only the final (c, h) of every layer is kept. No attention.
+  at each window's length and only the final (c, h) of every layer is kept. No attention. With
+  `position_inputs` (not the paper's) each byte's input is its embedding plus a
+  learned embedding of its offset in the window: the start tokens S:i name offsets, which the
+  plain encoder must count (RESULTS.md, BTS round three).
 * Decoder: the same stack with its own parameters, started from the encoder's final states, reading
   output-token embeddings; logits come from a bias-free projection of its top output. Training
   uses teacher forcing (input GO + the targets but STOP); the loss is each window's summed
@@ -18,11 +21,11 @@ window's entity spans as (start, length, type) triples and STOP (`windows.Vocabu
   token and its parser skips malformed triples) spans also keep the targets' geometry: inside the
   window's bytes, in descending start order, disjoint.
 
-Parameter tree: `byte_embedding` [257, E], `encoder/layer_k` and `decoder/layer_k` (`kernel`
-[in + n, 4n] over `[x, h]`, `bias` [4n]), `output_embedding` [V, E_out], `projection` [n, V]. The
-embeddings (unless `emb_std` > 0) and the projection are Glorot-uniform, as TF's `get_variable`
-and `Dense` defaults; V depends on the label map's types (fine-tuning onto new types: `dont_load`
-`^output_embedding`, `^projection`).
+Parameter tree: `byte_embedding` [257, E], `position_embedding` [W, E] (with `position_inputs`),
+`encoder/layer_k` and `decoder/layer_k` (`kernel` [in + n, 4n] over `[x, h]`, `bias` [4n]),
+`output_embedding` [V, E_out], `projection` [n, V]. The embeddings (unless `emb_std` > 0) and the
+projection are Glorot-uniform, as TF's `get_variable` and `Dense` defaults; V depends on the label
+map's types (fine-tuning onto new types: `dont_load` `^output_embedding`, `^projection`).
 """
 
 from __future__ import annotations
@@ -164,6 +167,8 @@ class ByteToSpan(nn.Module):
     max_spans: decoding stops after this many triples (a 60-byte window holds at most 30
       entities, each followed by an O space).
     constrained_decoding: spans inside the window, descending, disjoint (module docstring).
+    position_inputs: add a learned embedding of each byte's offset in its window to the byte's
+      embedding.
   """
 
   types: tuple[str, ...]
@@ -179,6 +184,7 @@ class ByteToSpan(nn.Module):
   tf_forget_bias: bool = True
   max_spans: int = 30
   constrained_decoding: bool = True
+  position_inputs: bool = False
 
   def setup(self):
     self.vocabulary = windows.Vocabulary(self.types, self.window)
@@ -186,6 +192,9 @@ class ByteToSpan(nn.Module):
     embedding = nn.initializers.normal(self.emb_std) if self.emb_std > 0 else glorot
     self.byte_embedding = self.param("byte_embedding", embedding, (DROPPED_BYTE + 1,
                                                                    self.byte_emb_dim))
+    if self.position_inputs:
+      self.position_embedding = self.param("position_embedding", embedding,
+                                           (self.window, self.byte_emb_dim))
     self.encoder = _Stack(self.byte_emb_dim, self.hidden, self.num_layers, self.init_scale)
     self.decoder = _Stack(self.output_emb_dim, self.hidden, self.num_layers, self.init_scale)
     self.output_embedding = self.param("output_embedding", embedding,
@@ -219,9 +228,13 @@ class ByteToSpan(nn.Module):
       ids = jnp.where(dropped, DROPPED_BYTE, ids)
     ids = ids.T  # [W, B]: time-major, as the layers run
     masks = self._masks(*ids.shape, self.byte_emb_dim, train)
+    input_mask = None if masks is None else masks[0][0]
     cells = self.encoder.cells()
-    projected = _project_tokens(self.byte_embedding, ids, cells[0],
-                                None if masks is None else masks[0][0])
+    projected = _project_tokens(self.byte_embedding, ids, cells[0], input_mask)
+    if self.position_inputs:  # the product is linear: projecting the sum's terms apart is exact
+      kernel, _ = cells[0]
+      offsets = jnp.broadcast_to(jnp.arange(ids.shape[0])[:, None], ids.shape)
+      projected += _project_tokens(self.position_embedding, offsets, (kernel, 0.0), input_mask)
     state, _ = _stack(cells, projected, batch["lengths"], None, masks, self._forget_bias)
     return state
 

@@ -92,7 +92,8 @@ def test_the_kind_builds_from_every_preset_and_the_experiment_config():
     assert kind.vocabulary.size == 126 and kind.module.window == 60
   assert kinds.kind_class("bts").config_fields() == (
       "window", "byte_emb_dim", "num_layers", "hidden", "output_emb_dim", "emb_std", "init_scale",
-      "byte_dropout", "dropout", "tf_forget_bias", "max_spans", "constrained_decoding")
+      "byte_dropout", "dropout", "tf_forget_bias", "max_spans", "constrained_decoding",
+      "position_inputs")
   config = config_lib.load_config(
       "experiment.py:langs=conll2002/es+conll2002/nl,cpu,model=bts,root=../shared/data")
   assert config.model_kind == "bts" and config.train.model.hidden == 128

@@ -64,6 +64,26 @@ def test_emb_std_draws_normal_embeddings():
   np.testing.assert_array_equal(glorot["projection"], normal["projection"])
 
 
+def test_a_zero_position_table_leaves_the_plain_encoder():
+  """`position_inputs` adds one table row per offset to each byte's input: zero rows change
+  nothing, learned ones change the state (the stepwise test below checks the sum exactly)."""
+  positions = _module(position_inputs=True)
+  params = _params(positions, 3)
+  assert params["position_embedding"].shape == (WINDOW, 8)
+  batch = _batch(np.random.default_rng(8), rows=16)
+
+  def encode(module, p):
+    return jax.tree.leaves(module.apply({"params": p}, batch, train=False, method="encode"))
+
+  table = params["position_embedding"]
+  plain = encode(_module(), {k: v for k, v in params.items() if k != "position_embedding"})
+  for got, want, moved in zip(
+      encode(positions, dict(params, position_embedding=jnp.zeros_like(table))), plain,
+      encode(positions, params)):
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert not np.allclose(moved, want)
+
+
 @pytest.mark.parametrize("constrained, max_spans", [(True, 2), (False, 3), (True, 30)])
 def test_decoding_keeps_the_grammar_and_the_cap(constrained, max_spans):
   module = _module(max_spans=max_spans, constrained_decoding=constrained)
@@ -97,8 +117,9 @@ def test_an_empty_window_decodes_to_stop():
   assert not np.any(tokens)
 
 
-def test_greedy_log_probability_is_the_teacher_forced_loss_of_its_tokens():
-  module = _module(max_spans=4, constrained_decoding=False)
+@pytest.mark.parametrize("position_inputs", [False, True])
+def test_greedy_log_probability_is_the_teacher_forced_loss_of_its_tokens(position_inputs):
+  module = _module(max_spans=4, constrained_decoding=False, position_inputs=position_inputs)
   params = _params(module, 3)
   batch = _batch(np.random.default_rng(2), rows=16)
   decoded = module.apply({"params": params}, batch, method="decode")
@@ -168,7 +189,10 @@ def _stepwise_loss(module, params, batch, rng):
 
   ids = batch["bytes"]
   dropped = jax.random.bernoulli(bound.make_rng("dropout"), module.byte_dropout, ids.shape)
-  inputs = jnp.swapaxes(params["byte_embedding"][jnp.where(dropped, bts.DROPPED_BYTE, ids)], 0, 1)
+  inputs = params["byte_embedding"][jnp.where(dropped, bts.DROPPED_BYTE, ids)]
+  if module.position_inputs:
+    inputs += params["position_embedding"]
+  inputs = jnp.swapaxes(inputs, 0, 1)
   masks = bound._masks(*inputs.shape[:2], module.byte_emb_dim, True)
   zeros = jnp.zeros((ids.shape[0], module.hidden))
   alive = jnp.arange(ids.shape[1])[:, None, None] < batch["lengths"][None, :, None]
@@ -186,11 +210,13 @@ def _stepwise_loss(module, params, batch, rng):
   return -jnp.sum(jnp.where(real, gold, 0.0), axis=1)
 
 
-@pytest.mark.parametrize("dropout", [0.0, 0.2])
-def test_training_layers_match_the_stepwise_cell_with_its_gradient(dropout):
+@pytest.mark.parametrize("dropout, position_inputs", [(0.0, False), (0.2, False), (0.2, True)])
+def test_training_layers_match_the_stepwise_cell_with_its_gradient(dropout, position_inputs):
   """Training runs each layer over the whole window (the table-projected bottom layer, the
-  hand-written LSTM gradient); the loss and every gradient equal the step-by-step cell's."""
-  module = _module(byte_dropout=dropout, dropout=dropout)
+  hand-written LSTM gradient); the loss and every gradient equal the step-by-step cell's, whose
+  inputs are the byte embeddings (plus the position embeddings) and the token embeddings, dropped
+  out."""
+  module = _module(byte_dropout=dropout, dropout=dropout, position_inputs=position_inputs)
   params = _params(module, 5)
   rng = np.random.default_rng(6)
   batch = _batch(rng, rows=8, targets=rng.integers(0, 30, (8, 7)))
