@@ -28,7 +28,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Hashable, Protocol
 
 import flax.linen as nn
 import jax
@@ -39,6 +39,7 @@ from polyglot_ner import errors
 from polyglot_ner.data import conll
 from polyglot_ner.data import labels as labels_lib
 from polyglot_ner.data import pipeline
+from polyglot_ner.train import programs
 
 Batch = Mapping[str, Any]
 Params = Any
@@ -160,9 +161,16 @@ class Kind(abc.ABC):
 
   # Shared.
 
+  def trace_key(self) -> Hashable:
+    """Everything the pure functions (`loss`, `predict`, ...) read: kinds with equal keys trace
+    alike and share compiled programs (`train.programs`). A kind whose functions read more than
+    its module and label map must add it."""
+    return type(self), self.module, self.label_map.tags
+
   def init_params(self, rng: jax.Array, mesh: Mesh) -> Params:
     """Freshly initialised parameters, replicated over `mesh`."""
-    init = jax.jit(self._init, out_shardings=NamedSharding(mesh, P()))
+    init = programs.shared(("init", self.trace_key(), mesh),
+                           lambda: jax.jit(self._init, out_shardings=NamedSharding(mesh, P())))
     return init(rng)
 
   def abstract_params(self, mesh: Mesh) -> Params:

@@ -42,6 +42,7 @@ from polyglot_ner import errors
 from polyglot_ner.data import conll
 from polyglot_ner.data import labels as labels_lib
 from polyglot_ner.train import checkpoint as checkpoint_lib
+from polyglot_ner.train import programs
 
 Shapes = Mapping[str, tuple[int, ...]]  # "/"-joined parameter path -> shape
 
@@ -218,5 +219,9 @@ def freeze(tx: optax.GradientTransformationExtraArgs, patterns: Sequence[str], p
     return tx
   flat = flatten(params)
   frozen = matching(flat, patterns, "config.freeze")
-  labels = unflatten({path: "frozen" if path in frozen else "trained" for path in flat})
-  return optax.multi_transform({"trained": tx, "frozen": optax.set_to_zero()}, labels)
+  labels = {path: "frozen" if path in frozen else "trained" for path in flat}
+  # One object per (tx, labels), so that equal fine-tunes share a train step (`train.programs`).
+  return programs.shared(
+      ("freeze", tx, tuple(sorted(labels.items()))),
+      lambda: optax.multi_transform({"trained": tx, "frozen": optax.set_to_zero()},
+                                    unflatten(labels)))

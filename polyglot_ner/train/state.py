@@ -20,6 +20,7 @@ import numpy as np
 import optax
 
 from polyglot_ner import errors
+from polyglot_ner.train import programs
 
 
 @flax.struct.dataclass
@@ -54,6 +55,10 @@ def learning_rates(config: ml_collections.ConfigDict, total_steps: int) -> np.nd
   return np.asarray(jax.jit(schedule)(np.arange(total_steps, dtype=np.int32)), np.float32)
 
 
+# The keys of `config.optimizer` that set the rate, which `learning_rates` reads and the step takes.
+RATE_KEYS = ("learning_rate", "schedule", "warmup_steps", "final_lr_fraction")
+
+
 def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransformationExtraArgs:
   """Global-norm clipping (when `grad_clip_norm` > 0) followed by `config.name`: "adam" (the default
   when the key is absent: `b1`, `b2`, `eps`) or "sgd_momentum" (TF's `MomentumOptimizer`,
@@ -61,21 +66,28 @@ def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransform
 
   `update(..., learning_rate=rate)` takes the update's rate (`learning_rates`), an input of the
   train step. The state is optax's for the optimiser on a schedule (its `ScaleByScheduleState`
-  counts the updates, as `TrainState.step` does), so checkpoints keep their layout.
+  counts the updates, as `TrainState.step` does), so checkpoints keep their layout. Configs equal
+  but for `RATE_KEYS` get the same object, so their runs share a train step (`train.programs`).
   """
-  name = config.get("name", "adam")
+  settings = {key: value for key, value in config.items() if key not in RATE_KEYS}
+  return programs.shared(("optimizer", tuple(sorted(settings.items()))),
+                         lambda: _optimizer(settings))
+
+
+def _optimizer(settings: dict[str, Any]) -> optax.GradientTransformationExtraArgs:
+  name = settings.get("name", "adam")
 
   def at_rate(learning_rate: jax.typing.ArrayLike) -> optax.GradientTransformation:
     schedule = lambda count: learning_rate  # a schedule, not a number: the state keeps its count
     if name == "adam":
-      optimizer = optax.adam(schedule, b1=config.b1, b2=config.b2, eps=config.eps)
+      optimizer = optax.adam(schedule, b1=settings["b1"], b2=settings["b2"], eps=settings["eps"])
     elif name == "sgd_momentum":
-      optimizer = optax.sgd(schedule, momentum=config.momentum)
+      optimizer = optax.sgd(schedule, momentum=settings["momentum"])
     else:
       raise errors.UserError(f"config.optimizer.name: unknown optimizer {name!r} (expected 'adam' "
                              "or 'sgd_momentum')")
-    if config.grad_clip_norm > 0:
-      return optax.chain(optax.clip_by_global_norm(config.grad_clip_norm), optimizer)
+    if settings["grad_clip_norm"] > 0:
+      return optax.chain(optax.clip_by_global_norm(settings["grad_clip_norm"]), optimizer)
     return optimizer
 
   def update(updates: optax.Updates, state: optax.OptState, params: optax.Params | None = None, *,

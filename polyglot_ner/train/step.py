@@ -19,7 +19,9 @@ alone, so a resumed run draws the same masks.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+import functools
+import types
+from typing import Any, Callable, Hashable, Mapping
 
 import jax
 from jax import lax
@@ -31,6 +33,7 @@ import optax
 from polyglot_ner import errors
 from polyglot_ner.data import batches as data_batches
 from polyglot_ner.kinds import base as kinds_base
+from polyglot_ner.train import programs
 from polyglot_ner.train import state as state_lib
 
 AXIS = "data"
@@ -87,6 +90,7 @@ def shard_part(part: Batch, mesh: Mesh) -> dict[str, jax.Array]:
           for key, value in part.items()}
 
 
+@functools.cache
 def make_process_max(mesh: Mesh) -> Callable[[np.ndarray], Callable[[], np.ndarray]]:
   """`start(values)` issues the elementwise maximum of every process's int `values` (same shape)
   on the devices of `mesh` and returns a function that waits for it: the `agree` of
@@ -103,6 +107,7 @@ def make_process_max(mesh: Mesh) -> Callable[[np.ndarray], Callable[[], np.ndarr
   return start
 
 
+@functools.cache
 def make_batch_counts(mesh: Mesh, num_languages: int) -> Callable[[Batch], jax.Array]:
   """`counts(batch)` of a sharded batch, on the devices and replicated: its real rows of each
   language, then the sum of its lengths (int32 [num_languages + 1]), whichever process packed
@@ -125,8 +130,15 @@ def make_train_step(kind: kinds_base.Kind, tx: optax.GradientTransformationExtra
   host's `state.learning_rates`) on the mean of `kind.loss` over the global batch's real rows.
 
   `dropout=False` makes the loss deterministic (no dropout), e.g. to compare device counts.
-  The input state is donated.
+  The input state is donated. Runs of equal kinds (`Kind.trace_key`) with the same `tx` (object:
+  `state.make_optimizer` returns one per optimiser) share the program.
   """
+  return programs.shared(("train", kind.trace_key(), tx, mesh, dropout),
+                         lambda: _train_step(kind, tx, mesh, dropout))
+
+
+def _train_step(kind: kinds_base.Kind, tx: optax.GradientTransformationExtraArgs, mesh: Mesh,
+                dropout: bool) -> Callable[..., Any]:
 
   def per_device(state: state_lib.TrainState, batch: Batch, learning_rate: jax.Array):
     rng = jax.random.fold_in(jax.random.fold_in(state.rng, state.step), lax.axis_index(AXIS))
@@ -153,7 +165,26 @@ def make_train_step(kind: kinds_base.Kind, tx: optax.GradientTransformationExtra
 
 def make_predict_step(predict: Callable[..., Any], mesh: Mesh) -> Callable[..., Any]:
   """`predict(params, batch, *args)` (a pure per-row function such as `Kind.predict`: a pytree
-  with leading axis B) jitted and sharded over `mesh`; `args` are replicated."""
+  with leading axis B) jitted and sharded over `mesh`; `args` are replicated. A kind's method, or
+  a module function partially applied to a kind, shares its program with equal kinds'."""
+  key = _function_key(predict)
+  if key is None:
+    return _predict_step(predict, mesh)
+  return programs.shared(("predict", key, mesh), lambda: _predict_step(predict, mesh))
+
+
+def _function_key(function: Callable[..., Any]) -> Hashable | None:
+  """What a kind's `function` traces: `kind.method` or `partial(f, kind)` by the kind's
+  `trace_key`; None for any other function (its closure may read anything)."""
+  if isinstance(function, types.MethodType) and isinstance(function.__self__, kinds_base.Kind):
+    return function.__func__, function.__self__.trace_key()
+  if (isinstance(function, functools.partial) and not function.keywords
+      and len(function.args) == 1 and isinstance(function.args[0], kinds_base.Kind)):
+    return function.func, function.args[0].trace_key()
+  return None
+
+
+def _predict_step(predict: Callable[..., Any], mesh: Mesh) -> Callable[..., Any]:
 
   def per_device(params: Any, batch: Batch, *args: Any) -> Any:
     return predict(params, batch, *args)
