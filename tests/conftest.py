@@ -2,14 +2,16 @@
 compiled cheaply and once, and a tiny byte CRF config on the demo corpus with one trained run.
 
 Compiling dominates the suite (the tiny programs run in milliseconds), so XLA skips most
-optimisations (2-4x faster compiles of the train step), and a persistent compilation cache (in the
-system temp directory) lets every process after the first, the commands the tests run included,
-load a program instead of compiling it; the commands keep glibc's allocator as it is (one arena
-makes steps faster but compiling slower, and tests compile far more than they run, see
-`polyglot_ner.train.host_memory`). These are environment variables so that subprocesses
-inherit them; a value already set wins. For the same reason the tiny config compiles to as few
-programs as possible, the same ones in every test: one padded shape (the learning rate is an input
-of the train step, so runs of any rate, schedule or length share it).
+optimisations (2-4x faster compiles of the train step) and emits fusions with its loop emitters
+rather than its MLIR fusion emitters (half the compile time again), and a persistent compilation
+cache (in the system temp directory) lets every process after the first, the commands the tests
+run included, load a program instead of compiling it; the commands keep glibc's allocator as it is
+(one arena makes steps faster but compiling slower, and tests compile far more than they run, see
+`polyglot_ner.train.host_memory`). These are environment variables so that subprocesses inherit
+them; a value already set wins. For the same reason the tiny config compiles to as few programs as
+possible, the same ones in every test: one padded shape (the learning rate is an input of the
+train step, so runs of any rate, schedule or length share it), and runs in one process share their
+programs (`polyglot_ner.train.programs`).
 """
 
 import errno
@@ -21,7 +23,8 @@ import tempfile
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
-                           " --xla_force_host_platform_device_count=4").strip()
+                           " --xla_force_host_platform_device_count=4"
+                           " --xla_cpu_use_fusion_emitters=false").strip()
 os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
                       os.path.join(tempfile.gettempdir(), "polyglot_ner_test_jax_cache"))

@@ -114,10 +114,11 @@ def test_few_steps_learn_and_leave_a_complete_workdir(trained_run):
 # The tiny run's parameters and scores (unconstrained decoding), recorded on the machine below (XLA's
 # CPU code depends on the processor): first before the model-kind seam (3ca80e1), which left them
 # unchanged; re-recorded when the LSTM got its hand-written gradient and 16-bit dropout masks
-# (other masks, other float rounding), and when the LSTMs became time-major (dropout masks drawn
-# in another layout). A change of numbers the change did not intend fails here.
+# (other masks, other float rounding), when the LSTMs became time-major (dropout masks drawn in
+# another layout), and when the tests' XLA flags turned the MLIR fusion emitters off (other code,
+# other float rounding; same F1). A change of numbers the change did not intend fails here.
 RECORDED_CPU = ("AMD EPYC", True)  # (model name, has avx512f)
-RECORDED_PARAMS_SHA256 = "3d4ef86ffc7325e56670e959f9d6a07f2ee1a453f2ffa00d75c8bedd509d73b1"
+RECORDED_PARAMS_SHA256 = "5cee0ef3d948c7b5d82ccd37addbdd27a996e968e6f72d55ef8e3b6d707eeb72"
 RECORDED_F1 = {"dev": 0.007220216606498194, "test": 0.003597122302158273}
 
 
