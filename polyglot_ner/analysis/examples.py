@@ -16,6 +16,7 @@ chunk's per-example gradients) stays bounded.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -106,21 +107,25 @@ def model(kind: kinds_base.Kind, params: Any) -> importance_lib.Model:
 
   The example's loss is the kind's row loss times its weight (`Kind.loss`): the negative
   log-likelihood of the whole example whether the kind reports it as is (the byte CRF, weight 1)
-  or as a mean per byte (CharNER, weight its bytes).
+  or as a mean per byte (CharNER, weight its bytes). Both are module functions applied to the
+  kind, so that the estimators of equal kinds share their program (`train.step.function_key`).
   """
-
-  def example_loss(params: Any, example: kinds_base.Batch, rng: jax.Array) -> jax.Array:
-    del rng  # evaluation mode: the loss is deterministic
-    loss, weight = kind.loss(params, example, None, train=False)
-    return loss[0] * weight[0].astype(loss.dtype)
-
   if not isinstance(kind, kinds_base.SamplesTags):
-    return importance_lib.Model(params, example_loss)
+    return importance_lib.Model(params, functools.partial(_example_loss, kind))
+  return importance_lib.Model(params, functools.partial(_example_loss, kind),
+                              functools.partial(_sample_labels, kind))
 
-  def sample_labels(params: Any, example: kinds_base.Batch, rng: jax.Array) -> kinds_base.Batch:
-    return kind.with_tags(example, kind.sample(params, example, rng, 1)[:, 0])
 
-  return importance_lib.Model(params, example_loss, sample_labels)
+def _example_loss(kind: kinds_base.Kind, params: Any, example: kinds_base.Batch, rng: jax.Array
+                  ) -> jax.Array:
+  del rng  # evaluation mode: the loss is deterministic
+  loss, weight = kind.loss(params, example, None, train=False)
+  return loss[0] * weight[0].astype(loss.dtype)
+
+
+def _sample_labels(kind: kinds_base.Kind, params: Any, example: kinds_base.Batch, rng: jax.Array
+                   ) -> kinds_base.Batch:
+  return kind.with_tags(example, kind.sample(params, example, rng, 1)[:, 0])
 
 
 def subset(sentences: Sequence[conll.Sentence], max_sentences: int | None, seed: int = 0

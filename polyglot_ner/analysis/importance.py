@@ -42,6 +42,7 @@ import numpy as np
 import tqdm
 
 from polyglot_ner import errors
+from polyglot_ner.train import programs
 from polyglot_ner.train import step as step_lib
 
 METHODS = ("fisher", "true_fisher", "taylor", "taylor_abs", "magnitude")
@@ -108,7 +109,18 @@ class Estimator:
     self._step = self._make_step() if self._sums else None
 
   def _make_step(self) -> Callable[..., dict[str, Any]]:
-    """`step(sums, params, chunk, index, rng) -> sums`: the chunk's sums added, jitted, sharded."""
+    """`step(sums, params, chunk, index, rng) -> sums`: the chunk's sums added, jitted, sharded;
+    one program for the estimators of equal kinds' functions (`train.step.function_key`)."""
+    functions = [self.model.example_loss]
+    if "sampled_squares" in self._sums:
+      functions.append(self.model.sample_labels)
+    keys = tuple(step_lib.function_key(function) for function in functions)
+    if None in keys:
+      return self._build_step()
+    return programs.shared(("importance", keys, self._sums, self.num_samples, self.mesh),
+                           self._build_step)
+
+  def _build_step(self) -> Callable[..., dict[str, Any]]:
     grad = jax.vmap(jax.grad(self.model.example_loss), in_axes=(None, 0, 0))
     names, num_samples = self._sums, self.num_samples
 

@@ -174,11 +174,16 @@ class Kind(abc.ABC):
     return init(rng)
 
   def abstract_params(self, mesh: Mesh) -> Params:
-    """The parameter tree as replicated `jax.ShapeDtypeStruct`s (a restore target, no compute)."""
-    shapes = jax.eval_shape(self._init, jax.random.PRNGKey(0))
-    replicated = NamedSharding(mesh, P())
-    return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=replicated),
-                        shapes)
+    """The parameter tree as replicated `jax.ShapeDtypeStruct`s (a restore target, no compute),
+    traced once per `trace_key` and mesh."""
+
+    def trace() -> Params:
+      shapes = jax.eval_shape(self._init, jax.random.PRNGKey(0))
+      replicated = NamedSharding(mesh, P())
+      return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=replicated),
+                          shapes)
+
+    return programs.shared(("abstract_params", self.trace_key(), mesh), trace)
 
   def _init(self, rng: jax.Array) -> Params:
     return self.module.init({"params": rng}, self.example_batch(), train=False)["params"]

@@ -1,4 +1,4 @@
-"""Jitted programs shared by every run of one process.
+"""Jitted programs (and traced parameter shapes) shared by every run of one process.
 
 JAX caches a jitted function's traces and executables on the function object, so a step built as
 a fresh closure per run is traced, lowered and loaded again by every run of an experiment, every

@@ -167,13 +167,13 @@ def make_predict_step(predict: Callable[..., Any], mesh: Mesh) -> Callable[..., 
   """`predict(params, batch, *args)` (a pure per-row function such as `Kind.predict`: a pytree
   with leading axis B) jitted and sharded over `mesh`; `args` are replicated. A kind's method, or
   a module function partially applied to a kind, shares its program with equal kinds'."""
-  key = _function_key(predict)
+  key = function_key(predict)
   if key is None:
     return _predict_step(predict, mesh)
   return programs.shared(("predict", key, mesh), lambda: _predict_step(predict, mesh))
 
 
-def _function_key(function: Callable[..., Any]) -> Hashable | None:
+def function_key(function: Callable[..., Any]) -> Hashable | None:
   """What a kind's `function` traces: `kind.method` or `partial(f, kind)` by the kind's
   `trace_key`; None for any other function (its closure may read anything)."""
   if isinstance(function, types.MethodType) and isinstance(function.__self__, kinds_base.Kind):

@@ -3,11 +3,15 @@ the true Fisher's sampled labels follow the CRF's marginals."""
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import pytest
 
 from polyglot_ner import errors
+from polyglot_ner import kinds
+from polyglot_ner.analysis import examples
 from polyglot_ner.analysis import importance
+from polyglot_ner.data import labels
 from polyglot_ner.models import crf
 from polyglot_ner.train import step as step_lib
 
@@ -102,3 +106,24 @@ def test_user_errors(tagger):
     importance.Estimator(model)([], progress=False)
   with pytest.raises(errors.UserError, match="leading"):
     importance.Estimator(model)([{"x": np.zeros((2, 1)), "length": np.zeros(3)}], progress=False)
+
+
+def test_estimators_of_equal_kinds_share_their_program():
+  """`examples.model` applies module functions to the kind: equal kinds, one program; a plain
+  function (its closure may read anything) never shares."""
+  def kind(word_hidden):
+    config = ml_collections.ConfigDict(dict(model_kind="byte_crf", model=dict(
+        byte_emb_dim=8, byte_hidden=8, word_hidden=word_hidden)))
+    return kinds.build(config, labels.LabelMap(["LOC", "PER"]))
+
+  def estimator(k, methods=("fisher",)):
+    mesh = step_lib.make_mesh()
+    return importance.Estimator(examples.model(k, k.init_params(jax.random.PRNGKey(0), mesh)),
+                                methods, mesh=mesh)
+
+  first = estimator(kind(16))
+  assert estimator(kind(16))._step is first._step
+  assert estimator(kind(32))._step is not first._step
+  assert estimator(kind(16), ("true_fisher",))._step is not first._step
+  plain = importance.Model(first.model.params, lambda *args: first.model.example_loss(*args))
+  assert importance.Estimator(plain)._step is not importance.Estimator(plain)._step
