@@ -1,6 +1,6 @@
 """The paper's experiment: monolingual, polyglot and polyglot+fine-tuned models, one table.
 
-The quickstart (the synthetic demo corpus, no data needed; 61 s on 2 CPU cores), CoNLL and WikiANN:
+The quickstart (the synthetic demo corpus, no data needed; 53 s on 2 CPU cores), CoNLL and WikiANN:
 
   polyglot-ner experiment --config configs/experiment.py --workdir runs/exp_demo
   polyglot-ner experiment --workdir runs/exp_conll_conv --config \\
