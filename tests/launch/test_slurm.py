@@ -54,7 +54,7 @@ def run_sbatch_script(fake_bin, nodes, tasks, gpus_on_node, visible, *command, p
          "CUDA_VISIBLE_DEVICES": visible, "FAKE_TASKS": str(tasks),
          "FAKE_PER_NODE": str(tasks // nodes)} | ({"JAX_COORDINATOR_PORT": port} if port else {})
   return subprocess.run(["bash", str(LAUNCH_DIR / "slurm.sbatch"), *command], env=env,
-                        capture_output=True, text=True, timeout=30)
+                        capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.parametrize("nodes,tasks,gpus_on_node,visible,device_ids", [
@@ -93,7 +93,7 @@ def test_submit_chains_fine_tunes_after_their_parent(fake_bin, tmp_path):
              SBATCH_LOG=str(tmp_path / "sbatch.jsonl"))
   result = subprocess.run([sys.executable, str(LAUNCH_DIR / "slurm_submit.py"), str(manifest),
                            "--", "--time=1:00:00"], env=env, capture_output=True, text=True,
-                          timeout=30)
+                          timeout=120)  # a guard against hangs, not a speed test
   assert result.returncode == 0, result.stderr
   calls = [json.loads(line) for line in (tmp_path / "sbatch.jsonl").read_text().splitlines()]
   # runs: es (finished, not submitted), nl, es+nl, es+nl.ft-es, es+nl.ft-nl
