@@ -13,9 +13,11 @@ does not declare is an error that names it, so a typo never passes silently.
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import os
 import pathlib
+from collections.abc import Mapping
 from typing import Any
 
 import ml_collections
@@ -145,6 +147,26 @@ def check_training(config: ml_collections.ConfigDict) -> None:
         isinstance(value, (tuple, list)) and value
         and all(isinstance(size, int) and size >= 1 for size in value)):
       raise UserError(f"config.{key} must be a non-empty list of positive sizes, got {value!r}")
+
+
+# Keys a model kind's config gained after runs were recorded without them, with the value such a
+# run was trained and scored under: a recorded config lacking one reads as holding that value.
+ADDED_KEYS = {("bts", "data.span_conflicts"): "window_start"}
+
+
+def recorded(config: Mapping[str, Any]) -> dict[str, Any]:
+  """A run's recorded config (plain dicts, as in its checkpoints and results.json) with the
+  `ADDED_KEYS` it predates filled in."""
+  completed = copy.deepcopy(dict(config))
+  for (model_kind, key), value in ADDED_KEYS.items():
+    if completed.get("model_kind") != model_kind:
+      continue
+    *parents, name = key.split(".")
+    node = completed
+    for parent in parents:
+      node = node.setdefault(parent, {})
+    node.setdefault(name, value)
+  return completed
 
 
 def mixture_data(arg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:

@@ -42,6 +42,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from polyglot_ner import config as config_lib
 from polyglot_ner import errors
 from polyglot_ner import kinds
 from polyglot_ner.analysis import examples as examples_lib
@@ -458,7 +459,7 @@ def load(path: str | os.PathLike, checkpoint: str | None = None) -> Run:
       slot = checkpoint_lib.LATEST
     try:
       meta = checkpoints.meta(slot, step)
-      config = ml_collections.ConfigDict(meta["config"])
+      config = ml_collections.ConfigDict(config_lib.recorded(meta["config"]))
       label_map = labels_lib.LabelMap.from_json(meta["label_map"])
       kind = kinds.build(config, label_map)
       mesh = step_lib.make_mesh()

@@ -1,6 +1,7 @@
 """Config files: loading `configs/*.py` from Python (what `polyglot-ner train --config`, i.e.
 ml_collections' config_flags, loads, wherever the file is named from) and the `arg` parser."""
 
+import json
 import pathlib
 import re
 
@@ -115,3 +116,23 @@ def test_training_checks_name_the_field(key, value, message):
     config.update_from_flattened_dict({key: value})
   with pytest.raises(UserError, match=re.escape(message)):
     config_lib.check_training(config)
+
+
+def test_a_recorded_config_reads_keys_added_after_it_as_they_were():
+  """A BTS run recorded before `data.span_conflicts` existed was scored by the original's rule:
+  it resumes only under that rule, and loads with it; other kinds and present keys are kept."""
+  from polyglot_ner.train import loop  # the loop's resume check reads recorded configs so
+
+  bts = config_lib.load_config("bts.py:langs=conll2002/es,cpu")
+  old = json.loads(bts.to_json())  # as checkpoints and results.json record it
+  del old["data"]["span_conflicts"]
+  assert config_lib.recorded(old)["data"]["span_conflicts"] == "window_start"
+  assert "span_conflicts" not in old["data"]  # the recorded config itself is not touched
+  assert loop.config_differences(old, bts) == (
+      "data.span_conflicts: 'window_start' -> 'confidence'",)
+  with bts.unlocked():
+    bts.data.span_conflicts = "window_start"
+  assert loop.config_differences(old, bts) == ()
+  assert config_lib.recorded(json.loads(bts.to_json())) == json.loads(bts.to_json())
+  crf = json.loads(config_lib.load_config("byte_crf.py:langs=conll2002/es,cpu").to_json())
+  assert config_lib.recorded(crf) == crf

@@ -101,7 +101,8 @@ def _flat_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def config_differences(recorded: Mapping[str, Any], config: ml_collections.ConfigDict
                        ) -> tuple[str, ...]:
   """`"key: recorded -> wanted"` for every key whose change changes what a run computes."""
-  old, new = _flat_config(recorded), _flat_config(json.loads(config.to_json()))
+  old = _flat_config(config_lib.recorded(recorded))
+  new = _flat_config(json.loads(config.to_json()))
   return tuple(f"{key}: {old.get(key)!r} -> {new.get(key)!r}"
                for key in sorted(set(old) | set(new))
                if key not in RESUMABLE_CHANGES and old.get(key) != new.get(key))

@@ -6,7 +6,8 @@ A row is a 60-byte window of a split's byte stream, not a sentence: `lengths` co
 per-window outputs go back to sentences through `per_sentence` (the windows that start in each
 sentence; so a sentence has no log-likelihood of its own: `runs.Run.log_likelihood` takes a window
 batch). The window size is `config.model.window`; test windows step by
-`config.data.eval_stride`; `config.data.span_buckets` sets the padded numbers of target spans per
+`config.data.eval_stride` and their overlapping spans are resolved by `config.data.span_conflicts`
+(`windows.SPAN_CONFLICTS`); `config.data.span_buckets` sets the padded numbers of target spans per
 window.
 
 `tags` stitches every window's spans into word IOB2 tags; `notes` counts the gold entities that no
@@ -60,7 +61,7 @@ class Kind(base.Kind, base.ScoresEntities):
     return windows.WindowEvalBatches(
         sentences, self.vocabulary, batch_size=batch_size, lang=lang,
         stride=self.config.data.eval_stride, span_buckets=self.config.data.span_buckets,
-        num_shards=num_shards, fitted=fitted)
+        num_shards=num_shards, fitted=fitted, conflicts=self.config.data.span_conflicts)
 
   def example_batch(self) -> dict[str, np.ndarray]:
     """One window of one byte, no spans."""
@@ -78,25 +79,22 @@ class Kind(base.Kind, base.ScoresEntities):
     loss = self.module.apply({"params": params}, batch, train=train, rngs=rngs)
     return loss, batch["lengths"] > 0
 
-  def predict(self, params: base.Params, batch: base.Batch) -> jax.Array:
-    """Greedy token rows [B, 3 * max_spans + 1] (`windows.Vocabulary.spans` reads them)."""
-    return self.module.apply({"params": params}, batch, method="decode").tokens
-
-  def predict_entities(self, params: base.Params, batch: base.Batch
-                       ) -> tuple[jax.Array, jax.Array]:
-    """`predict`'s token rows and each token's log-probability under the greedy decoder's step
-    distribution (`model.Decoded`)."""
+  def predict(self, params: base.Params, batch: base.Batch) -> tuple[jax.Array, jax.Array]:
+    """Greedy token rows [B, 3 * max_spans + 1] (`windows.Vocabulary.spans` reads them) and each
+    token's log-probability under the greedy decoder's step distribution (`model.Decoded`): the
+    stitching weighs overlapping spans by it."""
     decoded = self.module.apply({"params": params}, batch, method="decode")
     return decoded.tokens, decoded.token_log_probs
+
+  predict_entities = predict  # entity scores need nothing more (one program for both)
 
   def entity_scores(self, data: windows.WindowEvalBatches, outputs: Sequence[Any]
                     ) -> list[tuple[list[str], list[float]]]:
     """An entity's probability is the product of the decoder's probabilities of the (start,
     length, type) triple of the span it came from (`WindowEvalBatches.entity_scores`)."""
-    return data.entity_scores([tokens for tokens, _ in outputs],
-                              [log_probs for _, log_probs in outputs])
+    return data.entity_scores(outputs)
 
-  def tags(self, data: windows.WindowEvalBatches, predictions: Sequence[np.ndarray]
+  def tags(self, data: windows.WindowEvalBatches, predictions: Sequence[Any]
            ) -> list[list[str]]:
     return data.word_tags(predictions)
 

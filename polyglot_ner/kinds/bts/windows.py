@@ -34,11 +34,15 @@ targets, and the stitching of windows' predicted spans back into word IOB2 tags.
 * **Test windows** (`WindowEvalBatches`): stride 30 (W minus the original's overlap of 30), the
   last window possibly shorter. A row is a window: `indices[i][r]` is the window of batch i's row
   r (-1 for a padding row). `word_tags` stitches the windows' predictions: spans move to absolute
-  positions, conflicts are resolved as the original does (sorted by start, of mutually overlapping
-  spans the one with the smallest start within its own window survives), and each word takes the
-  type of the nearest surviving span that starts at or before its first byte if the word ends
-  inside it (B- if the span starts at or after the byte before the word, else I- after a word of
-  the same type).
+  positions, conflicts are resolved (sorted by start, of mutually overlapping spans one survives:
+  `SPAN_CONFLICTS`), and each word takes the type of the nearest surviving span that starts at or
+  before its first byte if the word ends inside it (B- if the span starts at or after the byte
+  before the word, else I- after a word of the same type).
+* **Conflicts** (`config.data.span_conflicts`): the original keeps the span that starts earliest
+  within its own window ("window_start"); we keep, by default, the one whose (start, length, type)
+  the decoder gave the highest probability ("confidence"): a window's spans near its end are
+  guesses about bytes it cannot see, and the decoder's probability says so (+4.5 test F1 on
+  CoNLL-2002 es and nl, the same checkpoints; RESULTS.md, "BTS: what bounds ...").
 * An entity that no test window holds whole can never be predicted: longer than W bytes, or longer
   than W - stride (30) bytes and placed across every window's edge. `unreachable_entities` counts
   both kinds.
@@ -61,6 +65,8 @@ from polyglot_ner.data import tags as tags_lib
 DEFAULT_WINDOW = 60
 DEFAULT_EVAL_STRIDE = 30
 DEFAULT_SPAN_BUCKETS = (4, 8, 16)  # spans per window: CoNLL windows hold at most about 12
+# How overlapping spans of different test windows are resolved (module docstring).
+SPAN_CONFLICTS = ("confidence", "window_start")
 
 _SPACE = ord(" ")
 # Seed stream of the start offsets within slots; mixture.py uses 0 and 1, data/batches.py 2.
@@ -290,16 +296,21 @@ class WindowEvalBatches:
 
   `batches.EvalBatches`' interface with windows as rows: iterating yields the batches,
   `indices[i][r]` is the window of batch i's row r (-1 for a padding row), `starts` the windows'
-  starts in `stream`. `word_tags` turns the decoder's token rows back into word tags. `fitted`:
-  fewer windows than `batch_size` go in a batch of the rows they need (`batches.fitted_rows`).
+  starts in `stream`. `word_tags` turns the decoder's outputs back into word tags, resolving
+  overlapping spans by `conflicts` (`SPAN_CONFLICTS`). `fitted`: fewer windows than `batch_size`
+  go in a batch of the rows they need (`batches.fitted_rows`).
   """
 
   def __init__(self, sentences: Sequence[conll.Sentence], vocabulary: Vocabulary, *,
                batch_size: int, lang: int = 0, stride: int = DEFAULT_EVAL_STRIDE,
                span_buckets: Sequence[int] = DEFAULT_SPAN_BUCKETS, num_shards: int = 1,
-               fitted: bool = False):
+               fitted: bool = False, conflicts: str = SPAN_CONFLICTS[0]):
     if batch_size < 1:
       raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if conflicts not in SPAN_CONFLICTS:
+      raise errors.UserError(f"config.data.span_conflicts: unknown rule {conflicts!r} (expected "
+                             f"one of {', '.join(map(repr, SPAN_CONFLICTS))})")
+    self.conflicts = conflicts
     batches.check_num_shards(batch_size, num_shards)
     self.num_shards = num_shards
     self.vocabulary = vocabulary
@@ -322,17 +333,18 @@ class WindowEvalBatches:
       yield self.windows.batch(self.starts[rows], self.batch_size, self.span_buckets,
                                num_shards=self.num_shards)
 
-  def word_tags(self, tokens: Sequence[np.ndarray]) -> list[list[str]]:
-    """Word IOB2 tags of every sentence from the decoder's token rows (one array [B, 3K+1] per
-    batch, in order): the windows' spans stitched as the original does (module docstring)."""
-    return word_tags(self.stream, *self._stitched(tokens)[:3])
+  def word_tags(self, outputs: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[list[str]]:
+    """Word IOB2 tags of every sentence from the decoder's outputs, per batch in order its token
+    rows [B, 3K+1] and their log-probabilities [B, 3K+1] (`model.Decoded`): the windows' spans
+    stitched as the module docstring says."""
+    return word_tags(self.stream, *self._stitched(outputs)[:3])
 
-  def entity_scores(self, tokens: Sequence[np.ndarray], token_log_probs: Sequence[np.ndarray]
+  def entity_scores(self, outputs: Sequence[tuple[np.ndarray, np.ndarray]]
                     ) -> list[tuple[list[str], list[float]]]:
     """Per sentence: `word_tags`, and for each of its entities the probability of the span its
     first word took its tag from: the product of the decoder's probabilities of that span's
     (start, length, type) tokens (`model.Decoded.token_log_probs`) in its window."""
-    start, length, type_, log_prob = self._stitched(tokens, token_log_probs)
+    start, length, type_, log_prob = self._stitched(outputs)
     tags, span = _word_spans(self.stream, start, length, type_)
     bounds = np.cumsum(self.stream.sentence_words)
     result = []
@@ -342,14 +354,12 @@ class WindowEvalBatches:
                                 for _, first, _ in tags_lib.spans(sentence)]))
     return result
 
-  def _stitched(self, tokens: Sequence[np.ndarray],
-                token_log_probs: Sequence[np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
-    """The surviving spans of the windows' token rows, sorted by start: absolute start, length,
-    type name and (given `token_log_probs`) the log-probability of its triple."""
+  def _stitched(self, outputs: Sequence[tuple[np.ndarray, np.ndarray]]
+                ) -> tuple[np.ndarray, ...]:
+    """The surviving spans of the windows' outputs, sorted by start: absolute start, length,
+    type name and the log-probability of its triple."""
     window_ids, starts, lengths, types, log_probs = [], [], [], [], []
-    if token_log_probs is None:
-      token_log_probs = [np.zeros(np.shape(t), np.float32) for t in tokens]
-    for batch_tokens, batch_log_probs, indices in zip(tokens, token_log_probs, self.indices):
+    for (batch_tokens, batch_log_probs), indices in zip(outputs, self.indices):
       real = indices >= 0
       count, start, length, type_ = self.vocabulary.spans(np.asarray(batch_tokens)[real])
       inside = np.arange(start.shape[1]) < count[:, None]
@@ -363,20 +373,20 @@ class WindowEvalBatches:
         np.concatenate([np.zeros(0, np.int64), *x])
         for x in (window_ids, starts, lengths, types, log_probs))
     absolute = self.starts[window_ids] + starts
-    kept = resolve_conflicts(absolute, lengths, starts)
+    kept = resolve_conflicts(absolute, lengths,
+                             log_probs if self.conflicts == "confidence" else -starts)
     return (absolute[kept], lengths[kept], np.asarray(self.vocabulary.types, str)[types[kept]],
             log_probs[kept])
 
 
-def resolve_conflicts(start: np.ndarray, length: np.ndarray, relative_start: np.ndarray
-                      ) -> np.ndarray:
+def resolve_conflicts(start: np.ndarray, length: np.ndarray, priority: np.ndarray) -> np.ndarray:
   """The original's conflict resolution: indices of the surviving spans, by increasing start.
 
-  Spans (absolute `start`, `length`, start within their own window `relative_start`, in the order
-  the windows produced them) are sorted by start (stably); a span conflicts with the current
-  survivor when it starts before the survivor ends, and then replaces it if it starts earlier
-  within its own window (ties: the earlier span stays). The first span that does not conflict
-  starts the next group. Survivors never overlap.
+  Spans (absolute `start`, `length`, `priority`, in the order the windows produced them) are
+  sorted by start (stably); a span conflicts with the current survivor when it starts before the
+  survivor ends, and then replaces it if its priority is higher (ties: the earlier span stays).
+  The first span that does not conflict starts the next group. Survivors never overlap. The
+  original's priority is minus the start within the span's own window (`SPAN_CONFLICTS`).
   """
   order = np.argsort(start, kind="stable")
   kept = []
@@ -385,7 +395,7 @@ def resolve_conflicts(start: np.ndarray, length: np.ndarray, relative_start: np.
     current = order[i]
     i += 1
     while i < len(order) and start[order[i]] < start[current] + length[current]:
-      if relative_start[order[i]] < relative_start[current]:
+      if priority[order[i]] > priority[current]:
         current = order[i]
       i += 1
     kept.append(current)

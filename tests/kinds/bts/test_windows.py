@@ -181,15 +181,45 @@ def _original_resolution(start, length, relative):
 
 
 def test_conflicts_resolve_as_the_original():
+  """The original's rule is priority = minus the start within the span's window; any other
+  priority (the decoder's log-probability) replaces it: the higher wins, ties keep the earlier."""
   rng = np.random.default_rng(1)
   for _ in range(200):
     n = int(rng.integers(0, 12))
     start, length = rng.integers(0, 40, n), rng.integers(1, 10, n)
     relative = rng.integers(0, 30, n)
-    kept = bw.resolve_conflicts(start, length, relative)
+    kept = bw.resolve_conflicts(start, length, -relative)
     assert kept.tolist() == _original_resolution(start.tolist(), length.tolist(),
                                                  relative.tolist())
     assert np.all(start[kept][1:] >= (start + length)[kept][:-1])  # disjoint, increasing
+    log_prob = -rng.exponential(size=n)
+    assert bw.resolve_conflicts(start, length, log_prob).tolist() == _original_resolution(
+        start.tolist(), length.tolist(), (-log_prob).tolist())
+
+
+@pytest.mark.parametrize("conflicts, survivor", [("confidence", "PER"),
+                                                 ("window_start", "LOC")])
+def test_overlapping_spans_of_two_windows_keep_the_rule_s_survivor(conflicts, survivor):
+  """Windows at bytes 0 and 30 both see bytes 40-49: the first window (its span starting at 40
+  of 60) is sure it is PER, the second (starting at 10 of its 60) guesses LOC."""
+  sentences = [Sentence(("x" * 39, "y" * 10, "z" * 40), ("O",) * 3)]
+  vocabulary = bw.Vocabulary(TYPES, 60)
+  data = bw.WindowEvalBatches(sentences, vocabulary, batch_size=4, conflicts=conflicts)
+  assert data.starts.tolist() == [0, 30, 60]
+  s, l, t, stop = (vocabulary.first_start, vocabulary.first_length, vocabulary.first_type,
+                   vocabulary.STOP)
+  per, loc = t + TYPES.index("PER"), t + TYPES.index("LOC")
+  tokens = np.array([[s + 40, l + 9, per, stop], [s + 10, l + 9, loc, stop],
+                     [stop] * 4, [stop] * 4])
+  log_probs = np.array([[-0.1, -0.1, -0.1, 0.0], [-0.5, -0.5, -0.5, 0.0], [0.0] * 4, [0.0] * 4])
+  [tags] = data.word_tags([(tokens, log_probs)])
+  assert tags == ["O", f"B-{survivor}", "O"]
+
+
+def test_an_unknown_conflict_rule_is_a_user_error():
+  with pytest.raises(errors.UserError, match="span_conflicts.*'confidence', 'window_start'"):
+    bw.WindowEvalBatches([Sentence(("a",), ("O",))], bw.Vocabulary(TYPES, 60), batch_size=2,
+                         conflicts="first")
 
 
 def test_spans_become_word_tags_as_the_original():
@@ -228,7 +258,9 @@ def test_dev_round_trip_loses_exactly_the_entities_no_window_holds(data_root, na
   sentences = corpora.load_split(name, "dev", data_root)
   vocabulary = bw.Vocabulary(labels.LabelMap.from_sentences(sentences).types, 60)
   windows = bw.WindowEvalBatches(sentences, vocabulary, batch_size=128, num_shards=4)
-  predicted = windows.word_tags([batch["targets"] for batch in windows])
+  # Gold targets, every span as probable as any other: duplicates of a span in two windows tie.
+  predicted = windows.word_tags([(batch["targets"], np.zeros(batch["targets"].shape))
+                                 for batch in windows])
 
   entities, num_bytes = _gold_entities(sentences)
   assert len(windows.stream) == num_bytes == len(_stream_bytes(sentences))
